@@ -1,0 +1,56 @@
+"""HTTP mode: Bolt behind waitress, a production WSGI server with a thread pool."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from waitress.server import create_server
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from waitress.server import MultiSocketServer, BaseWSGIServer
+
+EVENTS_PATH = "/slack/events"
+#: Slack's payloads are a few KB; anything near this is not from Slack.
+MAX_BODY = 1024 * 1024
+
+
+def wsgi_app(app: App) -> WSGIApplication:
+    """`POST /slack/events` for commands, events and interactivity; `GET /healthz`."""
+    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+
+    def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
+        if path == "/healthz" and method in ("GET", "HEAD"):
+            body = json.dumps({"ok": True}).encode()
+            start_response("200 OK", [("Content-Type", "application/json"),
+                                      ("Content-Length", str(len(body)))])
+            return [body]
+        if path == EVENTS_PATH and method == "POST":
+            return slack(environ, start_response)
+        body = b"Not Found"
+        start_response("404 Not Found", [("Content-Type", "text/plain"),
+                                         ("Content-Length", str(len(body)))])
+        return [body]
+
+    return application
+
+
+def make_server(
+    app: App, host: str, port: int, threads: int = 16
+) -> MultiSocketServer | BaseWSGIServer:
+    """A bound server; `effective_port` tells the port when 0 was asked for."""
+    return create_server(
+        wsgi_app(app),
+        host=host,
+        port=port,
+        threads=threads,
+        max_request_body_size=MAX_BODY,
+        ident="invoicebot",
+        clear_untrusted_proxy_headers=True,
+        channel_timeout=30,
+    )

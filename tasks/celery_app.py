@@ -1,0 +1,67 @@
+"""The Celery app: JSON only, no result backend, late acks, and our own logging setup."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Celery, signals
+from pydantic import ValidationError
+
+from tasks import embedded_broker
+from tasks.settings import BrokerSettings, fail
+from tasks.redact import configure_logging
+
+QUEUE = "invoicebot"
+#: Embedded broker: how often an idle worker looks for new tasks.
+EMBEDDED_POLLING_S = 0.02
+
+
+def broker_settings() -> BrokerSettings:
+    try:
+        return BrokerSettings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        fail(f"setting {str(error['loc'][0]).upper()} is invalid: {error['msg']}")
+
+
+def create_app(settings: BrokerSettings) -> Celery:
+    embedded_broker.register()
+    app = Celery("invoicebot", broker=settings.broker_url, include=["tasks.invoices"])
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_backend=None,
+        task_ignore_result=True,
+        task_store_errors_even_if_ignored=False,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_default_queue=QUEUE,
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=2.0,
+        # The bot publishes inside Slack's 3 s: fail fast and tell the user instead.
+        task_publish_retry_policy={
+            "max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.4,
+        },
+        # Retries wait up to 5 min in the worker; Redis must not redeliver them meanwhile.
+        broker_transport_options=(
+            {"polling_interval": EMBEDDED_POLLING_S}
+            if settings.is_embedded
+            else {"visibility_timeout": 3600}
+        ),
+    )
+    return app
+
+
+_settings = broker_settings()
+app = create_app(_settings)
+
+
+@signals.setup_logging.connect
+def _logging(**_: Any) -> None:
+    """Replace Celery's logging with ours: same format, secrets redacted."""
+    configure_logging(_settings.log_level)
+    logging.getLogger("celery.worker.strategy").setLevel(logging.WARNING)

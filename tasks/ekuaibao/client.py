@@ -1,0 +1,262 @@
+"""The one typed Ekuaibao client: token handling, the calls we make, and error mapping.
+
+Every HTTP outcome is turned into a model or an `EkuaibaoError` in `_send`; nothing else
+in the code base looks at status codes. Exceptions are raised `from None` so a chained
+httpx error can never carry the token-bearing URL into a log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+
+from tasks.ekuaibao.errors import (
+    BadRequest,
+    CredentialsRejected,
+    EkuaibaoError,
+    RateLimited,
+    Unavailable,
+)
+from tasks.ekuaibao.models import Attachment, LineItem, MalformedPayload
+from tasks.ekuaibao.tokens import AccessToken, TokenStore
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+TOKEN_PATH = "/api/openapi/v1/auth/getAccessToken"
+DETAIL_BATCH_PATH = "/api/openapi/v2/extension/INVOICE/object/invoice/detailBatch"
+INVOICE_URL_PATH = "/api/openapi/v2/extension/INVOICE/url"
+#: No batch maximum is documented; 100 per call is the documented advice.
+BATCH_SIZE = 100
+#: Renew a cached token this long before Ekuaibao's expireTime.
+TOKEN_MARGIN_S = 300
+#: Ekuaibao 1.17.0: a brand-new token may get a 403 for a moment; wait and retry once.
+FRESH_TOKEN_S = 10
+FRESH_TOKEN_WAIT_S = 1.5
+
+
+class _Forbidden(Exception):
+    """A 403 on an API call: the token expired or was revoked. Internal to the client."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    app_key: str
+    app_security: str
+
+    def __repr__(self) -> str:
+        return "Credentials(***)"
+
+
+@dataclass(frozen=True)
+class InvoiceData:
+    """What one lookup fetched, with the time the links were signed."""
+
+    lines: tuple[LineItem, ...]
+    attachments: tuple[Attachment, ...]
+    fetched_at: float
+
+
+class EkuaibaoClient:
+    def __init__(
+        self,
+        http: httpx.Client,
+        credentials: Credentials,
+        tokens: TokenStore,
+        *,
+        executor: Executor | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._http = http
+        self._credentials = credentials
+        self._tokens = tokens
+        self._executor = executor or ThreadPoolExecutor(max_workers=4, thread_name_prefix="ekb")
+        self._clock = clock
+        self._sleep = sleep
+
+    # -- the calls ---------------------------------------------------------------------
+
+    def lookup(self, invoice_ids: Sequence[str]) -> InvoiceData:
+        """Line items and fresh links at the same time: a reply costs one round trip, not two."""
+        fetched_at = self._clock()
+        self._token()  # fetch once here, not twice in parallel below
+        lines = self._executor.submit(self.line_items, invoice_ids)
+        links = self._executor.submit(self.attachments, invoice_ids, fetched_at)
+        return InvoiceData(tuple(lines.result()), tuple(links.result()), fetched_at)
+
+    def line_items(self, invoice_ids: Sequence[str]) -> list[LineItem]:
+        items: list[LineItem] = []
+        for chunk in _chunks(invoice_ids):
+            body = self._call(DETAIL_BATCH_PATH, {"invoiceIds": list(chunk)})
+            for raw in _items(body):
+                items.append(_parse(LineItem.from_api, raw))
+        return items
+
+    def attachments(
+        self, invoice_ids: Sequence[str], fetched_at: float | None = None
+    ) -> list[Attachment]:
+        when = self._clock() if fetched_at is None else fetched_at
+        found: list[Attachment] = []
+        for chunk in _chunks(invoice_ids):
+            body = self._call(INVOICE_URL_PATH, {"invoiceId": list(chunk)})
+            for raw in _items(body):
+                found.append(_parse(lambda r: Attachment.from_api(r, when), raw))
+        return found
+
+    # -- token handling ----------------------------------------------------------------
+
+    def _token(self) -> AccessToken:
+        now = self._clock()
+        token = self._tokens.load()
+        if token is not None and token.usable(now, TOKEN_MARGIN_S):
+            return token
+        with self._tokens.lock():
+            token = self._tokens.load()  # another worker may have fetched it meanwhile
+            if token is not None and token.usable(self._clock(), TOKEN_MARGIN_S):
+                return token
+            token = self._fetch_token()
+            self._tokens.save(token)
+            return token
+
+    def _renew(self, refused: AccessToken) -> AccessToken:
+        with self._tokens.lock():
+            current = self._tokens.load()
+            if current is not None and current.value != refused.value:
+                return current
+            self._tokens.discard(refused.value)
+            token = self._fetch_token()
+            self._tokens.save(token)
+            return token
+
+    def _fetch_token(self) -> AccessToken:
+        body = {
+            "appKey": self._credentials.app_key,
+            "appSecurity": self._credentials.app_security,
+        }
+        try:
+            data = self._send(TOKEN_PATH, None, body)
+        except _Forbidden:
+            log.error(
+                "Ekuaibao rejected the bot's credentials (403 on getAccessToken): check "
+                "EKUAIBAO_APP_KEY, EKUAIBAO_APP_SECURITY and EKUAIBAO_BASE_URL"
+            )
+            raise CredentialsRejected("Ekuaibao rejected the app key/security") from None
+        value = data.get("value") if isinstance(data, dict) else None
+        if not isinstance(value, dict):
+            raise Unavailable("Ekuaibao's token answer had no value")
+        access, expire = value.get("accessToken"), value.get("expireTime")
+        if not isinstance(access, str) or not access or not isinstance(expire, int | float):
+            raise Unavailable("Ekuaibao's token answer was incomplete")
+        log.info("fetched a new Ekuaibao access token (valid until %d ms)", int(expire))
+        return AccessToken(access, int(expire), self._clock())
+
+    def _call(self, path: str, body: dict[str, Any]) -> Any:
+        """An API call with the shared token: one renewal on 403, then give up clearly."""
+        token = self._token()
+        try:
+            return self._send(path, token.value, body)
+        except _Forbidden:
+            pass
+        if self._clock() - token.issued_at < FRESH_TOKEN_S:
+            log.info("403 on a brand-new Ekuaibao token; waiting once before retrying")
+            self._sleep(FRESH_TOKEN_WAIT_S)
+        else:
+            log.info("Ekuaibao refused the cached access token; fetching a new one")
+            token = self._renew(token)
+        try:
+            return self._send(path, token.value, body)
+        except _Forbidden:
+            log.error(
+                "Ekuaibao refused a fresh access token (403 on %s): the tenant may lack "
+                "开放接口/发票管理, or EKUAIBAO_BASE_URL may not match the tenant's platform",
+                path,
+            )
+            self._tokens.discard(token.value)
+            raise CredentialsRejected("Ekuaibao refused a fresh access token") from None
+
+    # -- HTTP and the error map ----------------------------------------------------------
+
+    def _send(self, path: str, access_token: str | None, body: dict[str, Any]) -> Any:
+        params = {"accessToken": access_token} if access_token else None
+        try:
+            response = self._http.post(path, params=params, json=body)
+        except httpx.TimeoutException:
+            raise Unavailable(f"Ekuaibao timed out on {path}") from None
+        except httpx.TransportError as exc:
+            raise Unavailable(f"could not reach Ekuaibao ({type(exc).__name__})") from None
+        status = response.status_code
+        if status == 403:
+            raise _Forbidden()
+        if status == 429:
+            raise RateLimited(_retry_after(response))
+        if status >= 500:
+            raise Unavailable(f"Ekuaibao answered HTTP {status} on {path}")
+        if status >= 400:
+            raise BadRequest(status, _error_message(response))
+        if status != 200:
+            raise Unavailable(f"Ekuaibao answered HTTP {status} on {path}")
+        try:
+            return response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise Unavailable(f"Ekuaibao sent an answer that is not JSON on {path}") from None
+
+
+def _chunks(ids: Sequence[str]) -> list[Sequence[str]]:
+    return [ids[i : i + BATCH_SIZE] for i in range(0, len(ids), BATCH_SIZE)]
+
+
+def _items(body: Any) -> list[Any]:
+    """`{"items": [...]}`; an empty list is Ekuaibao's way of saying "not found"."""
+    if not isinstance(body, dict) or not isinstance(body.get("items", []), list):
+        raise Unavailable("Ekuaibao's answer did not have the documented `items` list")
+    items: list[Any] = body.get("items") or []
+    return items
+
+
+def _parse(parse: Callable[[Any], T], raw: Any) -> T:
+    try:
+        return parse(raw)
+    except (MalformedPayload, ValueError, TypeError) as exc:
+        raise Unavailable(f"Ekuaibao sent a malformed item: {exc}") from None
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        return None
+
+
+def _error_message(response: httpx.Response) -> str:
+    """Ekuaibao's own words (e.g. 当前页不能为0), from any of its documented error shapes."""
+    try:
+        data = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return response.text[:200].strip() or "no details"
+    if isinstance(data, dict):
+        inner = data.get("value") if isinstance(data.get("value"), dict) else data
+        for key in ("errorMessage", "message", "msg"):
+            if isinstance(inner, dict) and isinstance(inner.get(key), str):
+                return str(inner[key])[:200]
+    return "no details"
+
+
+__all__ = [
+    "BadRequest",
+    "Credentials",
+    "CredentialsRejected",
+    "EkuaibaoClient",
+    "EkuaibaoError",
+    "InvoiceData",
+    "RateLimited",
+    "Unavailable",
+]

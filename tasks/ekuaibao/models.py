@@ -1,0 +1,153 @@
+"""Typed views of the few Ekuaibao fields we show, parsed straight from the raw JSON.
+
+Only the used keys are read: each line item carries ~5-7 KB of `entity` schema we skip.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+_LINE = "E_system_发票明细_"
+#: Ekuaibao signs attachment links for one hour.
+LINK_LIFETIME_S = 3600
+
+AttachmentKind = Literal["image", "pdf", "ofd", "xml", "file"]
+_KINDS: dict[str, AttachmentKind] = {
+    "png": "image", "jpg": "image", "jpeg": "image", "gif": "image", "bmp": "image",
+    "webp": "image", "pdf": "pdf", "ofd": "ofd", "xml": "xml",
+}
+
+
+class MalformedPayload(ValueError):
+    """A field did not have the documented shape."""
+
+
+def parse_money(value: Any) -> Decimal | None:
+    """Ekuaibao's money object -> Decimal; `standard` may be a string, a number, or absent.
+
+    Floats go through `str()` first so 0.1 stays 0.1, never 0.1000000000000000055…
+    """
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise MalformedPayload("money is not an object")
+    standard = value.get("standard")
+    if standard is None or standard == "":
+        return None
+    if isinstance(standard, bool) or not isinstance(standard, str | int | float):
+        raise MalformedPayload("money.standard is not a number")
+    try:
+        amount = Decimal(str(standard).strip())
+    except InvalidOperation:
+        raise MalformedPayload("money.standard is not a number") from None
+    if not amount.is_finite():
+        raise MalformedPayload("money.standard is not finite")
+    return amount
+
+
+def _text(raw: dict[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+class LineItem(BaseModel):
+    """One line of a VAT invoice. Absent values are None and render as a dash."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    invoice_id: str
+    name: str | None
+    spec: str | None
+    quantity: Decimal | None
+    unit_price: Decimal | None
+    amount: Decimal | None
+    tax_rate: str | None
+    tax: Decimal | None
+
+    @classmethod
+    def from_api(cls, raw: dict[str, Any]) -> LineItem:
+        if not isinstance(raw, dict) or not isinstance(raw.get("masterId"), str):
+            raise MalformedPayload("line item without masterId")
+        quantity_text = _text(raw, _LINE + "数量")
+        try:
+            quantity = Decimal(quantity_text) if quantity_text else None
+        except InvalidOperation:
+            quantity = None
+        return cls(
+            id=str(raw.get("id") or raw.get(_LINE + "code") or ""),
+            invoice_id=raw["masterId"],
+            name=_text(raw, _LINE + "name"),
+            spec=_text(raw, _LINE + "规格型号"),
+            quantity=quantity,
+            unit_price=parse_money(raw.get(_LINE + "单价")),
+            amount=parse_money(raw.get(_LINE + "金额")),
+            tax_rate=_text(raw, _LINE + "税率"),
+            tax=parse_money(raw.get(_LINE + "税额")),
+        )
+
+
+def link_expiry(url: str, fetched_at: float) -> int:
+    """Epoch seconds the signed link dies: its `Expires` parameter, else fetch time + 1 h."""
+    query = urllib.parse.urlsplit(url).query
+    for value in urllib.parse.parse_qs(query).get("Expires", []):
+        if value.isdigit():
+            return int(value)
+    return int(fetched_at) + LINK_LIFETIME_S
+
+
+def attachment_kind(file_name: str, url: str) -> AttachmentKind:
+    for candidate in (file_name, urllib.parse.urlsplit(url).path):
+        extension = candidate.rsplit(".", 1)[-1].lower() if "." in candidate else ""
+        if extension in _KINDS:
+            return _KINDS[extension]
+    return "file"
+
+
+def decode_file_name(name: str) -> str:
+    """Decode `%XX` only where it forms valid UTF-8; names like `发票&%%-￥` stay as they are."""
+    if "%" not in name:
+        return name
+    try:
+        decoded = urllib.parse.unquote(name, errors="strict")
+    except UnicodeDecodeError:
+        return name
+    return decoded
+
+
+class Attachment(BaseModel):
+    """A freshly signed file link. `url` is kept byte for byte: re-encoding breaks the signature."""
+
+    model_config = ConfigDict(frozen=True)
+
+    invoice_id: str
+    url: str
+    file_name: str
+    kind: AttachmentKind
+    expires_at: int
+
+    @classmethod
+    def from_api(cls, raw: dict[str, Any], fetched_at: float | None = None) -> Attachment:
+        if not isinstance(raw, dict):
+            raise MalformedPayload("attachment is not an object")
+        invoice_id, url = raw.get("id"), raw.get("url")
+        if not isinstance(invoice_id, str) or not isinstance(url, str) or not url:
+            raise MalformedPayload("attachment without id or url")
+        fetched = time.time() if fetched_at is None else fetched_at
+        path_name = urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
+        file_name = decode_file_name(str(raw.get("fileName") or "").strip()) or path_name
+        return cls(
+            invoice_id=invoice_id,
+            url=url,
+            file_name=file_name,
+            kind=attachment_kind(file_name, url),
+            expires_at=link_expiry(url, fetched),
+        )

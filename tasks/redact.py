@@ -1,0 +1,53 @@
+"""Scrub secrets from log records: defence in depth behind never logging them at all."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"xox[abposr]-[A-Za-z0-9-]+"), "xox?-[redacted]"),
+    (re.compile(r"xapp-[A-Za-z0-9-]+"), "xapp-[redacted]"),
+    (re.compile(r"(accessToken|refreshToken|appSecurity|appKey)([=:\"' ]+)[^&\s\"',}]+"), r"\1\2[redacted]"),
+    (re.compile(r"(Signature|security-token|OSSAccessKeyId)=[^&\s\"']+"), r"\1=[redacted]"),
+    (re.compile(r"https?://[^\s\"']*/(commands|actions|hooks)/[^\s\"']+"), "[response_url redacted]"),
+)
+
+
+def redact(text: str) -> str:
+    """Replace anything that looks like a token, signed URL part or response_url."""
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record's final message, including exception text, before handlers see it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        record.msg = redact(message)
+        record.args = None
+        return True
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Root logging for bot and worker: one format, redaction, quiet HTTP libraries.
+
+    httpx logs every full URL at INFO, and Ekuaibao puts accessToken in the query string.
+    """
+    root = logging.getLogger()
+    root.setLevel(level.upper())
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    for handler in root.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
+    for noisy in ("httpx", "httpcore", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,259 @@
+"""Pure renderers from typed results to Slack messages (Block Kit + plain-text fallback).
+
+No I/O here: every value is already fetched. Everything that came from Ekuaibao or a user
+is mrkdwn-escaped, and every message stays inside Slack's limits (50 blocks, 3000 chars a
+section, 150 a header, 75 a button label), splitting into several messages when needed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from tasks.contracts import MAX_IDS
+from tasks.ekuaibao.models import Attachment, LineItem
+from tasks.lookup import CENT, InvoiceSummary, LookupResult
+from tasks.texts import Texts
+
+Block = dict[str, Any]
+Message = dict[str, Any]
+
+MAX_BLOCKS = 50
+MAX_SECTION = 3000
+MAX_HEADER = 150
+MAX_BUTTON = 75
+#: A response_url takes 5 posts; leave room for a progress note before the result.
+MAX_MESSAGES = 4
+#: Cap on one line item's name, so one absurd name cannot eat a whole section.
+MAX_NAME = 300
+DASH = "—"
+
+
+# -- text helpers ------------------------------------------------------------------------
+
+
+def escape(text: str) -> str:
+    """Slack's mrkdwn escaping: exactly `&`, `<`, `>`, and `&` first."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def amount(value: Decimal | None) -> str:
+    """Two decimals as on the invoice itself; more only where Ekuaibao gave more (unit prices)."""
+    if value is None:
+        return DASH
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2 and value != value.quantize(CENT):
+        return format(value.normalize(), "f")
+    return format(value.quantize(CENT), "f")
+
+
+def money(value: Decimal) -> str:
+    return "¥" + amount(value)
+
+
+def quantity(value: Decimal | None) -> str:
+    """`1.00000000` reads as 1, `2.50000000` as 2.5."""
+    if value is None:
+        return DASH
+    return format(value.normalize(), "f")
+
+
+def slack_date(epoch_s: int) -> str:
+    """Shown in the reader's own time zone; the fallback is UTC for clients that can't."""
+    fallback = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(epoch_s))
+    return f"<!date^{epoch_s}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def _or_dash(text: str | None) -> str:
+    return escape(text) if text else DASH
+
+
+# -- blocks ------------------------------------------------------------------------------
+
+
+def section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, MAX_SECTION)}}
+
+
+def context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, MAX_SECTION)}]}
+
+
+def header(text: str) -> Block:
+    return {"type": "header", "text": {"type": "plain_text", "text": clip(text, MAX_HEADER)}}
+
+
+DIVIDER: Block = {"type": "divider"}
+
+
+def invoice_title(invoice_id: str, texts: Texts) -> str:
+    """Readable names: code + number for `corp:code:number`, the 20 digits for `corp::number`."""
+    parts = invoice_id.split(":")
+    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        return texts.invoice_title.format(code=parts[1], number=parts[2])
+    if len(parts) >= 3 and parts[1] == "" and parts[2].isdigit():
+        return texts.digital_invoice_title.format(number=parts[2])
+    return texts.raw_title.format(id=invoice_id)
+
+
+def _line_text(n: int, line: LineItem, texts: Texts) -> str:
+    return texts.line.format(
+        n=n,
+        name=_or_dash(clip(line.name, MAX_NAME) if line.name else None),
+        spec=_or_dash(line.spec),
+        quantity=quantity(line.quantity),
+        unit_price=amount(line.unit_price),
+        amount=amount(line.amount),
+        tax_rate=_or_dash(line.tax_rate),
+        tax=amount(line.tax),
+    )
+
+
+def _line_sections(invoice: InvoiceSummary, texts: Texts, budget: int) -> list[Block]:
+    """Line items packed into as few ≤3000-char sections as fit the block budget."""
+    first = f"`{escape(invoice.invoice_id)}`"
+    chunks: list[str] = [first]
+    shown = 0
+    for n, line in enumerate(invoice.lines, start=1):
+        text = _line_text(n, line, texts)
+        if len(chunks[-1]) + 1 + len(text) <= MAX_SECTION:
+            chunks[-1] += "\n" + text
+        elif len(chunks) < budget:
+            chunks.append(text)
+        else:
+            break
+        shown = n
+    blocks = [section(chunk) for chunk in chunks]
+    if shown < len(invoice.lines):
+        blocks[-1] = section(
+            chunks[-1] + "\n" + texts.too_long.format(count=len(invoice.lines) - shown)
+        )
+    return blocks
+
+
+def _totals_block(invoice: InvoiceSummary, texts: Texts) -> list[Block]:
+    totals = invoice.totals
+    fields = [
+        {"type": "mrkdwn", "text": f"{texts.totals_amount}\n{money(totals.amount)}"},
+        {"type": "mrkdwn", "text": f"{texts.totals_tax}\n{money(totals.tax)}"},
+        {"type": "mrkdwn", "text": f"{texts.totals_total}\n*{money(totals.total)}*"},
+    ]
+    blocks: list[Block] = [{"type": "section", "fields": fields}]
+    if totals.incomplete:
+        blocks.append(context(texts.totals_incomplete.format(count=totals.incomplete)))
+    return blocks
+
+
+def _attachment_block(link: Attachment, index: int, texts: Texts) -> Block:
+    kind = texts.kinds[link.kind]
+    return {
+        "type": "section",
+        "text": {
+            "type": "mrkdwn",
+            "text": clip(
+                texts.attachment.format(
+                    name=escape(link.file_name), kind=kind, expires=slack_date(link.expires_at)
+                ),
+                MAX_SECTION,
+            ),
+        },
+        "accessory": {
+            "type": "button",
+            "action_id": f"open_attachment_{index}",
+            "text": {"type": "plain_text", "text": clip(texts.open_button.format(kind=kind), MAX_BUTTON)},
+            "url": link.url,
+        },
+    }
+
+
+def invoice_blocks(invoice: InvoiceSummary, texts: Texts, first_link_index: int = 0) -> list[Block]:
+    """One invoice: header, line items (or a note for tickets), totals, attachments."""
+    blocks: list[Block] = [header(":receipt: " + invoice_title(invoice.invoice_id, texts))]
+    if invoice.lines:
+        budget = MAX_BLOCKS - 6 - len(invoice.attachments)
+        blocks.extend(_line_sections(invoice, texts, max(budget, 1)))
+        blocks.extend(_totals_block(invoice, texts))
+    else:
+        blocks.append(section(f"`{escape(invoice.invoice_id)}`\n{texts.no_lines}"))
+    if invoice.attachments:
+        for offset, link in enumerate(invoice.attachments):
+            blocks.append(_attachment_block(link, first_link_index + offset, texts))
+    else:
+        blocks.append(context(texts.no_attachment))
+    return blocks
+
+
+def lookup_messages(result: LookupResult, texts: Texts) -> list[Message]:
+    """The whole reply: a summary, each invoice, what was not found; split at 50 blocks."""
+    head: list[Block] = []
+    if result.invoices:
+        head.append(
+            section(texts.summary.format(found=len(result.invoices), requested=len(result.requested)))
+        )
+    else:
+        head.append(section(texts.summary_none.format(requested=len(result.requested))))
+    expiry = result.earliest_expiry
+    if expiry is not None:
+        head.append(context(texts.links_note.format(expires=slack_date(expiry))))
+
+    groups: list[list[Block]] = []
+    link_index = 0
+    for invoice in result.invoices:
+        groups.append([DIVIDER, *invoice_blocks(invoice, texts, link_index)])
+        link_index += len(invoice.attachments)
+    if result.not_found:
+        ids = ", ".join(f"`{escape(i)}`" for i in result.not_found)
+        groups.append([DIVIDER, section(texts.not_found.format(count=len(result.not_found), ids=ids))])
+
+    pages: list[list[Block]] = [head]
+    for group in groups:
+        if len(pages[-1]) + len(group) > MAX_BLOCKS:
+            pages.append([])
+        pages[-1].extend(group[1:] if not pages[-1] else group)
+    fallback = texts.fallback.format(found=len(result.invoices), missing=len(result.not_found))
+    if len(pages) > MAX_MESSAGES:  # cannot happen with ≤20 ids; a guard, never a silent cut
+        pages = pages[:MAX_MESSAGES]
+        pages[-1] = [*pages[-1][: MAX_BLOCKS - 1], context(texts.too_long.format(count="some"))]
+    return [
+        {"text": fallback if i == 0 else texts.continued, "blocks": page}
+        for i, page in enumerate(pages)
+    ]
+
+
+# -- short messages ----------------------------------------------------------------------
+
+
+def simple(text: str) -> Message:
+    """A one-section message whose fallback text is the same words."""
+    return {"text": text, "blocks": [section(text)]}
+
+
+def usage(texts: Texts) -> Message:
+    return simple(texts.usage.format(limit=MAX_IDS))
+
+
+def looking_up(count: int, texts: Texts) -> Message:
+    text = texts.looking_up_one if count == 1 else texts.looking_up_many.format(count=count)
+    return {"text": text}
+
+
+def too_many(count: int, limit: int, texts: Texts) -> Message:
+    return simple(texts.too_many.format(count=count, limit=limit))
+
+
+def malformed(tokens: Sequence[str], texts: Texts) -> Message:
+    shown = ", ".join(f"`{escape(clip(t, 60)).replace('`', 'ˋ')}`" for t in tokens[:5])
+    if len(tokens) > 5:
+        shown += f" (+{len(tokens) - 5})"
+    plural = len(tokens) > 1
+    return simple(
+        texts.malformed.format(
+            tokens=shown, verb="do" if plural else "does", them="them" if plural else "it"
+        )
+    )

@@ -1,0 +1,68 @@
+"""Per-process resources for the worker: one pooled HTTP client each for Ekuaibao and Slack.
+
+Creating an httpx client costs ~30 ms of CPU (it loads the CA bundle), so each worker
+process builds them once and reuses them; a forked child notices the new pid and rebuilds.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from tasks.ekuaibao.client import Credentials, EkuaibaoClient
+from tasks.ekuaibao.tokens import FileTokenStore, RedisTokenStore, TokenStore, store_key
+from tasks.reply import Replier
+from tasks.service import Deps, RetryPolicy
+from tasks.settings import Settings, load_settings
+from tasks.texts import texts_for
+
+_lock = threading.Lock()
+_deps: Deps | None = None
+_pid: int | None = None
+
+USER_AGENT = "ekb-invoice-bot/0.1 (+https://github.com/)"
+
+
+def build_deps(settings: Settings) -> Deps:
+    if settings.ekuaibao_app_key is None or settings.ekuaibao_app_security is None:
+        raise RuntimeError("EKUAIBAO_APP_KEY and EKUAIBAO_APP_SECURITY are required")
+    app_key = settings.ekuaibao_app_key.get_secret_value()
+    timeout = httpx.Timeout(settings.ekuaibao_timeout_s, connect=min(5.0, settings.ekuaibao_timeout_s))
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+    ekuaibao_http = httpx.Client(
+        base_url=settings.ekuaibao_base_url, timeout=timeout, limits=limits,
+        headers={"User-Agent": USER_AGENT},
+    )
+    slack_http = httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0), limits=limits,
+                              headers={"User-Agent": USER_AGENT})
+    key = store_key(settings.ekuaibao_base_url, app_key)
+    tokens: TokenStore = (
+        RedisTokenStore(settings.redis_url, key)
+        if settings.redis_url
+        else FileTokenStore(settings.state_dir, key)
+    )
+    client = EkuaibaoClient(
+        ekuaibao_http,
+        Credentials(app_key, settings.ekuaibao_app_security.get_secret_value()),
+        tokens,
+        executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="ekuaibao"),
+    )
+    return Deps(
+        client=client,
+        replier=Replier(slack_http),
+        texts=texts_for(),
+        retry=RetryPolicy(settings.ekuaibao_retry_base_s, settings.ekuaibao_retry_window_s),
+    )
+
+
+def deps() -> Deps:
+    """This process's dependencies, built on first use (or after a fork)."""
+    global _deps, _pid
+    with _lock:
+        if _deps is None or _pid != os.getpid():
+            _deps = build_deps(load_settings(require=("ekuaibao_app_key", "ekuaibao_app_security")))
+            _pid = os.getpid()
+        return _deps

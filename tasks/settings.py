@@ -1,0 +1,142 @@
+"""Typed settings from the environment or `.env`; a bad value stops start-up with one clear line."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Literal, NoReturn
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "invoicebot"
+
+
+class BrokerSettings(BaseSettings):
+    """What both the bot and the worker need to reach the queue.
+
+    Kept apart from the rest so importing the Celery app never fails on, say, a missing
+    Ekuaibao key: only the commands that need a setting insist on it.
+    """
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_ignore_empty=True, extra="ignore", case_sensitive=False
+    )
+
+    celery_broker_url: str | None = Field(
+        default=None, description="redis://, amqp:// or embedded://; unset = embedded broker"
+    )
+    state_dir: Path = Field(default_factory=_default_state_dir)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("celery_broker_url")
+    @classmethod
+    def _known_scheme(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme = value.split("://", 1)[0].lower()
+        if "://" not in value or scheme not in {
+            "redis", "rediss", "amqp", "amqps", "pyamqp", "embedded", "memory",
+            "filesystem", "sqla+sqlite", "sqla+postgresql",
+        }:
+            raise ValueError("use redis://…, amqp://… or embedded://…")
+        return value
+
+    @property
+    def broker_url(self) -> str:
+        """The broker Celery should use; the embedded one lives in the state folder."""
+        if self.celery_broker_url and not self.celery_broker_url.startswith("embedded://"):
+            return self.celery_broker_url
+        if self.celery_broker_url and len(self.celery_broker_url) > len("embedded://"):
+            return self.celery_broker_url
+        return "embedded://" + str((self.state_dir / "broker.sqlite3").resolve())
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.broker_url.startswith("embedded://")
+
+    @property
+    def redis_url(self) -> str | None:
+        """The broker's Redis, reused for the shared token cache and de-duplication."""
+        url = self.broker_url
+        return url if url.startswith(("redis://", "rediss://")) else None
+
+
+class Settings(BrokerSettings):
+    """Everything the bot and worker read. Secrets are SecretStr so they never print."""
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    ekuaibao_base_url: str = "https://app.ekuaibao.com"
+    ekuaibao_app_key: SecretStr | None = None
+    ekuaibao_app_security: SecretStr | None = None
+    #: Seconds for one Ekuaibao HTTP call (connect, read, write).
+    ekuaibao_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    #: How long to keep retrying a failing Ekuaibao; capped by the response_url's 30 minutes.
+    ekuaibao_retry_window_s: float = Field(default=25 * 60, ge=0, le=29 * 60)
+    #: First retry delay; doubles each time (with jitter), at most 5 minutes.
+    ekuaibao_retry_base_s: float = Field(default=2.0, gt=0, le=300)
+    worker_pool: Literal["threads", "prefork"] = "threads"
+    worker_concurrency: int = Field(default=16, ge=1, le=256)
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("a bot token starts with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("an app-level token starts with xapp-")
+        return value
+
+    @field_validator("slack_api_url", "ekuaibao_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")) or len(value) < len("http://x"):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("ekuaibao_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+
+def fail(message: str) -> NoReturn:
+    """One line on stderr and exit status 2: the contract for a bad setting."""
+    print(f"invoicebot: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def load_settings(*, require: tuple[str, ...] = ()) -> Settings:
+    """Settings for a command, insisting on the fields that command cannot run without."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]).upper() if error["loc"] else "setting"
+        fail(f"setting {name} is invalid: {error['msg']}")
+    for field in require:
+        if getattr(settings, field) is None:
+            fail(f"setting {field.upper()} is missing: set it in the environment or in .env")
+    return settings

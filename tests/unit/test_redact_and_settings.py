@@ -1,0 +1,81 @@
+import logging
+
+import pytest
+
+from tasks.redact import RedactingFilter, redact
+from tasks.settings import Settings, load_settings
+
+pytestmark = pytest.mark.no_net
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "xoxb-1234-5678-abcdef",
+        "xapp-1-A111-222-abc",
+        "https://hooks.slack.com/commands/T111/222/abcDEF",
+        "https://app.ekuaibao.com/api/x?accessToken=ID_3vMMouDbGqM:djg8LshfUkfM00",
+        "https://files-dd.ekuaibao.com/a.pdf?Expires=1&OSSAccessKeyId=STS.abc&Signature=xyz%3D&security-token=CAIS8",
+    ],
+)
+def test_redact_removes_secrets(secret: str) -> None:
+    cleaned = redact(f"failed: {secret} !")
+    for part in ("1234-5678", "A111", "abcDEF", "ID_3vMMouDbGqM", "STS.abc", "xyz%3D", "CAIS8"):
+        assert part not in cleaned
+
+
+def test_filter_cleans_messages_args_and_tracebacks() -> None:
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "token %s", ("xoxb-1-2-3",), None)
+    try:
+        raise ValueError("https://hooks.slack.com/actions/T1/2/SECRET")
+    except ValueError:
+        import sys
+
+        record.exc_info = sys.exc_info()
+    RedactingFilter().filter(record)
+    assert "xoxb-1-2-3" not in record.getMessage()
+    assert "SECRET" not in (record.exc_text or "")
+
+
+def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1-2")
+    monkeypatch.setenv("EKUAIBAO_BASE_URL", "https://dd2.hosecloud.com/")
+    monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:1/api")
+    settings = Settings()
+    assert settings.ekuaibao_base_url == "https://dd2.hosecloud.com"
+    assert settings.slack_api_url == "http://127.0.0.1:1/api/"
+    assert "xoxb-1-2" not in repr(settings)
+    assert settings.broker_url.startswith("embedded:///")
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:6379/3")
+    assert Settings().redis_url == "redis://127.0.0.1:6379/3"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("SLACK_BOT_TOKEN", "xoxp-user-token", "setting SLACK_BOT_TOKEN is invalid"),
+        ("SLACK_APP_TOKEN", "xoxb-wrong", "setting SLACK_APP_TOKEN is invalid"),
+        ("EKUAIBAO_BASE_URL", "app.ekuaibao.com", "setting EKUAIBAO_BASE_URL is invalid"),
+        ("CELERY_BROKER_URL", "mongodb://x", "setting CELERY_BROKER_URL is invalid"),
+        ("EKUAIBAO_TIMEOUT_S", "soon", "setting EKUAIBAO_TIMEOUT_S is invalid"),
+    ],
+)
+def test_bad_setting_is_one_line_and_exit_2(monkeypatch, tmp_path, capsys, name, value, message) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exit_:
+        load_settings()
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("invoicebot: " + message) and err.count("\n") == 1
+    assert value not in err
+
+
+def test_missing_required_setting_names_it(monkeypatch, tmp_path, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("EKUAIBAO_APP_KEY", raising=False)
+    with pytest.raises(SystemExit) as exit_:
+        load_settings(require=("ekuaibao_app_key",))
+    assert exit_.value.code == 2
+    assert "EKUAIBAO_APP_KEY is missing" in capsys.readouterr().err

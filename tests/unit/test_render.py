@@ -1,0 +1,160 @@
+import json
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tasks import render
+from tasks.ekuaibao.client import InvoiceData
+from tasks.ekuaibao.models import Attachment, LineItem
+from tasks.lookup import assemble
+from tasks.texts import EN
+
+pytestmark = pytest.mark.no_net
+DATA = Path(__file__).resolve().parents[2] / "sandbox" / "data"
+INV_DISCOUNT = "djg8LshfUkfM00:033002100311:23272058"
+INV_PHONE = "djg8LshfUkfM00:044031900111:69872971"
+
+
+def lines() -> list[LineItem]:
+    raw = json.loads((DATA / "detail-batch.response.json").read_text())["items"]
+    return [LineItem.from_api(i) for i in raw]
+
+
+def links() -> list[Attachment]:
+    raw = json.loads((DATA / "invoice-url.response.json").read_text())["items"]
+    return [Attachment.from_api(i, fetched_at=0) for i in raw]
+
+
+def all_text(messages: list[dict]) -> str:
+    return json.dumps(messages, ensure_ascii=False)
+
+
+def line(invoice_id: str = "c:1:2", **kw: object) -> LineItem:
+    base = dict(id="L", invoice_id=invoice_id, name="n", spec=None, quantity=None,
+                unit_price=None, amount=Decimal("1.00"), tax_rate="13%", tax=Decimal("0.13"))
+    base.update(kw)
+    return LineItem(**base)  # type: ignore[arg-type]
+
+
+def test_totals_to_the_cent_with_a_discount_line() -> None:
+    result = assemble((INV_DISCOUNT,), InvoiceData(tuple(lines()), (), 0))
+    totals = result.invoices[0].totals
+    assert (totals.amount, totals.tax, totals.total) == (
+        Decimal("232.74"), Decimal("30.26"), Decimal("263.00"))
+    text = all_text(render.lookup_messages(result, EN))
+    assert "¥232.74" in text and "¥30.26" in text and "¥263.00" in text
+    assert "-110.62" in text and "-14.38" in text
+
+
+def test_decimal_sums_do_not_drift_like_floats() -> None:
+    items = tuple(line(amount=Decimal("0.10"), tax=Decimal("0.01")) for _ in range(3))
+    result = assemble(("c:1:2",), InvoiceData(items, (), 0))
+    assert result.invoices[0].totals.amount == Decimal("0.30")
+    assert "¥0.30" in all_text(render.lookup_messages(result, EN))
+
+
+def test_every_line_field_is_shown_and_missing_ones_are_dashes() -> None:
+    result = assemble((INV_DISCOUNT,), InvoiceData(tuple(lines()), (), 0))
+    text = render.lookup_messages(result, EN)[0]["blocks"]
+    body = "\n".join(b["text"]["text"] for b in text if b["type"] == "section" and "text" in b)
+    assert "Spec/model: 42 · Qty: 1 · Unit price: 343.36 · Amount: *343.36* · Tax rate: 13% · Tax: 44.64" in body
+    assert "Spec/model: — · Qty: — · Unit price: — · Amount: *-110.62* · Tax rate: 13% · Tax: -14.38" in body
+
+
+def test_titles_are_readable() -> None:
+    assert render.invoice_title(INV_DISCOUNT, EN) == "Invoice 033002100311 · No. 23272058"
+    assert (render.invoice_title("Tdk3tgber501v0::23312000000123878916:2", EN)
+            == "Fully digital invoice No. 23312000000123878916")
+    assert render.invoice_title("ID_3tlmF6$S1bg", EN) == "Invoice ID_3tlmF6$S1bg"
+
+
+def test_links_exact_with_expiry_in_the_readers_time() -> None:
+    ids = tuple(link.invoice_id for link in links())
+    result = assemble(ids, InvoiceData((), tuple(links()), 0))
+    messages = render.lookup_messages(result, EN)
+    buttons = [b["accessory"] for m in messages for b in m["blocks"] if "accessory" in b]
+    assert sorted(b["url"] for b in buttons) == sorted(link.url for link in links())
+    text = all_text(messages)
+    assert "<!date^1710500135^{date_short_pretty} {time}|2024-03-15 10:55 UTC>" in text
+    assert "one hour" in text
+    assert "No line items" in text
+
+
+def test_everything_from_ekuaibao_is_escaped() -> None:
+    evil = line(name="<@U123> & <!channel> *x*", spec="a>b", tax_rate="<13%>")
+    link = Attachment(invoice_id="c:1:2", url="https://x/f.pdf?Expires=5", file_name="a&b<c>.pdf",
+                      kind="pdf", expires_at=5)
+    result = assemble(("c:1:2",), InvoiceData((evil,), (link,), 0))
+    text = all_text(render.lookup_messages(result, EN))
+    assert "&lt;@U123&gt; &amp; &lt;!channel&gt;" in text
+    assert "a&amp;b&lt;c&gt;.pdf" in text and "a&gt;b" in text
+    assert "<@U123>" not in text and "<!channel>" not in text
+
+
+def test_not_found_ids_are_listed_with_what_to_check() -> None:
+    result = assemble(("nope:1:2", INV_DISCOUNT), InvoiceData(tuple(lines()), (), 0))
+    messages = render.lookup_messages(result, EN)
+    last = messages[-1]["blocks"][-1]["text"]["text"]
+    assert "`nope:1:2`" in last and "typos" in last
+    assert messages[0]["text"] == "Invoice lookup: 1 found, 1 not found."
+
+
+def _check_limits(message: dict) -> None:
+    assert len(message["blocks"]) <= 50
+    assert message["text"]
+    for block in message["blocks"]:
+        if block["type"] == "section" and "text" in block:
+            assert 1 <= len(block["text"]["text"]) <= 3000
+        if block["type"] == "header":
+            assert len(block["text"]["text"]) <= 150
+        if "accessory" in block:
+            assert len(block["accessory"]["text"]["text"]) <= 75
+
+
+def test_twenty_invoices_with_many_lines_split_inside_slack_limits() -> None:
+    ids = tuple(f"c:{i:012d}:{i:08d}" for i in range(20))
+    items = tuple(line(invoice_id=i, name="*货物*" + "长" * 200) for i in ids for _ in range(8))
+    attachments = tuple(
+        Attachment(invoice_id=i, url=f"https://x/{n}.pdf?Expires=9", file_name=f"{n}.pdf",
+                   kind="pdf", expires_at=9) for n, i in enumerate(ids))
+    messages = render.lookup_messages(assemble(ids, InvoiceData(items, attachments, 0)), EN)
+    assert 1 < len(messages) <= render.MAX_MESSAGES
+    for message in messages:
+        _check_limits(message)
+    headers = [b for m in messages for b in m["blocks"] if b["type"] == "header"]
+    assert len(headers) == 20
+    action_ids = [b["accessory"]["action_id"] for m in messages for b in m["blocks"] if "accessory" in b]
+    assert len(action_ids) == len(set(action_ids)) == 20
+
+
+def test_an_invoice_with_hundreds_of_lines_says_what_it_left_out() -> None:
+    items = tuple(line(name="x" * 250, id=str(n)) for n in range(600))
+    messages = render.lookup_messages(assemble(("c:1:2",), InvoiceData(items, (), 0)), EN)
+    for message in messages:
+        _check_limits(message)
+    text = all_text(messages)
+    match = re.search(r"(\d+) more line\(s\) not shown", text)
+    assert match
+    shown = len(re.findall(r"Spec/model:", text))
+    assert shown + int(match.group(1)) == 600
+
+
+def test_amount_and_quantity_formatting() -> None:
+    assert render.amount(Decimal("4423.89")) == "4423.89"
+    assert render.amount(Decimal("1")) == "1.00"
+    assert render.amount(Decimal("3.539823")) == "3.539823"
+    assert render.amount(Decimal("343.3600")) == "343.36"
+    assert render.quantity(Decimal("1.00000000")) == "1"
+    assert render.quantity(Decimal("2.50000000")) == "2.5"
+    assert render.quantity(Decimal("100")) == "100"
+    assert render.money(Decimal("-110.62")) == "¥-110.62"
+
+
+def test_short_messages() -> None:
+    assert render.looking_up(5, EN)["text"] == ":mag: Looking up 5 invoices…"
+    assert render.looking_up(1, EN)["text"] == ":mag: Looking up 1 invoice…"
+    assert "at most 20" in render.too_many(25, 20, EN)["text"]
+    assert "`a!b`" in render.malformed(["a!b"], EN)["text"]
+    assert "/invoice" in render.usage(EN)["text"]
