@@ -1,0 +1,495 @@
+"""A loopback stand-in for Slack: the Web API and slash-command response_urls.
+
+The bot's replies go out through response_urls (5 uses, 30 minutes) and a handful of
+Web API methods. Real Slack rejects bad Block Kit with a terse error and rate-limits
+with 429 + Retry-After; this stand-in does the same, and records every post (the
+rejected ones too) so tests can assert on what the user would actually have seen.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs
+
+from sandbox.blockkit import validate_message
+from sandbox.ekuaibao import HttpRequest, HttpResponse, LoopbackServer
+
+__all__ = ["ApiCall", "ResponsePost", "SlackStandIn"]
+
+TEAM_ID = "T0SANDBOX"
+BOT_USER_ID = "U0SANDBOXBOT"
+BOT_ID = "B0SANDBOX"
+RESPONSE_URL_USES = 5
+RESPONSE_URL_TTL_S = 30 * 60
+
+DEFAULT_USER_ID = "U0SANDBOX"
+_ALNUM = string.ascii_letters + string.digits
+
+
+def _default_user() -> dict[str, Any]:
+    return {
+        "id": DEFAULT_USER_ID,
+        "team_id": TEAM_ID,
+        "name": "sandbox.user",
+        "real_name": "Sandbox User",
+        "deleted": False,
+        "is_bot": False,
+        "tz": "Asia/Shanghai",
+        "tz_label": "China Standard Time",
+        "tz_offset": 28800,
+        "locale": "en-US",
+        "profile": {
+            "real_name": "Sandbox User",
+            "display_name": "Sandbox User",
+            "email": "sandbox.user@example.com",
+        },
+    }
+
+
+@dataclass(frozen=True)
+class ResponsePost:
+    key: str  # the random last path segment of the response_url
+    body: dict[str, Any]  # parsed JSON; {"_raw": text} when it was not a JSON object
+    status: int
+    at: float  # stand-in clock
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    method: str  # e.g. "chat.postMessage"
+    token: str | None
+    params: dict[str, Any]  # query + body; JSON-string `blocks` are decoded
+    status: int
+    at: float  # stand-in clock
+
+
+@dataclass
+class _ResponseUrl:
+    created_at: float
+    uses: int = 0
+
+
+def _is_true(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() in ("true", "1"))
+
+
+class SlackStandIn:
+    """Slack on loopback, with fault knobs. Thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        bot_token: str = "xoxb-sandbox-token",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.bot_token = bot_token
+        self.clock = clock
+        self.users: dict[str, dict[str, Any]] = {DEFAULT_USER_ID: _default_user()}
+        self._server = LoopbackServer(host, port, self._handle)
+        self._lock = threading.Lock()
+        self._posted = threading.Condition(self._lock)
+        self._urls: dict[str, _ResponseUrl] = {}
+        self._url_seq = 0
+        self._posts: list[ResponsePost] = []
+        self._api_calls: list[ApiCall] = []
+        self._fail_posts: list[int] = []
+        self._rate_limits: list[int] = []
+        self._ts_seq = 0
+        self._messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self._reactions: set[tuple[str, str, str]] = set()
+
+    # lifecycle -------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return self._server.base_url
+
+    @property
+    def api_url(self) -> str:
+        """What to pass as ``WebClient(base_url=...)``."""
+        return f"{self.base_url}/api/"
+
+    def start(self) -> SlackStandIn:
+        self._server.start("slack-stand-in")
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> SlackStandIn:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # response_urls ---------------------------------------------------------------------
+
+    def new_response_url(self) -> str:
+        """A fresh response_url, as in a slash-command payload; its 30 minutes start now."""
+        key = "".join(secrets.choice(_ALNUM) for _ in range(24))
+        with self._lock:
+            self._url_seq += 1
+            self._urls[key] = _ResponseUrl(created_at=self.clock())
+            n = self._url_seq
+        return f"{self.base_url}/commands/{TEAM_ID}/{n}/{key}"
+
+    @property
+    def posts(self) -> list[ResponsePost]:
+        with self._lock:
+            return list(self._posts)
+
+    def posts_for(self, response_url: str) -> list[ResponsePost]:
+        """Posts to one response_url (full URL or its key), rejected ones included."""
+        key = response_url.rstrip("/").rsplit("/", 1)[-1]
+        with self._lock:
+            return [p for p in self._posts if p.key == key]
+
+    def wait_for_posts(
+        self, response_url: str, n: int = 1, timeout: float = 10.0
+    ) -> list[ResponsePost]:
+        """Block until ``n`` posts reached ``response_url``; the bot answers asynchronously."""
+        key = response_url.rstrip("/").rsplit("/", 1)[-1]
+        deadline = time.monotonic() + timeout
+        with self._posted:
+            while True:
+                got = [p for p in self._posts if p.key == key]
+                if len(got) >= n:
+                    return got
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = ", ".join(str(p.status) for p in got) or "none"
+                    raise TimeoutError(
+                        f"expected {n} post(s) to response_url …/{key} within {timeout:.1f}s, "
+                        f"got {len(got)} (statuses: {seen}); {len(self._posts)} post(s) in total"
+                    )
+                self._posted.wait(left)
+
+    def fail_next_posts(self, n: int, status: int = 500) -> None:
+        """The next n response_url posts fail with ``status``; they don't use up the URL."""
+        with self._lock:
+            self._fail_posts.extend([status] * n)
+
+    # Web API ---------------------------------------------------------------------------
+
+    @property
+    def api_calls(self) -> list[ApiCall]:
+        with self._lock:
+            return list(self._api_calls)
+
+    def calls_to(self, method: str) -> list[ApiCall]:
+        return [c for c in self.api_calls if c.method == method]
+
+    def rate_limit_next(self, n: int, retry_after: int = 1) -> None:
+        """The next n Web API calls answer 429 with ``Retry-After: retry_after``."""
+        with self._lock:
+            self._rate_limits.extend([retry_after] * n)
+
+    # request handling ------------------------------------------------------------------
+
+    def _handle(self, req: HttpRequest) -> HttpResponse:
+        if req.path.startswith("/commands/") and req.method == "POST":
+            return self._response_url_post(req)
+        if req.path.startswith("/api/"):
+            return self._web_api(req)
+        return HttpResponse.text(404, "Not Found")
+
+    def _response_url_post(self, req: HttpRequest) -> HttpResponse:
+        key = req.path.rstrip("/").rsplit("/", 1)[-1]
+        body, payload_ok = _parse_post_body(req)
+        now = self.clock()
+        with self._lock:
+            state = self._urls.get(key)
+            if state is None or not req.path.startswith(f"/commands/{TEAM_ID}/"):
+                status, text = 404, "invalid_url"
+            elif now - state.created_at > RESPONSE_URL_TTL_S:
+                status, text = 404, "expired_url"
+            elif state.uses >= RESPONSE_URL_USES:
+                status, text = 404, "used_url"
+            elif self._fail_posts:
+                status = self._fail_posts.pop(0)
+                text = "internal_error" if status >= 500 else "sandbox_failure"
+            else:
+                status, text = _check_response_body(body, payload_ok)
+                if status == 200:
+                    state.uses += 1
+            self._posts.append(ResponsePost(key=key, body=body, status=status, at=now))
+            self._posted.notify_all()
+        return HttpResponse.text(status, text, "text/html")
+
+    def _web_api(self, req: HttpRequest) -> HttpResponse:
+        method = req.path[len("/api/") :]
+        params: dict[str, Any] = dict(req.query)
+        body_ok = True
+        ctype = (req.headers.get("Content-Type") or "").lower()
+        if req.body:
+            if "json" in ctype:
+                try:
+                    parsed = json.loads(req.body)
+                except ValueError:
+                    parsed = None
+                if isinstance(parsed, dict):
+                    params.update(parsed)
+                else:
+                    body_ok = False
+            else:
+                form = parse_qs(req.body.decode("utf-8", "replace"), keep_blank_values=True)
+                params.update({k: v[-1] for k, v in form.items()})
+        token = params.pop("token", None)
+        auth = req.headers.get("Authorization") or ""
+        if auth.lower().startswith("bearer "):
+            token = auth[7:].strip()
+        blocks_ok = _decode_json_param(params, "blocks")
+
+        with self._lock:
+            retry_after = self._rate_limits.pop(0) if self._rate_limits else None
+        if retry_after is not None:
+            response = HttpResponse.json(
+                429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}
+            )
+        elif not token:
+            response = _api_error("not_authed")
+        elif token != self.bot_token:
+            response = _api_error("invalid_auth")
+        elif not body_ok:
+            response = _api_error("invalid_json")
+        elif not blocks_ok:
+            response = _api_error("invalid_blocks_format")
+        else:
+            handler = _METHODS.get(method)
+            response = handler(self, params) if handler else _api_error("unknown_method")
+        with self._lock:
+            self._api_calls.append(ApiCall(method, token, params, response.status, self.clock()))
+        return response
+
+    # Web API methods ---------------------------------------------------------------------
+
+    def _new_ts(self) -> str:
+        with self._lock:
+            self._ts_seq += 1
+            return f"{int(self.clock())}.{self._ts_seq:06d}"
+
+    def _auth_test(self, params: dict[str, Any]) -> HttpResponse:
+        return HttpResponse.json(
+            200,
+            {
+                "ok": True,
+                "url": "https://sandbox.slack.com/",
+                "team": "Sandbox",
+                "user": "invoice-bot",
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "is_enterprise_install": False,
+            },
+            {"x-oauth-scopes": "commands,chat:write,app_mentions:read,im:history,users:read"},
+        )
+
+    def _post_message(self, params: dict[str, Any]) -> HttpResponse:
+        channel = params.get("channel")
+        if not channel:
+            return _api_error("channel_not_found")
+        problem = _message_problem(params)
+        if problem is not None:
+            return problem
+        if str(channel).startswith(("U", "W")):  # posting to a user id lands in their DM
+            channel = _dm_channel(str(channel))
+        ts = self._new_ts()
+        message = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "ts": ts,
+            "text": params.get("text", ""),
+        }
+        if params.get("blocks") is not None:
+            message["blocks"] = params["blocks"]
+        if params.get("thread_ts"):
+            message["thread_ts"] = params["thread_ts"]
+        with self._lock:
+            self._messages[(str(channel), ts)] = message
+        return HttpResponse.json(
+            200, {"ok": True, "channel": channel, "ts": ts, "message": message}
+        )
+
+    def _post_ephemeral(self, params: dict[str, Any]) -> HttpResponse:
+        if not params.get("channel"):
+            return _api_error("channel_not_found")
+        if not params.get("user"):
+            return _api_error("user_not_found")
+        problem = _message_problem(params)
+        if problem is not None:
+            return problem
+        return HttpResponse.json(200, {"ok": True, "message_ts": self._new_ts()})
+
+    def _update(self, params: dict[str, Any]) -> HttpResponse:
+        channel, ts = str(params.get("channel") or ""), str(params.get("ts") or "")
+        if not channel:
+            return _api_error("channel_not_found")
+        problem = _message_problem(params)
+        if problem is not None:
+            return problem
+        with self._lock:
+            message = self._messages.get((channel, ts))
+            if message is None:
+                return _api_error("message_not_found")
+            message["text"] = params.get("text", "")
+            if params.get("blocks") is not None:
+                message["blocks"] = params["blocks"]
+            current = dict(message)
+        return HttpResponse.json(
+            200,
+            {"ok": True, "channel": channel, "ts": ts, "text": current["text"], "message": current},
+        )
+
+    def _users_info(self, params: dict[str, Any]) -> HttpResponse:
+        with self._lock:
+            user = self.users.get(str(params.get("user") or ""))
+            user = dict(user) if user is not None else None
+        if user is None:
+            return _api_error("user_not_found")
+        if not _is_true(params.get("include_locale")):
+            user.pop("locale", None)  # real Slack only sends it when asked
+        return HttpResponse.json(200, {"ok": True, "user": user})
+
+    def _reaction(self, params: dict[str, Any], *, add: bool) -> HttpResponse:
+        channel, ts = str(params.get("channel") or ""), str(params.get("timestamp") or "")
+        name = str(params.get("name") or "")
+        if not channel or not ts:
+            return _api_error("no_item_specified")
+        if not name:
+            return _api_error("invalid_name")
+        item = (channel, ts, name)
+        with self._lock:
+            if add and item in self._reactions:
+                return _api_error("already_reacted")
+            if not add and item not in self._reactions:
+                return _api_error("no_reaction")
+            if add:
+                self._reactions.add(item)
+            else:
+                self._reactions.discard(item)
+        return HttpResponse.json(200, {"ok": True})
+
+    def _reactions_add(self, params: dict[str, Any]) -> HttpResponse:
+        return self._reaction(params, add=True)
+
+    def _reactions_remove(self, params: dict[str, Any]) -> HttpResponse:
+        return self._reaction(params, add=False)
+
+    def _conversations_open(self, params: dict[str, Any]) -> HttpResponse:
+        users = params.get("users")
+        if isinstance(users, list):
+            users = ",".join(str(u) for u in users)
+        ids = [u for u in str(users or "").split(",") if u]
+        if not ids:
+            return _api_error("users_list_not_supplied")
+        channel = _dm_channel(ids[0]) if len(ids) == 1 else "G" + "".join(sorted(ids))[1:12]
+        return HttpResponse.json(200, {"ok": True, "channel": {"id": channel}})
+
+    def _conversations_info(self, params: dict[str, Any]) -> HttpResponse:
+        channel = str(params.get("channel") or "")
+        if not channel or channel[0] not in "CDG":
+            return _api_error("channel_not_found")
+        info = {
+            "id": channel,
+            "name": channel.lower() if channel[0] != "D" else None,
+            "is_channel": channel[0] == "C",
+            "is_group": channel[0] == "G",
+            "is_im": channel[0] == "D",
+            "is_private": channel[0] != "C",
+            "is_member": True,
+        }
+        if channel[0] == "D":
+            info["user"] = DEFAULT_USER_ID
+        return HttpResponse.json(200, {"ok": True, "channel": info})
+
+
+_METHODS: dict[str, Callable[[SlackStandIn, dict[str, Any]], HttpResponse]] = {
+    "auth.test": SlackStandIn._auth_test,
+    "chat.postMessage": SlackStandIn._post_message,
+    "chat.postEphemeral": SlackStandIn._post_ephemeral,
+    "chat.update": SlackStandIn._update,
+    "users.info": SlackStandIn._users_info,
+    "reactions.add": SlackStandIn._reactions_add,
+    "reactions.remove": SlackStandIn._reactions_remove,
+    "conversations.open": SlackStandIn._conversations_open,
+    "conversations.info": SlackStandIn._conversations_info,
+}
+
+
+def _api_error(error: str, **extra: Any) -> HttpResponse:
+    return HttpResponse.json(200, {"ok": False, "error": error, **extra})
+
+
+def _dm_channel(user_id: str) -> str:
+    return "D" + user_id[1:]
+
+
+def _decode_json_param(params: dict[str, Any], name: str) -> bool:
+    """Form-encoded calls carry ``blocks`` as a JSON string; decode it in place."""
+    value = params.get(name)
+    if not isinstance(value, str):
+        return True
+    try:
+        params[name] = json.loads(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _message_problem(params: dict[str, Any]) -> HttpResponse | None:
+    """The Web API error a posting method would return for this message, if any."""
+    message: dict[str, Any] = {k: params[k] for k in ("text", "blocks") if k in params}
+    if not message.get("text") and not message.get("blocks") and not params.get("attachments"):
+        return _api_error("no_text")
+    errors = [e for e in validate_message(message) if not e.startswith("/:")]
+    if any(e.startswith("/text") for e in errors):
+        return _api_error("msg_too_long")
+    if errors:
+        return _api_error("invalid_blocks", errors=errors, response_metadata={"messages": errors})
+    return None
+
+
+def _parse_post_body(req: HttpRequest) -> tuple[dict[str, Any], bool]:
+    """A response_url takes JSON, or a form with a JSON ``payload`` field (webhook style)."""
+    raw = req.body.decode("utf-8", "replace")
+    ctype = (req.headers.get("Content-Type") or "").lower()
+    if "application/x-www-form-urlencoded" in ctype:
+        raw = parse_qs(raw).get("payload", [""])[-1]
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        return {"_raw": raw}, False
+    if not isinstance(parsed, dict):
+        return {"_raw": raw}, False
+    return parsed, True
+
+
+def _check_response_body(body: dict[str, Any], payload_ok: bool) -> tuple[int, str]:
+    if not payload_ok:
+        return 400, "invalid_payload"
+    if _is_true(body.get("delete_original")):
+        return 200, "ok"
+    if not body.get("text") and not body.get("blocks"):
+        return 400, "no_text"
+    errors = validate_message(body)
+    if any(e.startswith("/text") for e in errors):
+        return 400, "msg_too_long"
+    if errors:
+        return 400, "invalid_blocks"
+    return 200, "ok"
