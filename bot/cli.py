@@ -141,7 +141,9 @@ class WorkerChild:
         self._watcher.start()
 
     def _spawn(self) -> None:
-        self._proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"])
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "worker"], preexec_fn=_die_with_parent
+        )
 
     def _watch(self) -> None:
         while not self._stopping.is_set():
@@ -162,6 +164,15 @@ class WorkerChild:
                 self._proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self._proc.kill()
+
+
+def _die_with_parent() -> None:
+    """Linux: the worker gets SIGTERM if the bot dies, so no orphan keeps consuming tasks."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 # -- worker ----------------------------------------------------------------------------

@@ -702,6 +702,14 @@ class EkuaibaoStandIn:
         with self._lock:
             self._reject_credentials = flag
 
+    def reset_faults(self) -> None:
+        """Back to a healthy Ekuaibao: no pending failures, stalls, delay or rejection."""
+        with self._lock:
+            self._fail_rules.clear()
+            self._stalls.clear()
+            self._reject_credentials = False
+        self.delay_s = 0.0
+
     # observations ----------------------------------------------------------------------
 
     @property

@@ -159,18 +159,24 @@ class EkuaibaoClient:
         return AccessToken(access, int(expire), self._clock())
 
     def _call(self, path: str, body: dict[str, Any]) -> Any:
-        """An API call with the shared token: one renewal on 403, then give up clearly."""
+        """An API call with the shared token: on 403, one renewal, then give up clearly.
+
+        A 403 on a seconds-old token is first given one short wait (Ekuaibao's known lag).
+        """
         token = self._token()
         try:
             return self._send(path, token.value, body)
         except _Forbidden:
             pass
         if self._clock() - token.issued_at < FRESH_TOKEN_S:
-            log.info("403 on a brand-new Ekuaibao token; waiting once before retrying")
+            log.info("403 on a brand-new Ekuaibao token; waiting once before renewing it")
             self._sleep(FRESH_TOKEN_WAIT_S)
-        else:
-            log.info("Ekuaibao refused the cached access token; fetching a new one")
-            token = self._renew(token)
+            try:
+                return self._send(path, token.value, body)
+            except _Forbidden:
+                pass
+        log.info("Ekuaibao refused the access token; fetching a new one")
+        token = self._renew(token)
         try:
             return self._send(path, token.value, body)
         except _Forbidden:

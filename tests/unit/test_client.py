@@ -113,15 +113,26 @@ def test_a_403_on_a_brand_new_token_waits_instead_of_renewing() -> None:
     assert sleeps == [1.5] and fake.tokens_issued == 1
 
 
+def test_a_brand_new_token_that_stays_refused_is_renewed_once() -> None:
+    clock = Clock()
+    fake = FakeEkuaibao(clock)
+    client = make(fake, clock)
+    client.line_items(["a"])
+    fake.valid.clear()
+    client.line_items(["a"])
+    assert fake.tokens_issued == 2
+
+
 def test_two_403s_mean_credentials_rejected() -> None:
     clock = Clock()
     fake = FakeEkuaibao(clock)
     client = make(fake, clock)
     client.line_items(["a"])
     clock.now += 60
-    fake.script[DETAIL_BATCH_PATH] = [httpx.Response(403, text="未授权")] * 2
+    fake.script[DETAIL_BATCH_PATH] = [httpx.Response(403, text="未授权")] * 3
     with pytest.raises(CredentialsRejected):
         client.line_items(["a"])
+    assert fake.tokens_issued == 2  # renewed exactly once
 
 
 def test_wrong_credentials_are_rejected_clearly() -> None:

@@ -1,0 +1,139 @@
+"""Run the real bot (`invoicebot serve --http`) with its real worker against loopback stand-ins."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from sandbox.ekuaibao import EkuaibaoStandIn
+from sandbox.signing import slash_command
+from sandbox.slack import ResponsePost, SlackStandIn
+
+REPO = Path(__file__).resolve().parents[2]
+REDIS_URL = "redis://127.0.0.1:6379/9"
+BOT_TOKEN = "xoxb-sandbox-token"
+
+
+def redis_reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Command:
+    ack: httpx.Response
+    ack_ms: float
+    response_url: str
+
+
+@dataclass
+class RunningBot:
+    proc: subprocess.Popen[bytes]
+    port: int
+    secret: str
+    log_path: Path
+    slack: SlackStandIn
+    extra_secrets: list[str] = field(default_factory=list)
+
+    @property
+    def events_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/slack/events"
+
+    def command(self, text: str, *, secret: str | None = None, timestamp: int | None = None,
+                response_url: str | None = None) -> Command:
+        url = response_url or self.slack.new_response_url()
+        body, headers = slash_command(secret or self.secret, text, url, timestamp=timestamp)
+        started = time.perf_counter()
+        ack = httpx.post(self.events_url, content=body, headers=headers, timeout=10)
+        return Command(ack, (time.perf_counter() - started) * 1000, url)
+
+    def reply(self, command: Command, n: int = 1, timeout: float = 30) -> list[ResponsePost]:
+        return self.slack.wait_for_posts(command.response_url, n, timeout=timeout)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def bot_env(ekuaibao: EkuaibaoStandIn, slack: SlackStandIn, state: Path, broker: str | None,
+            secret: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SLACK_", "EKUAIBAO_", "CELERY_", "STATE_DIR", "WORKER_"))}
+    env.update(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=secret,
+        SLACK_API_URL=slack.api_url,
+        EKUAIBAO_BASE_URL=ekuaibao.base_url,
+        EKUAIBAO_APP_KEY="sandbox-app-key",
+        EKUAIBAO_APP_SECURITY="sandbox-app-security",
+        EKUAIBAO_TIMEOUT_S="1.5",
+        EKUAIBAO_RETRY_BASE_S="0.2",
+        EKUAIBAO_RETRY_WINDOW_S="6",
+        WORKER_CONCURRENCY="8",
+        STATE_DIR=str(state),
+        LOG_LEVEL="INFO",
+        PYTHONUNBUFFERED="1",
+    )
+    if broker:
+        env["CELERY_BROKER_URL"] = broker
+    env.update(extra)
+    return env
+
+
+def start_bot(ekuaibao: EkuaibaoStandIn, slack: SlackStandIn, folder: Path, *, broker: str | None,
+              worker: bool = True, **extra: str) -> RunningBot:
+    folder.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(16)
+    port = free_port()
+    log_path = folder / f"bot-{port}.log"
+    args = [sys.executable, "-m", "bot.cli", "serve", "--http", "--port", str(port),
+            "--worker" if worker else "--no-worker"]
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(args, env=bot_env(ekuaibao, slack, folder / "state", broker, secret,
+                                                  **extra),
+                                stdout=log_file, stderr=subprocess.STDOUT, cwd=folder)
+    bot = RunningBot(proc, port, secret, log_path, slack)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"bot exited ({proc.returncode}):\n{bot.log()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return bot
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    bot.stop()
+    raise RuntimeError(f"bot not healthy in time:\n{bot.log()}")
+
+
+def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    with log_path.open("ab") as log_file:
+        return subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], env=env,
+                                stdout=log_file, stderr=subprocess.STDOUT)
