@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
@@ -26,18 +27,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the Slack app (Socket Mode or HTTP)")
-    serve.add_argument("--http", action="store_true", help="HTTP mode even if SLACK_APP_TOKEN is set")
-    serve.add_argument("--host", default="127.0.0.1", help="HTTP mode: address to bind (0.0.0.0 for all)")
+    serve.add_argument(
+        "--http", action="store_true", help="HTTP mode even if SLACK_APP_TOKEN is set"
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="HTTP mode: address to bind (0.0.0.0 for all)"
+    )
     serve.add_argument("--port", type=int, default=3000, help="HTTP mode: port (default 3000)")
     serve.add_argument("--threads", type=int, default=16, help="HTTP mode: request threads")
     worker = serve.add_mutually_exclusive_group()
-    worker.add_argument("--worker", dest="worker", action="store_true", default=None,
-                        help="also run a worker in a child process (default with the embedded broker)")
-    worker.add_argument("--no-worker", dest="worker", action="store_false",
-                        help="do not run a worker child; run `invoicebot worker` separately")
+    worker.add_argument(
+        "--worker",
+        dest="worker",
+        action="store_true",
+        default=None,
+        help="also run a worker in a child process (default with the embedded broker)",
+    )
+    worker.add_argument(
+        "--no-worker",
+        dest="worker",
+        action="store_false",
+        help="do not run a worker child; run `invoicebot worker` separately",
+    )
 
     commands.add_parser("worker", help="run a Celery worker (same as `celery -A tasks worker`)")
-    demo = commands.add_parser("demo", help="run the bot against local Slack and Ekuaibao stand-ins")
+    demo = commands.add_parser(
+        "demo", help="run the bot against local Slack and Ekuaibao stand-ins"
+    )
     demo.add_argument("--keep", action="store_true", help="keep the demo's folder of logs")
 
     args = parser.parse_args(argv)
@@ -88,10 +104,14 @@ def _serve(args: argparse.Namespace) -> int:
 def _describe_broker(settings: Settings) -> str:
     if settings.is_embedded:
         return "embedded (" + settings.broker_url.removeprefix("embedded://") + ")"
-    return redact(settings.broker_url.split("@")[-1] if "@" in settings.broker_url else settings.broker_url)
+    return redact(
+        settings.broker_url.split("@")[-1] if "@" in settings.broker_url else settings.broker_url
+    )
 
 
-def _serve_http(app: object, args: argparse.Namespace, settings: Settings, child: WorkerChild | None) -> None:
+def _serve_http(
+    app: object, args: argparse.Namespace, settings: Settings, child: WorkerChild | None
+) -> None:
     from bot.http import make_server
 
     server = make_server(app, args.host, args.port, threads=args.threads)  # type: ignore[arg-type]
@@ -108,10 +128,8 @@ def _serve_http(app: object, args: argparse.Namespace, settings: Settings, child
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    try:
+    with contextlib.suppress(OSError):  # the listening socket was closed by stop()
         server.run()
-    except OSError:
-        pass  # the listening socket was closed by stop()
 
 
 def _serve_socket_mode(app: object, settings: Settings) -> None:
@@ -124,8 +142,10 @@ def _serve_socket_mode(app: object, settings: Settings) -> None:
         settings.slack_app_token.get_secret_value(),
         web_client=WebClient(base_url=settings.slack_api_url),
     )
-    print(f"invoicebot: connected in Socket Mode (broker: {_describe_broker(settings)})", flush=True)
-    handler.start()
+    print(
+        f"invoicebot: connected in Socket Mode (broker: {_describe_broker(settings)})", flush=True
+    )
+    handler.start()  # type: ignore[no-untyped-call]
 
 
 class WorkerChild:
@@ -186,11 +206,16 @@ def _worker() -> int:
     concurrency = settings.worker_concurrency
     argv = [
         "worker",
-        "--pool", settings.worker_pool,
-        "--concurrency", str(concurrency),
-        "--queues", QUEUE,
-        "--hostname", f"invoicebot-{os.getpid()}@%h",
-        "--loglevel", settings.log_level,
+        "--pool",
+        settings.worker_pool,
+        "--concurrency",
+        str(concurrency),
+        "--queues",
+        QUEUE,
+        "--hostname",
+        f"invoicebot-{os.getpid()}@%h",
+        "--loglevel",
+        settings.log_level,
         "--without-gossip",
         "--without-mingle",
     ]

@@ -33,7 +33,9 @@ def celery_enqueue(celery: Celery) -> Enqueue:
         except Exception as exc:
             log.error(
                 "could not queue lookup %s: %s: %s",
-                request.request_id, type(exc).__name__, redact(str(exc))[:200],
+                request.request_id,
+                type(exc).__name__,
+                redact(str(exc))[:200],
             )
             raise EnqueueFailed(str(request.request_id)) from None
 

@@ -12,7 +12,7 @@ from waitress.server import create_server
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
-    from waitress.server import MultiSocketServer, BaseWSGIServer
+    from waitress.server import BaseWSGIServer, MultiSocketServer
 
 EVENTS_PATH = "/slack/events"
 #: Slack's payloads are a few KB; anything near this is not from Slack.
@@ -27,14 +27,16 @@ def wsgi_app(app: App) -> WSGIApplication:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
         if path == "/healthz" and method in ("GET", "HEAD"):
             body = json.dumps({"ok": True}).encode()
-            start_response("200 OK", [("Content-Type", "application/json"),
-                                      ("Content-Length", str(len(body)))])
+            start_response(
+                "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+            )
             return [body]
         if path == EVENTS_PATH and method == "POST":
             return slack(environ, start_response)
         body = b"Not Found"
-        start_response("404 Not Found", [("Content-Type", "text/plain"),
-                                         ("Content-Length", str(len(body)))])
+        start_response(
+            "404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
+        )
         return [body]
 
     return application

@@ -128,7 +128,8 @@ def run_demo(keep: bool = False) -> int:
         print()
     print(
         f"Ack latency: {ack_ms:.0f} ms (Slack allows 3000 ms). Reply arrived {reply_ms:.0f} ms "
-        f"after the command (first, cold request: ack {cold_ack:.0f} ms, reply {cold_reply:.0f} ms)."
+        f"after the command (first, cold request: ack {cold_ack:.0f} ms, "
+        f"reply {cold_reply:.0f} ms)."
     )
     print(f"Block Kit JSON of the reply: {reply_path}")
     if keep:

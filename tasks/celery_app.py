@@ -9,8 +9,8 @@ from celery import Celery, signals
 from pydantic import ValidationError
 
 from tasks import embedded_broker
-from tasks.settings import BrokerSettings, fail
 from tasks.redact import configure_logging
+from tasks.settings import BrokerSettings, fail
 
 QUEUE = "invoicebot"
 #: Embedded broker: how often an idle worker looks for new tasks.
@@ -44,7 +44,10 @@ def create_app(settings: BrokerSettings) -> Celery:
         broker_connection_timeout=2.0,
         # The bot publishes inside Slack's 3 s: fail fast and tell the user instead.
         task_publish_retry_policy={
-            "max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.4,
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.4,
         },
         # Retries wait up to 5 min in the worker; Redis must not redeliver them meanwhile.
         broker_transport_options=(

@@ -8,9 +8,15 @@ import re
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"xox[abposr]-[A-Za-z0-9-]+"), "xox?-[redacted]"),
     (re.compile(r"xapp-[A-Za-z0-9-]+"), "xapp-[redacted]"),
-    (re.compile(r"(accessToken|refreshToken|appSecurity|appKey)([=:\"' ]+)[^&\s\"',}]+"), r"\1\2[redacted]"),
+    (
+        re.compile(r"(accessToken|refreshToken|appSecurity|appKey)([=:\"' ]+)[^&\s\"',}]+"),
+        r"\1\2[redacted]",
+    ),
     (re.compile(r"(Signature|security-token|OSSAccessKeyId)=[^&\s\"']+"), r"\1=[redacted]"),
-    (re.compile(r"https?://[^\s\"']*/(commands|actions|hooks)/[^\s\"']+"), "[response_url redacted]"),
+    (
+        re.compile(r"https?://[^\s\"']*/(commands|actions|hooks)/[^\s\"']+"),
+        "[response_url redacted]",
+    ),
 )
 
 
@@ -46,8 +52,8 @@ def configure_logging(level: str = "INFO") -> None:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
-    for handler in root.handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())
+    for existing in root.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in existing.filters):
+            existing.addFilter(RedactingFilter())
     for noisy in ("httpx", "httpcore", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -166,7 +166,10 @@ def _attachment_block(link: Attachment, index: int, texts: Texts) -> Block:
         "accessory": {
             "type": "button",
             "action_id": f"open_attachment_{index}",
-            "text": {"type": "plain_text", "text": clip(texts.open_button.format(kind=kind), MAX_BUTTON)},
+            "text": {
+                "type": "plain_text",
+                "text": clip(texts.open_button.format(kind=kind), MAX_BUTTON),
+            },
             "url": link.url,
         },
     }
@@ -194,7 +197,9 @@ def lookup_messages(result: LookupResult, texts: Texts) -> list[Message]:
     head: list[Block] = []
     if result.invoices:
         head.append(
-            section(texts.summary.format(found=len(result.invoices), requested=len(result.requested)))
+            section(
+                texts.summary.format(found=len(result.invoices), requested=len(result.requested))
+            )
         )
     else:
         head.append(section(texts.summary_none.format(requested=len(result.requested))))
@@ -209,7 +214,9 @@ def lookup_messages(result: LookupResult, texts: Texts) -> list[Message]:
         link_index += len(invoice.attachments)
     if result.not_found:
         ids = ", ".join(f"`{escape(i)}`" for i in result.not_found)
-        groups.append([DIVIDER, section(texts.not_found.format(count=len(result.not_found), ids=ids))])
+        groups.append(
+            [DIVIDER, section(texts.not_found.format(count=len(result.not_found), ids=ids))]
+        )
 
     pages: list[list[Block]] = [head]
     for group in groups:

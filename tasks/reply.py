@@ -21,9 +21,7 @@ class ReplyFailed(Exception):
 
 
 class Replier:
-    def __init__(
-        self, http: httpx.Client, *, sleep: Callable[[float], None] = time.sleep
-    ) -> None:
+    def __init__(self, http: httpx.Client, *, sleep: Callable[[float], None] = time.sleep) -> None:
         self._http = http
         self._sleep = sleep
 

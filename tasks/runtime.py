@@ -30,14 +30,19 @@ def build_deps(settings: Settings) -> Deps:
     if settings.ekuaibao_app_key is None or settings.ekuaibao_app_security is None:
         raise RuntimeError("EKUAIBAO_APP_KEY and EKUAIBAO_APP_SECURITY are required")
     app_key = settings.ekuaibao_app_key.get_secret_value()
-    timeout = httpx.Timeout(settings.ekuaibao_timeout_s, connect=min(5.0, settings.ekuaibao_timeout_s))
+    timeout = httpx.Timeout(
+        settings.ekuaibao_timeout_s, connect=min(5.0, settings.ekuaibao_timeout_s)
+    )
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
     ekuaibao_http = httpx.Client(
-        base_url=settings.ekuaibao_base_url, timeout=timeout, limits=limits,
+        base_url=settings.ekuaibao_base_url,
+        timeout=timeout,
+        limits=limits,
         headers={"User-Agent": USER_AGENT},
     )
-    slack_http = httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0), limits=limits,
-                              headers={"User-Agent": USER_AGENT})
+    slack_http = httpx.Client(
+        timeout=httpx.Timeout(10.0, connect=5.0), limits=limits, headers={"User-Agent": USER_AGENT}
+    )
     key = store_key(settings.ekuaibao_base_url, app_key)
     tokens: TokenStore = (
         RedisTokenStore(settings.redis_url, key)

@@ -32,7 +32,8 @@ class RetryPolicy:
 
     def delay(self, attempt: int, asked: float | None = None) -> float:
         """Exponential backoff with jitter; never shorter than what Ekuaibao asked for."""
-        delay = min(self.base_s * 2**attempt, MAX_BACKOFF_S) * random.uniform(0.5, 1.0)  # noqa: S311
+        jitter: float = random.uniform(0.5, 1.0)  # noqa: S311 (not cryptographic)
+        delay = min(self.base_s * 2.0**attempt, MAX_BACKOFF_S) * jitter
         return max(delay, asked or 0.0)
 
 
@@ -57,14 +58,19 @@ def handle_lookup(request: LookupRequest, deps: Deps, attempt: int = 0) -> float
         give_up_at = min(request.deadline, request.received_at + deps.retry.window_s)
         if started + delay < give_up_at:
             log.warning(
-                "lookup %s attempt %d: %s; retrying in %.1f s", request.request_id, attempt + 1,
-                exc, delay,
+                "lookup %s attempt %d: %s; retrying in %.1f s",
+                request.request_id,
+                attempt + 1,
+                exc,
+                delay,
             )
             if attempt == 0:
                 minutes = max(1, round((give_up_at - started) / 60))
                 _reply(deps, request, [render.simple(texts.retrying.format(minutes=minutes))])
             return delay
-        log.error("lookup %s: giving up after %d attempts: %s", request.request_id, attempt + 1, exc)
+        log.error(
+            "lookup %s: giving up after %d attempts: %s", request.request_id, attempt + 1, exc
+        )
         minutes = max(1, round((started - request.received_at) / 60))
         _reply(deps, request, [render.simple(texts.unavailable.format(minutes=minutes, ref=ref))])
         return None
@@ -86,8 +92,12 @@ def handle_lookup(request: LookupRequest, deps: Deps, attempt: int = 0) -> float
     _reply(deps, request, messages)
     log.info(
         "lookup %s: %d ids, %d found, %d not found, %d message(s), %.0f ms",
-        request.request_id, len(request.ids), len(result.invoices), len(result.not_found),
-        len(messages), (deps.clock() - started) * 1000,
+        request.request_id,
+        len(request.ids),
+        len(result.invoices),
+        len(result.not_found),
+        len(messages),
+        (deps.clock() - started) * 1000,
     )
     return None
 

@@ -45,8 +45,16 @@ class BrokerSettings(BaseSettings):
             return None
         scheme = value.split("://", 1)[0].lower()
         if "://" not in value or scheme not in {
-            "redis", "rediss", "amqp", "amqps", "pyamqp", "embedded", "memory",
-            "filesystem", "sqla+sqlite", "sqla+postgresql",
+            "redis",
+            "rediss",
+            "amqp",
+            "amqps",
+            "pyamqp",
+            "embedded",
+            "memory",
+            "filesystem",
+            "sqla+sqlite",
+            "sqla+postgresql",
         }:
             raise ValueError("use redis://…, amqp://… or embedded://…")
         return value

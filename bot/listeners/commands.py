@@ -40,7 +40,9 @@ def register(app: App, enqueue: Enqueue, texts: Texts) -> None:
         ack()
 
 
-def _lookup(ack: Ack, command: dict[str, Any], parsed: Lookup, enqueue: Enqueue, texts: Texts) -> None:
+def _lookup(
+    ack: Ack, command: dict[str, Any], parsed: Lookup, enqueue: Enqueue, texts: Texts
+) -> None:
     request = LookupRequest(
         ids=parsed.ids,
         team_id=str(command.get("team_id", "")),
@@ -55,6 +57,9 @@ def _lookup(ack: Ack, command: dict[str, Any], parsed: Lookup, enqueue: Enqueue,
         return
     log.info(
         "queued lookup %s: %d ids for user %s in %s",
-        request.request_id, len(request.ids), request.user_id, request.channel_id,
+        request.request_id,
+        len(request.ids),
+        request.user_id,
+        request.channel_id,
     )
     ack(response_type="ephemeral", **render.looking_up(len(request.ids), texts))

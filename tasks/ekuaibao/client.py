@@ -30,7 +30,7 @@ from tasks.ekuaibao.tokens import AccessToken, TokenStore
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-TOKEN_PATH = "/api/openapi/v1/auth/getAccessToken"
+TOKEN_PATH = "/api/openapi/v1/auth/getAccessToken"  # noqa: S105 (a path, not a secret)
 DETAIL_BATCH_PATH = "/api/openapi/v2/extension/INVOICE/object/invoice/detailBatch"
 INVOICE_URL_PATH = "/api/openapi/v2/extension/INVOICE/url"
 #: No batch maximum is documented; 100 per call is the documented advice.

@@ -18,8 +18,15 @@ LINK_LIFETIME_S = 3600
 
 AttachmentKind = Literal["image", "pdf", "ofd", "xml", "file"]
 _KINDS: dict[str, AttachmentKind] = {
-    "png": "image", "jpg": "image", "jpeg": "image", "gif": "image", "bmp": "image",
-    "webp": "image", "pdf": "pdf", "ofd": "ofd", "xml": "xml",
+    "png": "image",
+    "jpg": "image",
+    "jpeg": "image",
+    "gif": "image",
+    "bmp": "image",
+    "webp": "image",
+    "pdf": "pdf",
+    "ofd": "ofd",
+    "xml": "xml",
 }
 
 

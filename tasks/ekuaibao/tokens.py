@@ -122,7 +122,11 @@ class RedisTokenStore:
         self._redis.set(self._key, json.dumps(asdict(token)), px=ttl_ms)
 
     def discard(self, value: str) -> None:
-        script = "if redis.call('get', KEYS[1]) and string.find(redis.call('get', KEYS[1]), ARGV[1], 1, true) then return redis.call('del', KEYS[1]) end return 0"
+        script = (
+            "local v = redis.call('get', KEYS[1]) "
+            "if v and string.find(v, ARGV[1], 1, true) then return redis.call('del', KEYS[1]) end "
+            "return 0"
+        )
         self._redis.eval(script, 1, self._key, json.dumps(value))
 
     @contextlib.contextmanager

@@ -45,15 +45,20 @@ def _healthy_ekuaibao(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture(scope="module", params=["embedded", "redis"])
-def bot(request: pytest.FixtureRequest, ekuaibao: EkuaibaoStandIn, slack: SlackStandIn,
-        tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
+def bot(
+    request: pytest.FixtureRequest,
+    ekuaibao: EkuaibaoStandIn,
+    slack: SlackStandIn,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[RunningBot]:
     """The real bot with a worker, once on the embedded broker and once on Redis."""
     broker = None
     if request.param == "redis":
         require_redis()
         flush_redis()
         broker = REDIS_URL
-    running = start_bot(ekuaibao, slack, tmp_path_factory.mktemp(f"bot-{request.param}"),
-                        broker=broker)
+    running = start_bot(
+        ekuaibao, slack, tmp_path_factory.mktemp(f"bot-{request.param}"), broker=broker
+    )
     yield running
     running.stop()

@@ -58,8 +58,14 @@ class RunningBot:
     def events_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/slack/events"
 
-    def command(self, text: str, *, secret: str | None = None, timestamp: int | None = None,
-                response_url: str | None = None) -> Command:
+    def command(
+        self,
+        text: str,
+        *,
+        secret: str | None = None,
+        timestamp: int | None = None,
+        response_url: str | None = None,
+    ) -> Command:
         url = response_url or self.slack.new_response_url()
         body, headers = slash_command(secret or self.secret, text, url, timestamp=timestamp)
         started = time.perf_counter()
@@ -82,10 +88,19 @@ class RunningBot:
                 self.proc.wait()
 
 
-def bot_env(ekuaibao: EkuaibaoStandIn, slack: SlackStandIn, state: Path, broker: str | None,
-            secret: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SLACK_", "EKUAIBAO_", "CELERY_", "STATE_DIR", "WORKER_"))}
+def bot_env(
+    ekuaibao: EkuaibaoStandIn,
+    slack: SlackStandIn,
+    state: Path,
+    broker: str | None,
+    secret: str,
+    **extra: str,
+) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "EKUAIBAO_", "CELERY_", "STATE_DIR", "WORKER_"))
+    }
     env.update(
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=secret,
@@ -107,18 +122,37 @@ def bot_env(ekuaibao: EkuaibaoStandIn, slack: SlackStandIn, state: Path, broker:
     return env
 
 
-def start_bot(ekuaibao: EkuaibaoStandIn, slack: SlackStandIn, folder: Path, *, broker: str | None,
-              worker: bool = True, **extra: str) -> RunningBot:
+def start_bot(
+    ekuaibao: EkuaibaoStandIn,
+    slack: SlackStandIn,
+    folder: Path,
+    *,
+    broker: str | None,
+    worker: bool = True,
+    **extra: str,
+) -> RunningBot:
     folder.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_hex(16)
     port = free_port()
     log_path = folder / f"bot-{port}.log"
-    args = [sys.executable, "-m", "bot.cli", "serve", "--http", "--port", str(port),
-            "--worker" if worker else "--no-worker"]
+    args = [
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "serve",
+        "--http",
+        "--port",
+        str(port),
+        "--worker" if worker else "--no-worker",
+    ]
     with log_path.open("wb") as log_file:
-        proc = subprocess.Popen(args, env=bot_env(ekuaibao, slack, folder / "state", broker, secret,
-                                                  **extra),
-                                stdout=log_file, stderr=subprocess.STDOUT, cwd=folder)
+        proc = subprocess.Popen(
+            args,
+            env=bot_env(ekuaibao, slack, folder / "state", broker, secret, **extra),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            cwd=folder,
+        )
     bot = RunningBot(proc, port, secret, log_path, slack)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -135,5 +169,9 @@ def start_bot(ekuaibao: EkuaibaoStandIn, slack: SlackStandIn, folder: Path, *, b
 
 def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     with log_path.open("ab") as log_file:
-        return subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], env=env,
-                                stdout=log_file, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "worker"],
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )

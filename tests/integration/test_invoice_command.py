@@ -51,11 +51,27 @@ def test_lookup_replies_privately_with_lines_totals_links_and_expiry(
     assert body["text"] == "Invoice lookup: 5 found, 1 not found."
     text = blocks_text(body)
     # line items, negatives, dashes for nulls
-    assert "Spec/model: 42 · Qty: 1 · Unit price: 343.36 · Amount: *343.36* · Tax rate: 13% · Tax: 44.64" in text
-    assert "Spec/model: — · Qty: — · Unit price: — · Amount: *-110.62* · Tax rate: 13% · Tax: -14.38" in text
+    assert (
+        "Spec/model: 42 · Qty: 1 · Unit price: 343.36 · Amount: *343.36* · Tax rate: 13% · Tax: 44.64"
+        in text
+    )
+    assert (
+        "Spec/model: — · Qty: — · Unit price: — · Amount: *-110.62* · Tax rate: 13% · Tax: -14.38"
+        in text
+    )
     assert "*移动通信设备*荣耀30 Pro+ 8GB+256GB 幻夜黑" in text
     # totals to the cent
-    for total in ("¥232.74", "¥30.26", "¥263.00", "¥4423.89", "¥575.11", "¥4999.00", "¥438.83", "¥13.17", "¥452.00"):
+    for total in (
+        "¥232.74",
+        "¥30.26",
+        "¥263.00",
+        "¥4423.89",
+        "¥575.11",
+        "¥4999.00",
+        "¥438.83",
+        "¥13.17",
+        "¥452.00",
+    ):
         assert total in text
     # readable headers
     assert "Invoice 033002100311 · No. 23272058" in text
@@ -75,18 +91,25 @@ def test_lookup_replies_privately_with_lines_totals_links_and_expiry(
     assert f"`{UNKNOWN}`" in text and "typos" in text
 
 
-def test_ids_with_dollar_and_colons_reach_ekuaibao_verbatim(bot: RunningBot, ekuaibao: EkuaibaoStandIn) -> None:
+def test_ids_with_dollar_and_colons_reach_ekuaibao_verbatim(
+    bot: RunningBot, ekuaibao: EkuaibaoStandIn
+) -> None:
     before = len(ekuaibao.calls_to("detailBatch"))
     weird = ["Tdk3tgber501v0::23312000000123878916:2", "ID_3tlmF6$S1bg", PHONE]
-    command = bot.command("&lt;" + weird[0] + "&gt;, " + weird[1] + "\n" + weird[2] + " " + weird[1])
+    command = bot.command(
+        "&lt;" + weird[0] + "&gt;, " + weird[1] + "\n" + weird[2] + " " + weird[1]
+    )
     bot.reply(command)
     calls = ekuaibao.calls_to("detailBatch")[before:]
     assert calls and calls[-1].body == {"invoiceIds": weird}
 
 
 def test_file_names_from_ekuaibao_are_escaped(bot: RunningBot, ekuaibao: EkuaibaoStandIn) -> None:
-    [invoice_id] = [i for i, inv in ekuaibao.world.invoices.items()
-                    if inv.attachment and inv.attachment.file_name == SPECIAL_FILE_NAME]
+    [invoice_id] = [
+        i
+        for i, inv in ekuaibao.world.invoices.items()
+        if inv.attachment and inv.attachment.file_name == SPECIAL_FILE_NAME
+    ]
     [post] = bot.reply(bot.command(invoice_id))
     text = blocks_text(post.body)
     escaped = SPECIAL_FILE_NAME.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -94,7 +117,9 @@ def test_file_names_from_ekuaibao_are_escaped(bot: RunningBot, ekuaibao: Ekuaiba
 
 
 @pytest.mark.parametrize("text", ["", "help", "  "])
-def test_help_is_shown_and_nothing_is_queued(bot: RunningBot, ekuaibao: EkuaibaoStandIn, text: str) -> None:
+def test_help_is_shown_and_nothing_is_queued(
+    bot: RunningBot, ekuaibao: EkuaibaoStandIn, text: str
+) -> None:
     before = len(ekuaibao.calls)
     command = bot.command(text)
     assert command.ack.status_code == 200
@@ -103,14 +128,18 @@ def test_help_is_shown_and_nothing_is_queued(bot: RunningBot, ekuaibao: Ekuaibao
     assert bot.slack.posts_for(command.response_url) == []
 
 
-def test_too_many_ids_are_refused_before_ekuaibao(bot: RunningBot, ekuaibao: EkuaibaoStandIn) -> None:
+def test_too_many_ids_are_refused_before_ekuaibao(
+    bot: RunningBot, ekuaibao: EkuaibaoStandIn
+) -> None:
     before = len(ekuaibao.calls)
     command = bot.command(" ".join(f"ID{i:05d}" for i in range(21)))
     assert "at most 20" in command.ack.json()["text"]
     assert len(ekuaibao.calls) == before
 
 
-def test_malformed_ids_are_refused_with_what_to_fix(bot: RunningBot, ekuaibao: EkuaibaoStandIn) -> None:
+def test_malformed_ids_are_refused_with_what_to_fix(
+    bot: RunningBot, ekuaibao: EkuaibaoStandIn
+) -> None:
     before = len(ekuaibao.calls)
     command = bot.command(f"{DISCOUNT} not/an-id")
     text = command.ack.json()["text"]
@@ -118,7 +147,9 @@ def test_malformed_ids_are_refused_with_what_to_fix(bot: RunningBot, ekuaibao: E
     assert len(ekuaibao.calls) == before
 
 
-def test_forged_or_stale_signatures_are_rejected(bot: RunningBot, ekuaibao: EkuaibaoStandIn) -> None:
+def test_forged_or_stale_signatures_are_rejected(
+    bot: RunningBot, ekuaibao: EkuaibaoStandIn
+) -> None:
     before = len(ekuaibao.calls)
     forged = bot.command(DISCOUNT, secret="not-the-signing-secret")
     stale = bot.command(DISCOUNT, timestamp=1_600_000_000)
@@ -144,14 +175,18 @@ def test_ekuaibao_5xx_is_retried_then_answered(bot: RunningBot, ekuaibao: Ekuaib
     assert "¥452.00" in blocks_text(posts[1].body) and posts[1].body["replace_original"] is True
 
 
-def test_a_slow_ekuaibao_times_out_and_is_retried(bot: RunningBot, ekuaibao: EkuaibaoStandIn) -> None:
+def test_a_slow_ekuaibao_times_out_and_is_retried(
+    bot: RunningBot, ekuaibao: EkuaibaoStandIn
+) -> None:
     bot.reply(bot.command(MEAL))  # token cached, so the stall hits an API call
     ekuaibao.stall_next(1, 3.0)
     posts = bot.reply(bot.command(MEAL), n=2)
     assert "¥452.00" in blocks_text(posts[-1].body)
 
 
-def test_a_failing_ekuaibao_ends_in_one_clear_error(bot: RunningBot, ekuaibao: EkuaibaoStandIn) -> None:
+def test_a_failing_ekuaibao_ends_in_one_clear_error(
+    bot: RunningBot, ekuaibao: EkuaibaoStandIn
+) -> None:
     ekuaibao.fail_next(10_000, status=503)
     command = bot.command(PHONE)
     posts = bot.reply(command, n=2, timeout=40)
@@ -163,7 +198,9 @@ def test_a_failing_ekuaibao_ends_in_one_clear_error(bot: RunningBot, ekuaibao: E
     assert len(bot.slack.posts_for(command.response_url)) == 2
 
 
-def test_rejected_credentials_tell_the_user_to_ask_the_admin(bot: RunningBot, ekuaibao: EkuaibaoStandIn) -> None:
+def test_rejected_credentials_tell_the_user_to_ask_the_admin(
+    bot: RunningBot, ekuaibao: EkuaibaoStandIn
+) -> None:
     ekuaibao.expire_tokens()
     ekuaibao.reject_credentials()
     [post] = bot.reply(bot.command(DISCOUNT))
@@ -201,9 +238,15 @@ def test_no_secret_reaches_the_logs(bot: RunningBot, ekuaibao: EkuaibaoStandIn) 
     command = bot.command(DISCOUNT)
     bot.reply(command)
     log = bot.log()
-    secrets_seen = [bot.secret, "xoxb-sandbox-token", "sandbox-app-security",
-                    urllib.parse.urlsplit(command.response_url).path.rsplit("/", 1)[-1]]
-    secrets_seen += [re.search(r"Signature=([^&]+)", u).group(1) for u in ekuaibao.signed_urls_served()[-3:]]
+    secrets_seen = [
+        bot.secret,
+        "xoxb-sandbox-token",
+        "sandbox-app-security",
+        urllib.parse.urlsplit(command.response_url).path.rsplit("/", 1)[-1],
+    ]
+    secrets_seen += [
+        re.search(r"Signature=([^&]+)", u).group(1) for u in ekuaibao.signed_urls_served()[-3:]
+    ]
     for call in ekuaibao.calls[-5:]:
         if call.query.get("accessToken"):
             secrets_seen.append(call.query["accessToken"])

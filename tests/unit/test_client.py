@@ -46,7 +46,9 @@ class FakeEkuaibao:
         if request.url.path == TOKEN_PATH:
             body = json.loads(request.content)
             if body != {"appKey": "key", "appSecurity": SECRET}:
-                return httpx.Response(403, json={"value": {"errorCode": 403, "errorMessage": "密钥无效"}})
+                return httpx.Response(
+                    403, json={"value": {"errorCode": 403, "errorMessage": "密钥无效"}}
+                )
             self.tokens_issued += 1
             token = f"ID_tok{self.tokens_issued}:corp"
             self.valid.add(token)
@@ -61,13 +63,18 @@ class FakeEkuaibao:
 
 def chained(exc: BaseException) -> bool:
     """Would a traceback print another exception (say httpx's, with the URL) with this one?"""
-    return exc.__cause__ is not None or (exc.__context__ is not None and not exc.__suppress_context__)
+    return exc.__cause__ is not None or (
+        exc.__context__ is not None and not exc.__suppress_context__
+    )
 
 
 def make(handler: Callable[[httpx.Request], httpx.Response], clock: Clock, store=None, sleeps=None):
     http = httpx.Client(base_url="https://ekb.test", transport=httpx.MockTransport(handler))
     return EkuaibaoClient(
-        http, Credentials("key", SECRET), store or MemoryTokenStore(), clock=clock,
+        http,
+        Credentials("key", SECRET),
+        store or MemoryTokenStore(),
+        clock=clock,
         sleep=(sleeps.append if sleeps is not None else lambda s: None),
     )
 

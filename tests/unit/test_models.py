@@ -38,7 +38,9 @@ def test_money_is_exact_decimal(raw: dict | None, expected: Decimal | None) -> N
     assert parse_money(raw) == expected
 
 
-@pytest.mark.parametrize("raw", [{"standard": "abc"}, {"standard": True}, "12", {"standard": "NaN"}])
+@pytest.mark.parametrize(
+    "raw", [{"standard": "abc"}, {"standard": True}, "12", {"standard": "NaN"}]
+)
 def test_malformed_money_is_an_error_not_a_guess(raw: object) -> None:
     with pytest.raises(MalformedPayload):
         parse_money(raw)

@@ -24,7 +24,7 @@ def test_empty_or_help_shows_usage(text: str | None) -> None:
         "\n".join(SEED_IDS),
         f"{SEED_IDS[0]}, {SEED_IDS[1]}\n\n{SEED_IDS[2]}",
         f"{SEED_IDS[0]}，{SEED_IDS[1]}、{SEED_IDS[2]}",
-        f"`{SEED_IDS[0]}` \"{SEED_IDS[1]}\" ({SEED_IDS[2]}).",
+        f'`{SEED_IDS[0]}` "{SEED_IDS[1]}" ({SEED_IDS[2]}).',
     ],
 )
 def test_separators_and_wrapping(text: str) -> None:

@@ -61,7 +61,9 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) ->
         ("EKUAIBAO_TIMEOUT_S", "soon", "setting EKUAIBAO_TIMEOUT_S is invalid"),
     ],
 )
-def test_bad_setting_is_one_line_and_exit_2(monkeypatch, tmp_path, capsys, name, value, message) -> None:
+def test_bad_setting_is_one_line_and_exit_2(
+    monkeypatch, tmp_path, capsys, name, value, message
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(name, value)
     with pytest.raises(SystemExit) as exit_:

@@ -32,8 +32,17 @@ def all_text(messages: list[dict]) -> str:
 
 
 def line(invoice_id: str = "c:1:2", **kw: object) -> LineItem:
-    base = dict(id="L", invoice_id=invoice_id, name="n", spec=None, quantity=None,
-                unit_price=None, amount=Decimal("1.00"), tax_rate="13%", tax=Decimal("0.13"))
+    base = dict(
+        id="L",
+        invoice_id=invoice_id,
+        name="n",
+        spec=None,
+        quantity=None,
+        unit_price=None,
+        amount=Decimal("1.00"),
+        tax_rate="13%",
+        tax=Decimal("0.13"),
+    )
     base.update(kw)
     return LineItem(**base)  # type: ignore[arg-type]
 
@@ -42,7 +51,10 @@ def test_totals_to_the_cent_with_a_discount_line() -> None:
     result = assemble((INV_DISCOUNT,), InvoiceData(tuple(lines()), (), 0))
     totals = result.invoices[0].totals
     assert (totals.amount, totals.tax, totals.total) == (
-        Decimal("232.74"), Decimal("30.26"), Decimal("263.00"))
+        Decimal("232.74"),
+        Decimal("30.26"),
+        Decimal("263.00"),
+    )
     text = all_text(render.lookup_messages(result, EN))
     assert "¥232.74" in text and "¥30.26" in text and "¥263.00" in text
     assert "-110.62" in text and "-14.38" in text
@@ -59,14 +71,22 @@ def test_every_line_field_is_shown_and_missing_ones_are_dashes() -> None:
     result = assemble((INV_DISCOUNT,), InvoiceData(tuple(lines()), (), 0))
     text = render.lookup_messages(result, EN)[0]["blocks"]
     body = "\n".join(b["text"]["text"] for b in text if b["type"] == "section" and "text" in b)
-    assert "Spec/model: 42 · Qty: 1 · Unit price: 343.36 · Amount: *343.36* · Tax rate: 13% · Tax: 44.64" in body
-    assert "Spec/model: — · Qty: — · Unit price: — · Amount: *-110.62* · Tax rate: 13% · Tax: -14.38" in body
+    assert (
+        "Spec/model: 42 · Qty: 1 · Unit price: 343.36 · Amount: *343.36* · Tax rate: 13% · Tax: 44.64"
+        in body
+    )
+    assert (
+        "Spec/model: — · Qty: — · Unit price: — · Amount: *-110.62* · Tax rate: 13% · Tax: -14.38"
+        in body
+    )
 
 
 def test_titles_are_readable() -> None:
     assert render.invoice_title(INV_DISCOUNT, EN) == "Invoice 033002100311 · No. 23272058"
-    assert (render.invoice_title("Tdk3tgber501v0::23312000000123878916:2", EN)
-            == "Fully digital invoice No. 23312000000123878916")
+    assert (
+        render.invoice_title("Tdk3tgber501v0::23312000000123878916:2", EN)
+        == "Fully digital invoice No. 23312000000123878916"
+    )
     assert render.invoice_title("ID_3tlmF6$S1bg", EN) == "Invoice ID_3tlmF6$S1bg"
 
 
@@ -84,8 +104,13 @@ def test_links_exact_with_expiry_in_the_readers_time() -> None:
 
 def test_everything_from_ekuaibao_is_escaped() -> None:
     evil = line(name="<@U123> & <!channel> *x*", spec="a>b", tax_rate="<13%>")
-    link = Attachment(invoice_id="c:1:2", url="https://x/f.pdf?Expires=5", file_name="a&b<c>.pdf",
-                      kind="pdf", expires_at=5)
+    link = Attachment(
+        invoice_id="c:1:2",
+        url="https://x/f.pdf?Expires=5",
+        file_name="a&b<c>.pdf",
+        kind="pdf",
+        expires_at=5,
+    )
     result = assemble(("c:1:2",), InvoiceData((evil,), (link,), 0))
     text = all_text(render.lookup_messages(result, EN))
     assert "&lt;@U123&gt; &amp; &lt;!channel&gt;" in text
@@ -117,15 +142,24 @@ def test_twenty_invoices_with_many_lines_split_inside_slack_limits() -> None:
     ids = tuple(f"c:{i:012d}:{i:08d}" for i in range(20))
     items = tuple(line(invoice_id=i, name="*货物*" + "长" * 200) for i in ids for _ in range(8))
     attachments = tuple(
-        Attachment(invoice_id=i, url=f"https://x/{n}.pdf?Expires=9", file_name=f"{n}.pdf",
-                   kind="pdf", expires_at=9) for n, i in enumerate(ids))
+        Attachment(
+            invoice_id=i,
+            url=f"https://x/{n}.pdf?Expires=9",
+            file_name=f"{n}.pdf",
+            kind="pdf",
+            expires_at=9,
+        )
+        for n, i in enumerate(ids)
+    )
     messages = render.lookup_messages(assemble(ids, InvoiceData(items, attachments, 0)), EN)
     assert 1 < len(messages) <= render.MAX_MESSAGES
     for message in messages:
         _check_limits(message)
     headers = [b for m in messages for b in m["blocks"] if b["type"] == "header"]
     assert len(headers) == 20
-    action_ids = [b["accessory"]["action_id"] for m in messages for b in m["blocks"] if "accessory" in b]
+    action_ids = [
+        b["accessory"]["action_id"] for m in messages for b in m["blocks"] if "accessory" in b
+    ]
     assert len(action_ids) == len(set(action_ids)) == 20
 
 

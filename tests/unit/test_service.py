@@ -42,18 +42,33 @@ class FakeReplier:
 
 
 def deps(client: FakeClient, replier: FakeReplier, now: float = NOW) -> Deps:
-    return Deps(client=client, replier=replier, texts=EN,  # type: ignore[arg-type]
-                retry=RetryPolicy(base_s=2, window_s=25 * 60), clock=lambda: now)
+    return Deps(
+        client=client,
+        replier=replier,
+        texts=EN,  # type: ignore[arg-type]
+        retry=RetryPolicy(base_s=2, window_s=25 * 60),
+        clock=lambda: now,
+    )
 
 
 def request(received_at: float = NOW) -> LookupRequest:
-    return LookupRequest(ids=("c:1:2", "gone:3:4"), response_url="http://127.0.0.1:9/r",
-                         received_at=received_at)
+    return LookupRequest(
+        ids=("c:1:2", "gone:3:4"), response_url="http://127.0.0.1:9/r", received_at=received_at
+    )
 
 
 def data() -> InvoiceData:
-    item = LineItem(id="L", invoice_id="c:1:2", name="n", spec=None, quantity=None, unit_price=None,
-                    amount=Decimal("10.00"), tax_rate="6%", tax=Decimal("0.60"))
+    item = LineItem(
+        id="L",
+        invoice_id="c:1:2",
+        name="n",
+        spec=None,
+        quantity=None,
+        unit_price=None,
+        amount=Decimal("10.00"),
+        tax_rate="6%",
+        tax=Decimal("0.60"),
+    )
     return InvoiceData((item,), (), NOW)
 
 
@@ -83,7 +98,9 @@ def test_rate_limit_waits_at_least_as_long_as_asked() -> None:
 def test_gives_up_inside_the_response_url_lifetime_with_a_clear_error() -> None:
     replier = FakeReplier()
     late = NOW + 25 * 60 - 1
-    assert handle_lookup(request(), deps(FakeClient(Unavailable("timeout")), replier, late), 9) is None
+    assert (
+        handle_lookup(request(), deps(FakeClient(Unavailable("timeout")), replier, late), 9) is None
+    )
     assert len(replier.sent) == 1
     text = replier.sent[0][0]["text"]
     assert "didn't answer" in text and "try again later" in text and "Traceback" not in text

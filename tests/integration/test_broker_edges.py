@@ -1,0 +1,47 @@
+"""What happens when the broker is down, and that queued lookups survive a restart."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox.ekuaibao import EkuaibaoStandIn
+from sandbox.slack import SlackStandIn
+from tests.integration.harness import bot_env, start_bot, start_worker
+
+pytestmark = pytest.mark.integration
+MEAL = "0aM9AbvdhI0400:011001900111:07517347"
+
+
+def test_broker_down_tells_the_user_at_once(
+    ekuaibao: EkuaibaoStandIn, slack: SlackStandIn, tmp_path
+) -> None:
+    bot = start_bot(ekuaibao, slack, tmp_path, broker="redis://127.0.0.1:1/0", worker=False)
+    try:
+        command = bot.command(MEAL)
+        assert command.ack.status_code == 200
+        assert command.ack_ms < 3000
+        assert "can't queue your lookup right now" in command.ack.json()["text"]
+        assert "could not queue lookup" in bot.log()
+    finally:
+        bot.stop()
+
+
+def test_lookups_queued_while_no_worker_runs_are_answered_later(
+    ekuaibao: EkuaibaoStandIn, slack: SlackStandIn, tmp_path
+) -> None:
+    """The embedded broker keeps tasks on disk: the bot restarts, then a worker appears."""
+    bot = start_bot(ekuaibao, slack, tmp_path, broker=None, worker=False)
+    try:
+        command = bot.command(MEAL)
+        assert command.ack.json()["text"] == ":mag: Looking up 1 invoice…"
+    finally:
+        bot.stop()
+    assert slack.posts_for(command.response_url) == []
+    env = bot_env(ekuaibao, slack, tmp_path / "state", None, bot.secret)
+    worker = start_worker(env, tmp_path / "worker.log")
+    try:
+        [post] = slack.wait_for_posts(command.response_url, 1, timeout=30)
+        assert "¥452.00" in str(post.body["blocks"])
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
