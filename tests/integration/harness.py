@@ -167,11 +167,22 @@ def start_bot(
     raise RuntimeError(f"bot not healthy in time:\n{bot.log()}")
 
 
-def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+WORKER_COMMANDS = {
+    "invoicebot worker": [sys.executable, "-m", "bot.cli", "worker"],
+    "celery -A tasks worker": [
+        *(sys.executable, "-m", "celery", "-A", "tasks", "worker", "-P", "threads", "-c", "4"),
+    ],
+}
+
+
+def start_worker(
+    env: dict[str, str], log_path: Path, how: str = "invoicebot worker"
+) -> subprocess.Popen[bytes]:
     with log_path.open("ab") as log_file:
         return subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "worker"],
+            WORKER_COMMANDS[how],
             env=env,
+            cwd=log_path.parent,
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )

@@ -26,8 +26,9 @@ def test_broker_down_tells_the_user_at_once(
         bot.stop()
 
 
+@pytest.mark.parametrize("how", ["invoicebot worker", "celery -A tasks worker"])
 def test_lookups_queued_while_no_worker_runs_are_answered_later(
-    ekuaibao: EkuaibaoStandIn, slack: SlackStandIn, tmp_path
+    ekuaibao: EkuaibaoStandIn, slack: SlackStandIn, tmp_path, how: str
 ) -> None:
     """The embedded broker keeps tasks on disk: the bot restarts, then a worker appears."""
     bot = start_bot(ekuaibao, slack, tmp_path, broker=None, worker=False)
@@ -38,7 +39,7 @@ def test_lookups_queued_while_no_worker_runs_are_answered_later(
         bot.stop()
     assert slack.posts_for(command.response_url) == []
     env = bot_env(ekuaibao, slack, tmp_path / "state", None, bot.secret)
-    worker = start_worker(env, tmp_path / "worker.log")
+    worker = start_worker(env, tmp_path / "worker.log", how)
     try:
         [post] = slack.wait_for_posts(command.response_url, 1, timeout=30)
         assert "¥452.00" in str(post.body["blocks"])
