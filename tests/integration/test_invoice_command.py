@@ -252,3 +252,37 @@ def test_no_secret_reaches_the_logs(bot: RunningBot, ekuaibao: EkuaibaoStandIn) 
             secrets_seen.append(call.query["accessToken"])
     for secret in secrets_seen:
         assert secret not in log
+
+
+def test_link_button_clicks_are_acknowledged(bot: RunningBot) -> None:
+    """URL buttons still send block_actions; an unacknowledged click shows a warning in Slack."""
+    from sandbox.signing import interaction
+
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U0SANDBOX"},
+        "team": {"id": "T0SANDBOX"},
+        "api_app_id": "A0SANDBOX",
+        "container": {
+            "type": "message",
+            "message_ts": "1.2",
+            "channel_id": "C0SANDBOX",
+            "is_ephemeral": True,
+        },
+        "channel": {"id": "C0SANDBOX"},
+        "response_url": bot.slack.new_response_url(),
+        "trigger_id": "1.2.3",
+        "actions": [
+            {
+                "action_id": "open_attachment_0",
+                "block_id": "b",
+                "type": "button",
+                "action_ts": "1.3",
+                "text": {"type": "plain_text", "text": "Open PDF"},
+            }
+        ],
+    }
+    body, headers = interaction(bot.secret, payload)
+    response = httpx.post(bot.events_url, content=body, headers=headers, timeout=10)
+    assert response.status_code == 200
+    assert bot.slack.posts_for(payload["response_url"]) == []
