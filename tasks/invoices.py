@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from celery import Task, signals
@@ -10,6 +11,7 @@ from tasks import runtime
 from tasks.celery_app import app
 from tasks.contracts import LOOKUP_TASK, LookupRequest
 from tasks.service import handle_lookup
+from tasks.settings import load_settings
 
 
 @app.task(name=LOOKUP_TASK, bind=True, acks_late=True, ignore_result=True, max_retries=None)
@@ -19,6 +21,15 @@ def lookup_invoices(self: Task[Any, Any], request: dict[str, Any]) -> None:
     delay = handle_lookup(lookup, runtime.deps(), attempt=self.request.retries)
     if delay is not None:
         raise self.retry(countdown=delay)
+
+
+@signals.worker_init.connect
+def _check_settings(**_: Any) -> None:
+    """`celery -A tasks worker` refuses to start without the Ekuaibao settings."""
+    try:
+        load_settings(require=("ekuaibao_app_key", "ekuaibao_app_security"))
+    except SystemExit as exc:  # load_settings already printed the one-line reason
+        os._exit(exc.code if isinstance(exc.code, int) else 2)
 
 
 @signals.worker_process_init.connect
