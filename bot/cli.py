@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from tasks.redact import configure_logging, redact
-from tasks.settings import Settings, load_settings
+from tasks.settings import Settings, fail, load_settings
 
 log = logging.getLogger("invoicebot")
 
@@ -135,6 +135,7 @@ def _serve_http(
 def _serve_socket_mode(app: object, settings: Settings) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
     from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
 
     assert settings.slack_app_token is not None
     handler = SocketModeHandler(
@@ -142,10 +143,23 @@ def _serve_socket_mode(app: object, settings: Settings) -> None:
         settings.slack_app_token.get_secret_value(),
         web_client=WebClient(base_url=settings.slack_api_url),
     )
+    try:
+        handler.connect()  # type: ignore[no-untyped-call]
+    except SlackApiError as exc:
+        fail(
+            f"Slack refused SLACK_APP_TOKEN ({exc.response.get('error', 'error')}): use an "
+            "app-level token with the connections:write scope"
+        )
+    except OSError as exc:
+        fail(f"could not reach Slack at SLACK_API_URL ({type(exc).__name__})")
     print(
         f"invoicebot: connected in Socket Mode (broker: {_describe_broker(settings)})", flush=True
     )
-    handler.start()  # type: ignore[no-untyped-call]
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopped.set())
+    signal.signal(signal.SIGINT, lambda signum, frame: stopped.set())
+    stopped.wait()
+    handler.close()  # type: ignore[no-untyped-call]
 
 
 class WorkerChild:

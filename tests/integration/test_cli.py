@@ -60,3 +60,20 @@ def test_bad_settings_stop_startup_with_one_line(tmp_path, args, env, named) -> 
     for value in env.values():
         if value not in ("s", "k"):
             assert value not in lines[0]
+
+
+def test_socket_mode_with_a_refused_app_token_says_so(tmp_path) -> None:
+    from sandbox.slack import SlackStandIn
+
+    with SlackStandIn() as slack:
+        result = run(
+            [sys.executable, "-m", "bot.cli", "serve", "--no-worker"],
+            tmp_path,
+            SLACK_BOT_TOKEN="xoxb-sandbox-token",
+            SLACK_APP_TOKEN="xapp-1-refused",
+            SLACK_API_URL=slack.api_url,
+        )
+        assert [c.method for c in slack.api_calls] == ["apps.connections.open"]
+    assert result.returncode == 2
+    assert "Slack refused SLACK_APP_TOKEN (invalid_auth)" in result.stderr
+    assert "xapp-1-refused" not in result.stderr + result.stdout
