@@ -41,6 +41,8 @@ def create_app(settings: BrokerSettings) -> Celery:
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
         broker_connection_retry_on_startup=True,
+        # The embedded broker has no broadcast: remote control would only add idle polling.
+        worker_enable_remote_control=not settings.is_embedded,
         broker_connection_timeout=2.0,
         # The bot publishes inside Slack's 3 s: fail fast and tell the user instead.
         task_publish_retry_policy={

@@ -66,7 +66,9 @@ class BrokerSettings(BaseSettings):
             return self.celery_broker_url
         if self.celery_broker_url and len(self.celery_broker_url) > len("embedded://"):
             return self.celery_broker_url
-        return "embedded://" + str((self.state_dir / "broker.sqlite3").resolve())
+        from tasks.embedded_broker import embedded_url
+
+        return embedded_url(self.state_dir / "broker.sqlite3")
 
     @property
     def is_embedded(self) -> bool:
