@@ -45,6 +45,45 @@ class Texts:
     bad_request: str
     internal_error: str
     retrying: str
+    # other entry points (issue 3)
+    dm_hint: str
+    mention_hint: str
+    shortcut_nothing_found: str
+    report_usage: str
+    # buttons and sharing
+    refresh_button: str
+    share_button: str
+    get_links_button: str
+    show_more_button: str
+    shared_by: str
+    links_private: str
+    not_yours: str
+    refreshed: str
+    # reports
+    report_title: str
+    report_title_with_name: str
+    report_submitter: str
+    report_state: str
+    report_count: str
+    report_page: str
+    report_not_found: str
+    report_empty: str
+    report_more: str
+    states: dict[str, str]
+    # invoice header (from the invoice master)
+    header_seller: str
+    header_buyer: str
+    header_code_number: str
+    header_number: str
+    header_issued: str
+    header_category: str
+    header_verified: str
+    verified_yes: str
+    verified_no: str
+    header_total: str
+    header_mismatch: str
+    categories: dict[str, str]
+    ticket_types: dict[str, str]
 
 
 EN = Texts(
@@ -126,6 +165,84 @@ EN = Texts(
         ":hourglass_flowing_sand: Ekuaibao is slow to answer; I'll keep trying for up to "
         "{minutes} minutes and post the result here."
     ),
+    dm_hint=(
+        "Send me invoice ids (like `djg8LshfUkfM00:033002100311:23272058` or `ID01xO4jZjprrx`) "
+        "or a report code (`report B23001249`) and I'll look them up for you."
+    ),
+    mention_hint=(
+        "Mention me with invoice ids or a report code (`report B23001249`) and I'll look them "
+        "up for you, privately."
+    ),
+    shortcut_nothing_found=(
+        ":mag: I found no invoice ids or report codes in that message. Ids look like "
+        "`djg8LshfUkfM00:033002100311:23272058` or `ID01xO4jZjprrx`; reports like `B23001249`."
+    ),
+    report_usage="Give a report code or id after `report`, e.g. `/invoice report B23001249`.",
+    refresh_button="Refresh links",
+    share_button="Share in channel",
+    get_links_button="Get my links",
+    show_more_button="Show more",
+    shared_by="Shared by <@{user}>. Attachment links are private: use *Get my links* for your own.",
+    links_private="Attachment links are private to each viewer.",
+    not_yours=(
+        ":lock: Only the person who asked can refresh these links. Run `/invoice` yourself "
+        "to get your own."
+    ),
+    refreshed=":arrows_counterclockwise: Links refreshed.",
+    report_title="Report {code}",
+    report_title_with_name="Report {code} · {title}",
+    report_submitter="*Submitter*",
+    report_state="*State*",
+    report_count="{count} invoice(s)",
+    report_page="Invoices {first}–{last} of {total}",
+    report_not_found=(
+        ":mag: No report {code} in Ekuaibao. Check the code (like `B23001249`) or use the "
+        "report's id."
+    ),
+    report_empty="Report {code} has no invoices attached.",
+    report_more="{count} more invoice(s) in this report.",
+    states={
+        "draft": "Draft", "pending": "Pending", "approving": "In approval",
+        "rejected": "Rejected", "paying": "Awaiting payment", "PROCESSING": "Payment processing",
+        "paid": "Paid", "archived": "Archived", "sending": "Awaiting dispatch",
+        "receiving": "Awaiting receipt", "nullify": "Voided",
+    },
+    header_seller="*Seller*",
+    header_buyer="*Buyer*",
+    header_code_number="*Code / number*",
+    header_number="*Number*",
+    header_issued="*Issued*",
+    header_category="*Category*",
+    header_verified="*Verified (验真)*",
+    verified_yes=":white_check_mark: Verified",
+    verified_no=":warning: Not verified",
+    header_total="*Total incl. tax (价税合计)*",
+    header_mismatch=(
+        ":warning: The line items add up to {lines}, but the invoice total (价税合计) is "
+        "{total}: a difference of {difference}. Check the invoice before approving."
+    ),
+    categories={
+        "FULL_DIGITAl_NORMAL": "Fully digital invoice (general)",
+        "FULL_DIGITAl_SPECIAL": "Fully digital invoice (special VAT)",
+        "FULL_DIGITAl_PAPER": "Fully digital invoice (paper, special VAT)",
+        "FULL_DIGITAl_PAPER_NORMAL": "Fully digital invoice (paper, general)",
+        "DIGITAL_NORMAL": "Electronic general VAT invoice",
+        "DIGITAL_SPECIAL": "Electronic special VAT invoice",
+        "PAPER_NORMAL": "Paper general VAT invoice",
+        "PAPER_ROLL": "Paper roll VAT invoice",
+        "PAPER_SPECIAL": "Paper special VAT invoice",
+        "PAPER_CAR": "Motor vehicle sales invoice",
+        "SECOND_CAR": "Used vehicle sales invoice",
+        "PAPER_FEE": "Toll invoice",
+        "BLOCK_CHAIN": "Blockchain invoice",
+    },
+    ticket_types={
+        "invoice": "VAT invoice", "other": "Other receipt", "taxi": "Taxi receipt",
+        "fixed": "Fixed-value invoice", "passengerCar": "Coach ticket",
+        "machinePrint": "Machine-printed invoice", "shopping": "Shop receipt",
+        "train": "Train ticket", "flightItinerary": "Flight itinerary", "tolls": "Toll receipt",
+        "medical": "Medical invoice", "noTaxIncome": "Fiscal receipt (非税收入)",
+    },
 )
 
 
