@@ -10,9 +10,12 @@ from slack_sdk import WebClient
 
 from bot import listeners
 from bot.enqueue import Enqueue
+from bot.wiring import Wiring
+from tasks.dedup import make_dedup
+from tasks.language import LanguagePicker
 from tasks.redact import redact
 from tasks.settings import Settings
-from tasks.texts import texts_for
+from tasks.slack_client import slack_client
 
 log = logging.getLogger(__name__)
 
@@ -42,5 +45,11 @@ def build_app(settings: Settings, enqueue: Enqueue) -> App:
         log.error("listener failed: %s: %s", type(error).__name__, redact(str(error))[:300])
         return BoltResponse(status=500, body="")
 
-    listeners.register(app, enqueue, texts_for())
+    wiring = Wiring(
+        enqueue=enqueue,
+        dedup=make_dedup(settings.redis_url, settings.state_dir),
+        # Short timeout: a first-time user's locale is read inside the 3-second ack.
+        language=LanguagePicker(settings.bot_language, slack_client(settings, timeout=2)),
+    )
+    listeners.register(app, wiring)
     return app

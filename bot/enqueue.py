@@ -7,12 +7,12 @@ from collections.abc import Callable
 
 from celery import Celery
 
-from tasks.contracts import LOOKUP_TASK, LookupRequest
+from tasks.contracts import LOOKUP_TASK, NOTICE_TASK, LookupRequest, Notice
 from tasks.redact import redact
 
 log = logging.getLogger(__name__)
 
-Enqueue = Callable[[LookupRequest], None]
+Enqueue = Callable[[LookupRequest | Notice], None]
 
 
 class EnqueueFailed(Exception):
@@ -20,24 +20,31 @@ class EnqueueFailed(Exception):
 
 
 def celery_enqueue(celery: Celery) -> Enqueue:
-    def enqueue(request: LookupRequest) -> None:
+    def enqueue(request: LookupRequest | Notice) -> None:
+        if isinstance(request, Notice):
+            name, summary, request_id = NOTICE_TASK, f"(notice {request.text_key})", "notice"
+        else:
+            name, request_id = LOOKUP_TASK, request.request_id
+            summary = (
+                f"(lookup {request.request_id}, {len(request.ids)} ids, report {request.report!r})"
+            )
         try:
             celery.send_task(
-                LOOKUP_TASK,
+                name,
                 args=[request.model_dump(mode="json")],
                 # Monitoring tools show these instead of the args (which hold the response_url).
-                argsrepr=f"(lookup {request.request_id}, {len(request.ids)} ids)",
+                argsrepr=summary,
                 kwargsrepr="{}",
                 retry=True,
             )
         except Exception as exc:
             log.error(
                 "could not queue lookup %s: %s: %s",
-                request.request_id,
+                request_id,
                 type(exc).__name__,
                 redact(str(exc))[:200],
             )
-            raise EnqueueFailed(str(request.request_id)) from None
+            raise EnqueueFailed(request_id) from None
 
     return enqueue
 

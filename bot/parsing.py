@@ -28,6 +28,18 @@ class Lookup:
 
 
 @dataclass(frozen=True)
+class ReportLookup:
+    """`report B23001249` / `单据 B23001249`: a report code or id."""
+
+    report: str
+
+
+@dataclass(frozen=True)
+class ReportUsage:
+    """`report` with nothing usable after it."""
+
+
+@dataclass(frozen=True)
 class TooMany:
     count: int
     limit: int = MAX_IDS
@@ -38,7 +50,13 @@ class Malformed:
     tokens: tuple[str, ...]
 
 
-ParsedCommand = ShowHelp | Lookup | TooMany | Malformed
+ParsedCommand = ShowHelp | Lookup | ReportLookup | ReportUsage | TooMany | Malformed
+
+#: `report B23001249`, `report: B23001249`, `单据 B23001249`, `单据B23001249`: one report.
+_REPORT_COMMAND = re.compile(
+    r"^(?:report(?:\s+|\s*[:：#]\s*|$)|(?:单据|报销单)\s*[:：#]?\s*)(.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def unescape_slack(text: str) -> str:
@@ -51,6 +69,12 @@ def parse_command(text: str | None) -> ParsedCommand:
     raw = unescape_slack(text or "").strip()
     if not raw or raw.lower() in _HELP_WORDS:
         return ShowHelp()
+    report = _REPORT_COMMAND.match(raw)
+    if report:
+        token = report.group(1).strip().strip(_WRAPPING)
+        if _ID.fullmatch(token) and len(token) <= _MAX_ID_LENGTH:
+            return ReportLookup(token)
+        return ReportUsage()
     ids: list[str] = []
     bad: list[str] = []
     for token in _SEPARATORS.split(raw):
@@ -69,3 +93,51 @@ def parse_command(text: str | None) -> ParsedCommand:
     if len(ids) > MAX_IDS:
         return TooMany(len(ids))
     return Lookup(tuple(ids))
+
+
+# -- ids in prose: DMs, mentions and the message shortcut ---------------------------------
+
+#: Slack markup that is never an id: <@U123>, <#C123|name>, <https://…|label>, <!here>.
+_MARKUP = re.compile(r"<[@#!][^>]*>|<(?:https?|mailto):[^>]*>")
+#: Shapes distinctive enough to find among words: `corp:code:number`, `corp::number[:n]`,
+#: `ID…` ticket ids (may hold `$`), legacy `5-sbyDJSOI0800`.
+_PROSE_ID = re.compile(
+    r"(?<![\w:$-])("
+    r"[A-Za-z0-9_-]{6,}:\d{6,12}:\d{6,20}"
+    r"|[A-Za-z0-9_-]{6,}::\d{12,24}(?::\d{1,3})?"
+    r"|ID[A-Za-z0-9_$]{8,40}"
+    r"|\d-[A-Za-z0-9]{10,20}"
+    r")(?![\w:$-])"
+)
+#: `report B23001249`, `单据：B23001249`, or a bare report code like B23001249.
+_PROSE_REPORT = re.compile(
+    r"(?:(?:report|单据|报销单)\s*[:：#]?\s*([A-Za-z0-9_$-]{4,60}))|(?<![\w-])([A-Z]{1,2}\d{8})(?![\w-])",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a free-text message asked for: ids (capped) and report codes/ids."""
+
+    ids: tuple[str, ...]
+    reports: tuple[str, ...]
+    dropped: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.ids or self.reports)
+
+
+def find_in_prose(text: str | None) -> Found:
+    """Ids and report codes mixed with prose and Slack markup, order kept, duplicates dropped."""
+    raw = _MARKUP.sub(" ", unescape_slack(text or "")).replace("`", " ")
+    ids: list[str] = []
+    for match in _PROSE_ID.finditer(raw):
+        if match.group(1) not in ids:
+            ids.append(match.group(1))
+    reports: list[str] = []
+    for match in _PROSE_REPORT.finditer(raw):
+        code = match.group(1) or match.group(2)
+        if code and code not in reports and code not in ids:
+            reports.append(code)
+    return Found(tuple(ids[:MAX_IDS]), tuple(reports[:3]), max(0, len(ids) - MAX_IDS))

@@ -4,32 +4,84 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 #: Slack lets a response_url be used for 30 minutes; every retry must fit inside it.
 RESPONSE_URL_LIFETIME_S = 30 * 60
 #: Most ids one request may carry; more gets a clear message and nothing reaches Ekuaibao.
 MAX_IDS = 20
+#: Invoices of a report shown per page; "Show more" asks for the next page.
+REPORT_PAGE_SIZE = 20
 #: The Celery task name, sent by name so the bot never imports worker code.
 LOOKUP_TASK = "invoicebot.lookup_invoices"
+#: A short message for the person (hints), sent through the worker like any reply.
+NOTICE_TASK = "invoicebot.post_notice"
+
+ReplyVia = Literal["response_url", "ephemeral", "channel"]
+#: full: the normal private reply. share: the channel version, no links. links: links only
+#: for whoever clicked "Get my links" on a shared summary.
+Mode = Literal["full", "share", "links"]
 
 
-class LookupRequest(BaseModel):
-    """What the worker needs to look invoices up and answer the person who asked."""
+class ReplyTarget(BaseModel):
+    """Where the answer goes: a response_url, an ephemeral message in a thread, or a DM."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    request_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
-    ids: tuple[str, ...] = Field(min_length=1, max_length=MAX_IDS)
     team_id: str = ""
     channel_id: str = ""
     user_id: str = ""
-    response_url: str
+    response_url: str = ""
+    reply_via: ReplyVia = "response_url"
+    #: response_url only: replace the message the request came from (ack, or clicked reply).
+    replace_original: bool = True
+    thread_ts: str = ""
+    #: app_mention: the message that gets 👀 while working, then ✅ or ❌.
+    reaction_ts: str = ""
+    language: str | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> ReplyTarget:
+        if self.reply_via == "response_url" and not self.response_url:
+            raise ValueError("a response_url reply needs response_url")
+        if self.reply_via in ("ephemeral", "channel") and not self.channel_id:
+            raise ValueError("an ephemeral or channel reply needs channel_id")
+        if self.reply_via == "ephemeral" and not self.user_id:
+            raise ValueError("an ephemeral reply needs user_id")
+        return self
+
+
+class LookupRequest(ReplyTarget):
+    """What the worker needs to look invoices up and answer the person who asked."""
+
+    request_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    ids: tuple[str, ...] = Field(default=(), max_length=MAX_IDS)
+    #: A report code (B23001249) or id; its invoices are looked up page by page.
+    report: str = ""
+    page: int = Field(default=0, ge=0)
+    #: Only this message of a multi-message reply (a refresh or share of one message).
+    part: int | None = Field(default=None, ge=0)
+    mode: Mode = "full"
+    #: The person the reply belongs to (refresh is theirs only); defaults to user_id.
+    owner_id: str = ""
     #: Epoch seconds when Slack handed us the response_url; retries stop before it dies.
     received_at: float = Field(default_factory=time.time)
+
+    @model_validator(mode="after")
+    def _something_to_look_up(self) -> LookupRequest:
+        if not self.ids and not self.report:
+            raise ValueError("a lookup needs ids or a report")
+        return self
 
     @property
     def deadline(self) -> float:
         """Last moment a reply through response_url is still accepted, with a safety margin."""
         return self.received_at + RESPONSE_URL_LIFETIME_S - 60
+
+
+class Notice(ReplyTarget):
+    """A fixed hint (`texts` field name) for someone whose message held nothing to look up."""
+
+    text_key: Literal["dm_hint", "mention_hint", "shortcut_nothing_found", "not_yours"]

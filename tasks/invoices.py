@@ -9,8 +9,8 @@ from celery import Task, signals
 
 from tasks import runtime
 from tasks.celery_app import app
-from tasks.contracts import LOOKUP_TASK, LookupRequest
-from tasks.service import handle_lookup
+from tasks.contracts import LOOKUP_TASK, NOTICE_TASK, LookupRequest, Notice
+from tasks.service import handle_lookup, handle_notice
 from tasks.settings import load_settings
 
 
@@ -21,6 +21,12 @@ def lookup_invoices(self: Task[Any, Any], request: dict[str, Any]) -> None:
     delay = handle_lookup(lookup, runtime.deps(), attempt=self.request.retries)
     if delay is not None:
         raise self.retry(countdown=delay)
+
+
+@app.task(name=NOTICE_TASK, acks_late=True, ignore_result=True)
+def post_notice(notice: dict[str, Any]) -> None:
+    """A one-line hint for a message that held nothing to look up."""
+    handle_notice(Notice.model_validate(notice), runtime.deps())
 
 
 @signals.worker_init.connect

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from tasks.ekuaibao.client import InvoiceData
 from tasks.ekuaibao.models import Attachment, LineItem
+
+if TYPE_CHECKING:
+    from tasks.ekuaibao.masters import InvoiceMaster, ReportInfo
 
 CENT = Decimal("0.01")
 
@@ -26,6 +31,7 @@ class InvoiceSummary:
     invoice_id: str
     lines: tuple[LineItem, ...]
     attachments: tuple[Attachment, ...]
+    master: InvoiceMaster | None = None
 
     @property
     def totals(self) -> Totals:
@@ -37,11 +43,29 @@ class InvoiceSummary:
 
 
 @dataclass(frozen=True)
+class ReportPage:
+    """Which report a reply shows, and where this page sits in it."""
+
+    report: str
+    info: ReportInfo | None
+    #: Invoices in the whole report, the index of this page's first, and how many it shows.
+    total: int
+    first: int
+    count: int
+    page: int
+
+    @property
+    def has_more(self) -> bool:
+        return self.first + self.count < self.total
+
+
+@dataclass(frozen=True)
 class LookupResult:
     requested: tuple[str, ...]
     invoices: tuple[InvoiceSummary, ...]
     not_found: tuple[str, ...]
     fetched_at: float
+    report: ReportPage | None = field(default=None)
 
     @property
     def earliest_expiry(self) -> int | None:
@@ -49,10 +73,15 @@ class LookupResult:
         return min(expiries) if expiries else None
 
 
-def assemble(requested: tuple[str, ...], data: InvoiceData) -> LookupResult:
+def assemble(
+    requested: tuple[str, ...],
+    data: InvoiceData,
+    masters: Sequence[InvoiceMaster] = (),
+    report: ReportPage | None = None,
+) -> LookupResult:
     """Group lines by `masterId` and links by `id` (Ekuaibao's order is not ours).
 
-    An id with neither lines nor a link is one Ekuaibao does not know.
+    An id with no lines, no link and no master record is one Ekuaibao does not know.
     """
     lines: dict[str, list[LineItem]] = defaultdict(list)
     for line in data.lines:
@@ -60,13 +89,19 @@ def assemble(requested: tuple[str, ...], data: InvoiceData) -> LookupResult:
     links: dict[str, list[Attachment]] = defaultdict(list)
     for link in data.attachments:
         links[link.invoice_id].append(link)
+    by_id = {master.invoice_id: master for master in masters}
     found: list[InvoiceSummary] = []
     missing: list[str] = []
     for invoice_id in requested:
-        if invoice_id in lines or invoice_id in links:
+        if invoice_id in lines or invoice_id in links or invoice_id in by_id:
             found.append(
-                InvoiceSummary(invoice_id, tuple(lines[invoice_id]), tuple(links[invoice_id]))
+                InvoiceSummary(
+                    invoice_id,
+                    tuple(lines[invoice_id]),
+                    tuple(links[invoice_id]),
+                    by_id.get(invoice_id),
+                )
             )
         else:
             missing.append(invoice_id)
-    return LookupResult(requested, tuple(found), tuple(missing), data.fetched_at)
+    return LookupResult(requested, tuple(found), tuple(missing), data.fetched_at, report)

@@ -7,12 +7,14 @@ section, 150 a header, 75 a button label), splitting into several messages when 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from tasks.contracts import MAX_IDS
+from tasks.contracts import MAX_IDS, Mode
 from tasks.ekuaibao.models import Attachment, LineItem
 from tasks.lookup import CENT, InvoiceSummary, LookupResult
 from tasks.texts import Texts
@@ -92,8 +94,14 @@ def header(text: str) -> Block:
 DIVIDER: Block = {"type": "divider"}
 
 
-def invoice_title(invoice_id: str, texts: Texts) -> str:
-    """Readable names: code + number for `corp:code:number`, the 20 digits for `corp::number`."""
+def invoice_title(
+    invoice_id: str, texts: Texts, object_id: str | None = None, number: str | None = None
+) -> str:
+    """Readable names: code + number for `corp:code:number`, the 20 digits for `corp::number`,
+    the ticket type and number for tickets whose type the invoice master told us."""
+    if object_id and object_id != "invoice":
+        kind = texts.ticket_types.get(object_id, object_id)
+        return f"{kind} {number or invoice_id}"
     parts = invoice_id.split(":")
     if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
         return texts.invoice_title.format(code=parts[1], number=parts[2])
@@ -150,8 +158,10 @@ def _totals_block(invoice: InvoiceSummary, texts: Texts) -> list[Block]:
     return blocks
 
 
-def _attachment_block(link: Attachment, index: int, texts: Texts) -> Block:
+def _attachment_block(link: Attachment, index: int, texts: Texts, with_link: bool = True) -> Block:
     kind = texts.kinds[link.kind]
+    if not with_link:
+        return context(f":paperclip: {escape(link.file_name)} · {kind}")
     return {
         "type": "section",
         "text": {
@@ -175,62 +185,181 @@ def _attachment_block(link: Attachment, index: int, texts: Texts) -> Block:
     }
 
 
-def invoice_blocks(invoice: InvoiceSummary, texts: Texts, first_link_index: int = 0) -> list[Block]:
-    """One invoice: header, line items (or a note for tickets), totals, attachments."""
-    blocks: list[Block] = [header(":receipt: " + invoice_title(invoice.invoice_id, texts))]
+def invoice_blocks(
+    invoice: InvoiceSummary, texts: Texts, first_link_index: int = 0, with_links: bool = True
+) -> list[Block]:
+    """One invoice: header, master details, line items (or a note for tickets), totals,
+    attachments."""
+    from tasks import headers  # renders the invoice master; kept apart from the line items
+
+    master = invoice.master
+    title = invoice_title(
+        invoice.invoice_id,
+        texts,
+        master.object_id if master else None,
+        master.number if master else None,
+    )
+    blocks: list[Block] = [header(":receipt: " + title)]
+    if master is not None:
+        fields = headers.invoice_header_fields(master, texts)
+        if fields:
+            blocks.append({"type": "section", "fields": fields})
+        warning = headers.mismatch_warning(
+            master, invoice.totals.total if invoice.lines else None, texts
+        )
+        if warning:
+            blocks.append(section(warning))
     if invoice.lines:
-        budget = MAX_BLOCKS - 6 - len(invoice.attachments)
+        budget = MAX_BLOCKS - 10 - len(invoice.attachments)
         blocks.extend(_line_sections(invoice, texts, max(budget, 1)))
         blocks.extend(_totals_block(invoice, texts))
     else:
         blocks.append(section(f"`{escape(invoice.invoice_id)}`\n{texts.no_lines}"))
     if invoice.attachments:
         for offset, link in enumerate(invoice.attachments):
-            blocks.append(_attachment_block(link, first_link_index + offset, texts))
+            blocks.append(_attachment_block(link, first_link_index + offset, texts, with_links))
     else:
         blocks.append(context(texts.no_attachment))
     return blocks
 
 
-def lookup_messages(result: LookupResult, texts: Texts) -> list[Message]:
-    """The whole reply: a summary, each invoice, what was not found; split at 50 blocks."""
+@dataclass(frozen=True)
+class Controls:
+    """The buttons under a reply, and what they need to redo it later."""
+
+    owner: str
+    mode: Mode = "full"
+    report: str = ""
+    page: int = 0
+    #: share mode: who shared it.
+    shared_by: str = ""
+
+
+def _button(action_id: str, label: str, value: str, style: str | None = None) -> Block:
+    button: Block = {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": clip(label, MAX_BUTTON)},
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def _controls_block(
+    controls: Controls, texts: Texts, ids: Sequence[str], part: int, more: bool
+) -> Block:
+    """Button values carry what is needed to redo this message hours later (≤2000 chars)."""
+    if controls.report:
+        target: dict[str, Any] = {"r": controls.report, "p": controls.page, "m": part}
+    else:
+        target = {"i": list(ids)}
+    value = json.dumps({**target, "u": controls.owner}, separators=(",", ":"))
+    elements: list[Block]
+    if controls.mode == "share":
+        elements = [_button("get_my_links", texts.get_links_button, value, "primary")]
+    else:
+        elements = [
+            _button("refresh_links", texts.refresh_button, value),
+            _button("share_in_channel", texts.share_button, value),
+        ]
+    if more:
+        next_page = json.dumps(
+            {"r": controls.report, "p": controls.page + 1, "u": controls.owner},
+            separators=(",", ":"),
+        )
+        elements.append(_button("show_more", texts.show_more_button, next_page))
+    return {"type": "actions", "elements": elements}
+
+
+def lookup_messages(
+    result: LookupResult, texts: Texts, controls: Controls | None = None
+) -> list[Message]:
+    """The whole reply: a summary, each invoice, what was not found; split at 50 blocks.
+
+    With `controls`, every message ends with its own buttons, which redo just that message.
+    """
+    from tasks import headers
+
+    share = controls is not None and controls.mode == "share"
     head: list[Block] = []
+    page = result.report
+    if page is not None:
+        head.extend(headers.report_header_blocks(page.info, page.report, page.total, texts))
+        if page.total > page.count or page.first:
+            head.append(
+                context(
+                    texts.report_page.format(
+                        first=page.first + 1, last=page.first + page.count, total=page.total
+                    )
+                )
+            )
+        if page.total == 0:
+            head.append(section(texts.report_empty.format(code=f"`{escape(page.report)}`")))
     if result.invoices:
         head.append(
             section(
                 texts.summary.format(found=len(result.invoices), requested=len(result.requested))
             )
         )
-    else:
+    elif result.requested:
         head.append(section(texts.summary_none.format(requested=len(result.requested))))
     expiry = result.earliest_expiry
-    if expiry is not None:
+    if share:
+        head.append(
+            context(texts.shared_by.format(user=escape(controls.shared_by if controls else "")))
+        )
+    elif expiry is not None:
         head.append(context(texts.links_note.format(expires=slack_date(expiry))))
 
-    groups: list[list[Block]] = []
+    groups: list[tuple[list[str], list[Block]]] = []
     link_index = 0
     for invoice in result.invoices:
-        groups.append([DIVIDER, *invoice_blocks(invoice, texts, link_index)])
+        blocks = invoice_blocks(invoice, texts, link_index, with_links=not share)
+        groups.append(([invoice.invoice_id], [DIVIDER, *blocks]))
         link_index += len(invoice.attachments)
     if result.not_found:
         ids = ", ".join(f"`{escape(i)}`" for i in result.not_found)
         groups.append(
-            [DIVIDER, section(texts.not_found.format(count=len(result.not_found), ids=ids))]
+            (
+                list(result.not_found),
+                [DIVIDER, section(texts.not_found.format(count=len(result.not_found), ids=ids))],
+            )
         )
 
+    room = MAX_BLOCKS - 2  # the buttons, and the "more in this report" note
     pages: list[list[Block]] = [head]
-    for group in groups:
-        if len(pages[-1]) + len(group) > MAX_BLOCKS:
+    page_ids: list[list[str]] = [[]]
+    for ids_of_group, group in groups:
+        if len(pages[-1]) + len(group) > room:
             pages.append([])
+            page_ids.append([])
         pages[-1].extend(group[1:] if not pages[-1] else group)
-    fallback = texts.fallback.format(found=len(result.invoices), missing=len(result.not_found))
+        page_ids[-1].extend(ids_of_group)
     if len(pages) > MAX_MESSAGES:  # cannot happen with ≤20 ids; a guard, never a silent cut
         pages = pages[:MAX_MESSAGES]
-        pages[-1] = [*pages[-1][: MAX_BLOCKS - 1], context(texts.too_long.format(count="some"))]
-    return [
-        {"text": fallback if i == 0 else texts.continued, "blocks": page}
-        for i, page in enumerate(pages)
-    ]
+        pages[-1] = [*pages[-1][: room - 1], context(texts.too_long.format(count="some"))]
+    more = page is not None and page.has_more
+    if more and not share:
+        pages[-1].append(
+            context(
+                texts.report_more.format(count=page.total - page.first - page.count) if page else ""
+            )
+        )
+    fallback = texts.fallback.format(found=len(result.invoices), missing=len(result.not_found))
+    messages: list[Message] = []
+    for index, blocks in enumerate(pages):
+        if controls is not None:
+            last = index == len(pages) - 1
+            blocks = [
+                *blocks,
+                _controls_block(
+                    controls, texts, page_ids[index], index, more and last and not share
+                ),
+            ]
+        messages.append({"text": fallback if index == 0 else texts.continued, "blocks": blocks})
+    return messages
 
 
 # -- short messages ----------------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""Posting replies through a Slack response_url, never logging the URL itself."""
+"""Delivering replies: through a response_url, as an ephemeral message in a thread, or as a
+DM. URLs and tokens never appear in what is logged or raised.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +10,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from tasks.contracts import ReplyTarget
 
 log = logging.getLogger(__name__)
 
@@ -21,14 +27,65 @@ class ReplyFailed(Exception):
 
 
 class Replier:
-    def __init__(self, http: httpx.Client, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        http: httpx.Client,
+        slack: WebClient | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._http = http
+        self._slack = slack
         self._sleep = sleep
 
-    def post(self, response_url: str, message: Message, *, replace_original: bool) -> None:
-        """One ephemeral message; a Block Kit rejection is retried once as plain text."""
+    # -- the three ways to answer --------------------------------------------------------
+
+    def deliver(
+        self, target: ReplyTarget, messages: Sequence[Message], *, in_channel: bool = False
+    ) -> None:
+        """All messages of one reply. The first may replace the message it answers."""
+        for index, message in enumerate(messages):
+            if target.reply_via == "response_url":
+                self.post(
+                    target.response_url,
+                    message,
+                    replace_original=target.replace_original and index == 0,
+                    in_channel=in_channel,
+                )
+            elif target.reply_via == "ephemeral":
+                self._web(
+                    "chat_postEphemeral",
+                    channel=target.channel_id,
+                    user=target.user_id,
+                    thread_ts=target.thread_ts or None,
+                    **_web_message(message),
+                )
+            else:
+                self._web(
+                    "chat_postMessage",
+                    channel=target.channel_id,
+                    thread_ts=target.thread_ts or None,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                    **_web_message(message),
+                )
+
+    def send_all(self, response_url: str, messages: Sequence[Message]) -> None:
+        """Issue 2's path: the first message replaces the "Looking up…" one where Slack allows."""
+        for index, message in enumerate(messages):
+            self.post(response_url, message, replace_original=index == 0)
+
+    def post(
+        self,
+        response_url: str,
+        message: Message,
+        *,
+        replace_original: bool,
+        in_channel: bool = False,
+    ) -> None:
+        """One message; a Block Kit rejection is retried once as plain text."""
         body = {
-            "response_type": "ephemeral",
+            "response_type": "in_channel" if in_channel else "ephemeral",
             "replace_original": replace_original,
             "unfurl_links": False,
             "unfurl_media": False,
@@ -42,10 +99,41 @@ class Replier:
         if status != 200:
             raise ReplyFailed(f"Slack answered HTTP {status} ({answer[:80]!r}) to the reply")
 
-    def send_all(self, response_url: str, messages: Sequence[Message]) -> None:
-        """The first message replaces the "Looking up…" one where Slack allows; the rest follow."""
-        for index, message in enumerate(messages):
-            self.post(response_url, message, replace_original=index == 0)
+    # -- reactions on the message that mentioned us --------------------------------------
+
+    def react(self, target: ReplyTarget, add: str | None = None, remove: str | None = None) -> None:
+        """Best effort: a missing reaction scope must not cost the user their answer."""
+        if not target.reaction_ts or self._slack is None:
+            return
+        for method, name in (("reactions_remove", remove), ("reactions_add", add)):
+            if not name:
+                continue
+            try:
+                getattr(self._slack, method)(
+                    channel=target.channel_id, timestamp=target.reaction_ts, name=name
+                )
+            except (SlackApiError, OSError) as exc:
+                log.warning("could not %s :%s: (%s)", method.split("_")[1], name, _slack_error(exc))
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _web(self, method: str, **kwargs: Any) -> None:
+        if self._slack is None:
+            raise ReplyFailed("SLACK_BOT_TOKEN is not set in the worker, so it cannot post")
+        try:
+            getattr(self._slack, method)(**kwargs)
+        except SlackApiError as exc:
+            if _slack_error(exc) == "invalid_blocks" and kwargs.get("blocks"):
+                log.error("Slack rejected the reply's blocks; sending plain text")
+                kwargs.pop("blocks")
+                try:
+                    getattr(self._slack, method)(**kwargs)
+                    return
+                except (SlackApiError, OSError) as retry_exc:
+                    raise ReplyFailed(f"{method}: {_slack_error(retry_exc)}") from None
+            raise ReplyFailed(f"{method}: {_slack_error(exc)}") from None
+        except OSError as exc:
+            raise ReplyFailed(f"{method}: {type(exc).__name__}") from None
 
     def _post_with_retries(self, url: str, body: Message) -> tuple[int, str]:
         status, answer = 0, ""
@@ -60,3 +148,13 @@ class Replier:
             if attempt + 1 < _ATTEMPTS:
                 self._sleep(0.5 * 2**attempt)
         return status, answer
+
+
+def _web_message(message: Message) -> dict[str, Any]:
+    return {"text": message.get("text", ""), "blocks": message.get("blocks")}
+
+
+def _slack_error(exc: Exception) -> str:
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error", "error"))
+    return type(exc).__name__

@@ -1,4 +1,4 @@
-"""Per-process resources for the worker: one pooled HTTP client each for Ekuaibao and Slack.
+"""Per-process resources for the worker: pooled HTTP clients, Slack client, thread pool.
 
 Creating an httpx client costs ~30 ms of CPU (it loads the CA bundle), so each worker
 process builds them once and reuses them; a forked child notices the new pid and rebuilds.
@@ -14,16 +14,17 @@ import httpx
 
 from tasks.ekuaibao.client import Credentials, EkuaibaoClient
 from tasks.ekuaibao.tokens import FileTokenStore, RedisTokenStore, TokenStore, store_key
+from tasks.language import LanguagePicker
 from tasks.reply import Replier
 from tasks.service import Deps, RetryPolicy
 from tasks.settings import Settings, load_settings
-from tasks.texts import texts_for
+from tasks.slack_client import slack_client
 
 _lock = threading.Lock()
 _deps: Deps | None = None
 _pid: int | None = None
 
-USER_AGENT = "ekb-invoice-bot/0.1 (+https://github.com/)"
+USER_AGENT = "ekb-invoice-bot/0.1"
 
 
 def build_deps(settings: Settings) -> Deps:
@@ -49,16 +50,19 @@ def build_deps(settings: Settings) -> Deps:
         if settings.redis_url
         else FileTokenStore(settings.state_dir, key)
     )
+    executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="ekuaibao")
     client = EkuaibaoClient(
         ekuaibao_http,
         Credentials(app_key, settings.ekuaibao_app_security.get_secret_value()),
         tokens,
-        executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="ekuaibao"),
+        executor=executor,
     )
+    slack = slack_client(settings)
     return Deps(
         client=client,
-        replier=Replier(slack_http),
-        texts=texts_for(),
+        replier=Replier(slack_http, slack),
+        executor=executor,
+        language=LanguagePicker(settings.bot_language, slack),
         retry=RetryPolicy(settings.ekuaibao_retry_base_s, settings.ekuaibao_retry_window_s),
     )
 

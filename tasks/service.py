@@ -8,21 +8,33 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
+from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
 from tasks import render
-from tasks.contracts import LookupRequest
-from tasks.ekuaibao.client import EkuaibaoClient
+from tasks.contracts import REPORT_PAGE_SIZE, LookupRequest, Notice, ReplyTarget
+from tasks.ekuaibao.client import EkuaibaoClient, InvoiceData
 from tasks.ekuaibao.errors import BadRequest, CredentialsRejected, RateLimited, Unavailable
-from tasks.lookup import assemble
+from tasks.ekuaibao.masters import InvoiceMaster, ReportInvoiceRef
+from tasks.ekuaibao.models import Attachment, LineItem
+from tasks.language import LanguagePicker
+from tasks.lookup import LookupResult, ReportPage, assemble
 from tasks.reply import Replier, ReplyFailed
-from tasks.texts import Texts
+from tasks.texts import Texts, texts_for
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 300.0
+#: Report codes look like B23001249; anything else is tried as a report id first.
+_REPORT_CODE = re.compile(r"^[A-Za-z]{1,3}\d{6,}$")
+
+
+class ReportNotFound(Exception):
+    pass
 
 
 @dataclass(frozen=True)
@@ -41,17 +53,23 @@ class RetryPolicy:
 class Deps:
     client: EkuaibaoClient
     replier: Replier
-    texts: Texts
+    executor: Executor
+    language: LanguagePicker
     retry: RetryPolicy
     clock: Callable[[], float] = time.time
+
+    def texts(self, target: ReplyTarget) -> Texts:
+        return texts_for(target.language or self.language.for_user(target.user_id))
 
 
 def handle_lookup(request: LookupRequest, deps: Deps, attempt: int = 0) -> float | None:
     """Run one attempt. Returns seconds until the next attempt, or None when answered."""
     started = deps.clock()
-    texts, ref = deps.texts, request.request_id[:8]
+    texts, ref = deps.texts(request), request.request_id[:8]
+    if attempt == 0:
+        deps.replier.react(request, add="eyes")
     try:
-        data = deps.client.lookup(request.ids)
+        result = fetch(request, deps)
     except Unavailable as exc:
         asked = exc.retry_after_s if isinstance(exc, RateLimited) else None
         delay = deps.retry.delay(attempt, asked)
@@ -66,34 +84,55 @@ def handle_lookup(request: LookupRequest, deps: Deps, attempt: int = 0) -> float
             )
             if attempt == 0:
                 minutes = max(1, round((give_up_at - started) / 60))
-                _reply(deps, request, [render.simple(texts.retrying.format(minutes=minutes))])
+                _deliver(
+                    deps,
+                    request,
+                    [render.simple(texts.retrying.format(minutes=minutes))],
+                    final=False,
+                )
             return delay
         log.error(
             "lookup %s: giving up after %d attempts: %s", request.request_id, attempt + 1, exc
         )
         minutes = max(1, round((started - request.received_at) / 60))
-        _reply(deps, request, [render.simple(texts.unavailable.format(minutes=minutes, ref=ref))])
+        _fail(deps, request, texts.unavailable.format(minutes=minutes, ref=ref))
+        return None
+    except ReportNotFound:
+        log.info("lookup %s: report %s not found", request.request_id, request.report)
+        _fail(
+            deps, request, texts.report_not_found.format(code=f"`{render.escape(request.report)}`")
+        )
         return None
     except CredentialsRejected as exc:
         log.error("lookup %s: %s (admin: check the Ekuaibao settings)", request.request_id, exc)
-        _reply(deps, request, [render.simple(texts.credentials_rejected.format(ref=ref))])
+        _fail(deps, request, texts.credentials_rejected.format(ref=ref))
         return None
     except BadRequest as exc:
         log.error("lookup %s: %s", request.request_id, exc)
         reason = render.escape(str(exc).split(": ", 1)[-1])
-        _reply(deps, request, [render.simple(texts.bad_request.format(reason=reason, ref=ref))])
+        _fail(deps, request, texts.bad_request.format(reason=reason, ref=ref))
         return None
     except Exception:
         log.exception("lookup %s failed unexpectedly", request.request_id)
-        _reply(deps, request, [render.simple(texts.internal_error.format(ref=ref))])
+        _fail(deps, request, texts.internal_error.format(ref=ref))
         return None
-    result = assemble(request.ids, data)
-    messages = render.lookup_messages(result, texts)
-    _reply(deps, request, messages)
+    controls = render.Controls(
+        owner=request.owner_id or request.user_id,
+        mode=request.mode,
+        report=request.report,
+        page=request.page,
+        shared_by=request.user_id,
+    )
+    messages = render.lookup_messages(result, texts, controls)
+    if request.part is not None:
+        messages = [messages[min(request.part, len(messages) - 1)]]
+    delivered = _deliver(deps, request, messages, final=True)
+    deps.replier.react(request, remove="eyes", add="white_check_mark" if delivered else "x")
     log.info(
-        "lookup %s: %d ids, %d found, %d not found, %d message(s), %.0f ms",
+        "lookup %s: %d ids%s, %d found, %d not found, %d message(s), %.0f ms",
         request.request_id,
-        len(request.ids),
+        len(result.requested),
+        f" (report {request.report} page {request.page})" if request.report else "",
         len(result.invoices),
         len(result.not_found),
         len(messages),
@@ -102,8 +141,91 @@ def handle_lookup(request: LookupRequest, deps: Deps, attempt: int = 0) -> float
     return None
 
 
-def _reply(deps: Deps, request: LookupRequest, messages: list[render.Message]) -> None:
+def handle_notice(notice: Notice, deps: Deps) -> None:
+    texts = deps.texts(notice)
+    _deliver(deps, notice, [render.simple(getattr(texts, notice.text_key))], final=True)
+
+
+# -- fetching --------------------------------------------------------------------------
+
+
+def fetch(request: LookupRequest, deps: Deps) -> LookupResult:
+    """Everything for one reply, with the independent Ekuaibao calls made concurrently."""
+    client = deps.client
+    page: ReportPage | None = None
+    if request.report:
+        refs = _report_refs(client, request.report)
+        first = request.page * REPORT_PAGE_SIZE
+        chosen = refs[first : first + REPORT_PAGE_SIZE]
+        ids = tuple(dict.fromkeys(ref.invoice_id for ref in chosen))
+        types = {ref.invoice_id: ref.invoice_type or "invoice" for ref in chosen}
+        line_ids = [i for i in ids if types[i] == "invoice"]
+        page = ReportPage(request.report, None, len(refs), first, len(chosen), request.page)
+    else:
+        ids = request.ids
+        types = dict.fromkeys(ids, "invoice")  # the report search would tell; `invoice` first
+        line_ids = list(ids)
+    fetched_at = deps.clock()
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for invoice_id in ids:
+        by_type[types[invoice_id]].append(invoice_id)
+    pool = deps.executor
+    lines: Future[list[LineItem]] | None = (
+        pool.submit(client.line_items, line_ids) if line_ids else None
+    )
+    links: Future[list[Attachment]] = pool.submit(client.attachments, ids, fetched_at)
+    masters_by_type = [pool.submit(client.invoice_masters, t, i) for t, i in by_type.items()]
+    data = InvoiceData(tuple(lines.result() if lines else ()), tuple(links.result()), fetched_at)
+    masters: list[InvoiceMaster] = []
+    for future in masters_by_type:
+        try:
+            masters.extend(future.result())
+        except BadRequest as exc:  # headers are a bonus; the lines and links still help
+            log.warning("invoice master search refused: %s", exc)
+    if page is not None:
+        info = next(
+            (
+                m.report
+                for m in masters
+                if m.report is not None and request.report in (m.report.code, m.report.flow_id)
+            ),
+            None,
+        )
+        page = ReportPage(page.report, info, page.total, page.first, page.count, page.page)
+    return assemble(ids, data, masters, page)
+
+
+def _report_refs(client: EkuaibaoClient, report: str) -> list[ReportInvoiceRef]:
+    kinds: tuple[str, str] = ("code", "id") if _REPORT_CODE.match(report) else ("id", "code")
+    for kind in kinds:
+        found = client.report_invoices(kind, [report])  # type: ignore[arg-type]
+        if found.get(report):
+            return found[report]
+    raise ReportNotFound(report)
+
+
+# -- replying --------------------------------------------------------------------------
+
+
+def _fail(deps: Deps, request: LookupRequest, text: str) -> None:
+    """Errors are always private, whatever the request's mode."""
+    _deliver(deps, request, [render.simple(text)], final=True, private=True)
+    deps.replier.react(request, remove="eyes", add="x")
+
+
+def _deliver(
+    deps: Deps,
+    target: ReplyTarget,
+    messages: list[render.Message],
+    *,
+    final: bool,
+    private: bool = False,
+) -> bool:
+    in_channel = isinstance(target, LookupRequest) and target.mode == "share" and not private
     try:
-        deps.replier.send_all(request.response_url, messages)
+        deps.replier.deliver(target, messages, in_channel=in_channel and final)
+        return True
     except ReplyFailed as exc:
-        log.error("lookup %s: could not deliver the reply: %s", request.request_id, exc)
+        request_id = getattr(target, "request_id", "-")
+        log.error("lookup %s: could not deliver the reply: %s", request_id, exc)
+        return False

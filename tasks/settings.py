@@ -97,6 +97,8 @@ class Settings(BrokerSettings):
     ekuaibao_retry_window_s: float = Field(default=25 * 60, ge=0, le=29 * 60)
     #: First retry delay; doubles each time (with jitter), at most 5 minutes.
     ekuaibao_retry_base_s: float = Field(default=2.0, gt=0, le=300)
+    #: auto: each user's Slack locale (users.info); en or zh: everyone in that language.
+    bot_language: Literal["auto", "en", "zh"] = "auto"
     worker_pool: Literal["threads", "prefork"] = "threads"
     worker_concurrency: int = Field(default=16, ge=1, le=256)
 

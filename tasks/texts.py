@@ -202,10 +202,17 @@ EN = Texts(
     report_empty="Report {code} has no invoices attached.",
     report_more="{count} more invoice(s) in this report.",
     states={
-        "draft": "Draft", "pending": "Pending", "approving": "In approval",
-        "rejected": "Rejected", "paying": "Awaiting payment", "PROCESSING": "Payment processing",
-        "paid": "Paid", "archived": "Archived", "sending": "Awaiting dispatch",
-        "receiving": "Awaiting receipt", "nullify": "Voided",
+        "draft": "Draft",
+        "pending": "Pending",
+        "approving": "In approval",
+        "rejected": "Rejected",
+        "paying": "Awaiting payment",
+        "PROCESSING": "Payment processing",
+        "paid": "Paid",
+        "archived": "Archived",
+        "sending": "Awaiting dispatch",
+        "receiving": "Awaiting receipt",
+        "nullify": "Voided",
     },
     header_seller="*Seller*",
     header_buyer="*Buyer*",
@@ -237,15 +244,181 @@ EN = Texts(
         "BLOCK_CHAIN": "Blockchain invoice",
     },
     ticket_types={
-        "invoice": "VAT invoice", "other": "Other receipt", "taxi": "Taxi receipt",
-        "fixed": "Fixed-value invoice", "passengerCar": "Coach ticket",
-        "machinePrint": "Machine-printed invoice", "shopping": "Shop receipt",
-        "train": "Train ticket", "flightItinerary": "Flight itinerary", "tolls": "Toll receipt",
-        "medical": "Medical invoice", "noTaxIncome": "Fiscal receipt (非税收入)",
+        "invoice": "VAT invoice",
+        "other": "Other receipt",
+        "taxi": "Taxi receipt",
+        "fixed": "Fixed-value invoice",
+        "passengerCar": "Coach ticket",
+        "machinePrint": "Machine-printed invoice",
+        "shopping": "Shop receipt",
+        "train": "Train ticket",
+        "flightItinerary": "Flight itinerary",
+        "tolls": "Toll receipt",
+        "medical": "Medical invoice",
+        "noTaxIncome": "Fiscal receipt (非税收入)",
+    },
+)
+
+
+ZH = Texts(
+    looking_up_one=":mag: 正在查询 1 张发票…",
+    looking_up_many=":mag: 正在查询 {count} 张发票…",
+    usage=(
+        "*查询合思发票*\n"
+        "`/invoice <id> [<id> …]` 会仅向你展示每张发票的明细、合计金额和新签发的附件链接。\n"
+        "多个 id 用空格、逗号或换行分隔，每次最多 {limit} 个。id 形如 "
+        "`djg8LshfUkfM00:033002100311:23272058`、`Tdk3tgber501v0::23312000000123878916:2` "
+        "或 `ID01xO4jZjprrx`，可从合思中的发票上复制。"
+    ),
+    too_many=(
+        ":warning: 共有 {count} 个 id，每次最多只能查询 {limit} 个。请分成几条 `/invoice` 命令。"
+    ),
+    # Chinese needs no "do/does" or "it/them": `.0` formats those English words as "".
+    malformed=(
+        ":warning: {tokens}{verb:.0}{them:.0} 看起来不像发票 id，所以没有查询。"
+        "id 只包含字母、数字和 `: $ - _`。请修正或删除后重试，或输入 `/invoice help`。"
+    ),
+    cannot_queue=(
+        ":warning: 暂时无法提交你的查询。请一分钟后重试；如果问题持续，请联系 Slack 管理员。"
+    ),
+    summary="*找到 {found} 张发票（共查询 {requested} 张）。*",
+    summary_none="*在合思中没有找到这 {requested} 个 id 对应的发票。*",
+    links_note=(
+        ":link: 合思的附件链接有效期为一小时，这些链接将于 {expires} 失效。"
+        "重新运行 `/invoice` 可获取新链接。"
+    ),
+    continued="发票（续）",
+    invoice_title="发票 {code} · 号码 {number}",
+    digital_invoice_title="数电发票 号码 {number}",
+    raw_title="发票 {id}",
+    line=(
+        "{n}. {name}\n"
+        "      规格型号：{spec} · 数量：{quantity} · 单价：{unit_price} · "
+        "金额：*{amount}* · 税率：{tax_rate} · 税额：{tax}"
+    ),
+    no_lines="没有明细：这是一张票据（出租车票、火车票、机票等），下方附件即为原件。",
+    totals_amount="*不含税金额*",
+    totals_tax="*税额*",
+    totals_total="*价税合计（人民币）*",
+    totals_incomplete=":warning: 有 {count} 行明细没有金额，合计中未包含。",
+    attachment=":paperclip: {name} · {kind} · 链接于 {expires} 失效",
+    open_button="打开{kind}",
+    no_attachment=":paperclip: 合思中没有这张发票的附件。",
+    kinds={"image": "图片", "pdf": "PDF", "ofd": "OFD", "xml": "XML", "file": "文件"},
+    not_found=(
+        "*合思中未找到（{count}）：* {ids}\n"
+        "请检查 id 是否有误，并从合思中的发票上复制。机器人只能查看本公司的发票。"
+    ),
+    too_long=":warning: 还有 {count} 行明细未显示，请在合思中打开发票查看全部。",
+    fallback="发票查询：找到 {found} 张，未找到 {missing} 张。",
+    credentials_rejected=(
+        ":no_entry: 机器人的合思凭证被拒绝，请联系管理员检查机器人的合思 App Key 和 "
+        "App Security。（参考号 `{ref}`）"
+    ),
+    unavailable=(
+        ":hourglass: 合思在 {minutes} 分钟内都没有正常响应，因此无法查询你的发票。"
+        "请稍后重试；如果问题持续，请联系管理员。（参考号 `{ref}`）"
+    ),
+    bad_request=(
+        ":warning: 合思拒绝了此次查询：{reason}。请检查 id 后重试；"
+        "如果 id 无误，请联系管理员。（参考号 `{ref}`）"
+    ),
+    internal_error=(
+        ":warning: 查询发票时我这边出了问题。请重试；如果问题持续，请联系管理员。（参考号 `{ref}`）"
+    ),
+    retrying=(
+        ":hourglass_flowing_sand: 合思响应较慢，我会继续重试最多 {minutes} 分钟，并把结果发到这里。"
+    ),
+    dm_hint=(
+        "把发票 id（如 `djg8LshfUkfM00:033002100311:23272058` 或 `ID01xO4jZjprrx`）"
+        "或单据编号（`report B23001249`）发给我，我来帮你查询。"
+    ),
+    mention_hint="@我并附上发票 id 或单据编号（`report B23001249`），我会私下为你查询。",
+    shortcut_nothing_found=(
+        ":mag: 这条消息里没有发票 id 或单据编号。发票 id 形如 "
+        "`djg8LshfUkfM00:033002100311:23272058` 或 `ID01xO4jZjprrx`；单据编号形如 `B23001249`。"
+    ),
+    report_usage="请在 `report` 后填写单据编号或 id，例如 `/invoice report B23001249`。",
+    refresh_button="刷新链接",
+    share_button="分享到频道",
+    get_links_button="获取我的链接",
+    show_more_button="显示更多",
+    shared_by="由 <@{user}> 分享。附件链接仅本人可用：请点击 *获取我的链接* 获取你自己的链接。",
+    links_private="附件链接仅查看者本人可用。",
+    not_yours=":lock: 只有发起查询的人才能刷新这些链接。请自己运行 `/invoice` 获取链接。",
+    refreshed=":arrows_counterclockwise: 链接已刷新。",
+    report_title="单据 {code}",
+    report_title_with_name="单据 {code} · {title}",
+    report_submitter="*提交人*",
+    report_state="*状态*",
+    report_count="{count} 张发票",
+    report_page="第 {first}–{last} 张发票，共 {total} 张",
+    report_not_found=(
+        ":mag: 合思中没有单据 {code}。请检查单据编号（如 `B23001249`），或改用单据 id。"
+    ),
+    report_empty="单据 {code} 没有关联发票。",
+    report_more="此单据还有 {count} 张发票。",
+    states={
+        "draft": "草稿",
+        "pending": "提交中",
+        "approving": "审批中",
+        "rejected": "已驳回",
+        "paying": "待支付",
+        "PROCESSING": "支付中",
+        "paid": "已支付",
+        "archived": "已归档",
+        "sending": "待寄送",
+        "receiving": "待收单",
+        "nullify": "已作废",
+    },
+    header_seller="*销售方*",
+    header_buyer="*购买方*",
+    header_code_number="*发票代码 / 号码*",
+    header_number="*发票号码*",
+    header_issued="*开票日期*",
+    header_category="*发票类别*",
+    header_verified="*验真*",
+    verified_yes=":white_check_mark: 已验真",
+    verified_no=":warning: 未验真",
+    header_total="*价税合计*",
+    header_mismatch=(
+        ":warning: 明细合计为 {lines}，但发票价税合计为 {total}，相差 {difference}。"
+        "审批前请核对发票。"
+    ),
+    categories={
+        "FULL_DIGITAl_NORMAL": "数电发票（普通发票）",
+        "FULL_DIGITAl_SPECIAL": "数电发票（增值税专用发票）",
+        "FULL_DIGITAl_PAPER": "数电发票（纸质专用发票）",
+        "FULL_DIGITAl_PAPER_NORMAL": "数电发票（纸质普通发票）",
+        "DIGITAL_NORMAL": "增值税电子普通发票",
+        "DIGITAL_SPECIAL": "增值税电子专用发票",
+        "PAPER_NORMAL": "增值税普通发票（纸质）",
+        "PAPER_ROLL": "增值税普通发票（卷票）",
+        "PAPER_SPECIAL": "增值税专用发票（纸质）",
+        "PAPER_CAR": "机动车销售统一发票",
+        "SECOND_CAR": "二手车销售统一发票",
+        "PAPER_FEE": "通行费发票",
+        "BLOCK_CHAIN": "区块链发票",
+    },
+    ticket_types={
+        "invoice": "增值税发票",
+        "other": "其他票据",
+        "taxi": "出租车票",
+        "fixed": "定额发票",
+        "passengerCar": "客运汽车票",
+        "machinePrint": "机打发票",
+        "shopping": "消费小票",
+        "train": "火车票",
+        "flightItinerary": "航空运输电子客票行程单",
+        "tolls": "过路费发票",
+        "medical": "医疗发票",
+        "noTaxIncome": "非税收入类票据",
     },
 )
 
 
 def texts_for(language: str | None = None) -> Texts:
-    """The strings for a language; English until Chinese is added."""
+    """Chinese for any `zh` locale (Slack sends `zh-CN`, `zh-TW`); English otherwise."""
+    if language and language.strip().lower().startswith("zh"):
+        return ZH
     return EN

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.enqueue import Enqueue
-from bot.listeners import commands
-from tasks.texts import Texts
+from bot.listeners import actions, commands, events, shortcuts
+from bot.wiring import Wiring
 
 
-def register(app: App, enqueue: Enqueue, texts: Texts) -> None:
-    commands.register(app, enqueue, texts)
+def register(app: App, wiring: Wiring) -> None:
+    commands.register(app, wiring)
+    events.register(app, wiring)
+    shortcuts.register(app, wiring)
+    actions.register(app, wiring)

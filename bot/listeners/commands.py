@@ -8,11 +8,19 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot.enqueue import Enqueue, EnqueueFailed
-from bot.parsing import Lookup, Malformed, ShowHelp, TooMany, parse_command
+from bot.enqueue import EnqueueFailed
+from bot.parsing import (
+    Lookup,
+    Malformed,
+    ReportLookup,
+    ReportUsage,
+    ShowHelp,
+    TooMany,
+    parse_command,
+)
+from bot.wiring import Wiring
 from tasks import render
 from tasks.contracts import LookupRequest
-from tasks.texts import Texts
 
 log = logging.getLogger(__name__)
 
@@ -20,46 +28,46 @@ log = logging.getLogger(__name__)
 COMMAND = re.compile(r"^/invoice[\w-]*$")
 
 
-def register(app: App, enqueue: Enqueue, texts: Texts) -> None:
+def register(app: App, wiring: Wiring) -> None:
     @app.command(COMMAND)
     def invoice_command(ack: Ack, command: dict[str, Any]) -> None:
-        """Everything here is local and fast; the only I/O is one broker publish."""
+        """Everything here is local and fast; the I/O is one broker publish (and, once an
+        hour per user, reading their locale)."""
+        language, texts = wiring.texts(str(command.get("user_id", "")))
         parsed = parse_command(command.get("text"))
         if isinstance(parsed, ShowHelp):
             ack(response_type="ephemeral", **render.usage(texts))
+        elif isinstance(parsed, ReportUsage):
+            ack(response_type="ephemeral", **render.simple(texts.report_usage))
         elif isinstance(parsed, TooMany):
             ack(response_type="ephemeral", **render.too_many(parsed.count, parsed.limit, texts))
         elif isinstance(parsed, Malformed):
             ack(response_type="ephemeral", **render.malformed(parsed.tokens, texts))
-        elif isinstance(parsed, Lookup):
-            _lookup(ack, command, parsed, enqueue, texts)
-
-    @app.action(re.compile(r"^open_attachment_\d+$"))
-    def open_attachment(ack: Ack) -> None:
-        """Link buttons still send an action; acknowledging keeps Slack from showing a warning."""
-        ack()
-
-
-def _lookup(
-    ack: Ack, command: dict[str, Any], parsed: Lookup, enqueue: Enqueue, texts: Texts
-) -> None:
-    request = LookupRequest(
-        ids=parsed.ids,
-        team_id=str(command.get("team_id", "")),
-        channel_id=str(command.get("channel_id", "")),
-        user_id=str(command.get("user_id", "")),
-        response_url=str(command.get("response_url", "")),
-    )
-    try:
-        enqueue(request)
-    except EnqueueFailed:
-        ack(response_type="ephemeral", **render.simple(texts.cannot_queue))
-        return
-    log.info(
-        "queued lookup %s: %d ids for user %s in %s",
-        request.request_id,
-        len(request.ids),
-        request.user_id,
-        request.channel_id,
-    )
-    ack(response_type="ephemeral", **render.looking_up(len(request.ids), texts))
+        else:
+            request = LookupRequest(
+                ids=parsed.ids if isinstance(parsed, Lookup) else (),
+                report=parsed.report if isinstance(parsed, ReportLookup) else "",
+                team_id=str(command.get("team_id", "")),
+                channel_id=str(command.get("channel_id", "")),
+                user_id=str(command.get("user_id", "")),
+                response_url=str(command.get("response_url", "")),
+                language=language,
+            )
+            try:
+                wiring.enqueue(request)
+            except EnqueueFailed:
+                ack(response_type="ephemeral", **render.simple(texts.cannot_queue))
+                return
+            log.info(
+                "queued lookup %s: %d ids%s for user %s in %s",
+                request.request_id,
+                len(request.ids),
+                f", report {request.report}" if request.report else "",
+                request.user_id,
+                request.channel_id,
+            )
+            if request.report:
+                report = texts.report_title.format(code=render.escape(request.report))
+                ack(response_type="ephemeral", text=f":mag: {report}…")
+            else:
+                ack(response_type="ephemeral", **render.looking_up(len(request.ids), texts))

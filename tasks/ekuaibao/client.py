@@ -7,13 +7,15 @@ httpx error can never carry the token-bearing URL into a log.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 
@@ -24,6 +26,7 @@ from tasks.ekuaibao.errors import (
     RateLimited,
     Unavailable,
 )
+from tasks.ekuaibao.masters import InvoiceMaster, ReportInvoiceRef, parse_report_invoices
 from tasks.ekuaibao.models import Attachment, LineItem, MalformedPayload
 from tasks.ekuaibao.tokens import AccessToken, TokenStore
 
@@ -33,6 +36,12 @@ T = TypeVar("T")
 TOKEN_PATH = "/api/openapi/v1/auth/getAccessToken"  # noqa: S105 (a path, not a secret)
 DETAIL_BATCH_PATH = "/api/openapi/v2/extension/INVOICE/object/invoice/detailBatch"
 INVOICE_URL_PATH = "/api/openapi/v2/extension/INVOICE/url"
+#: §5 master search; `{object_id}` is a §5 objectId such as `invoice` or `taxi`.
+MASTER_SEARCH_PATH = "/api/openapi/v2/extension/INVOICE/object/{object_id}/search"
+#: §4 report (flow) code or id -> its invoice ids, item ids and types.
+FLOW_INVOICE_SEARCH_PATH = "/api/openapi/v2/extension/flow/INVOICE/search"
+#: An objectId goes into the URL path, so it must be a plain identifier (no `/`, `..`).
+_OBJECT_ID_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 #: No batch maximum is documented; 100 per call is the documented advice.
 BATCH_SIZE = 100
 #: Renew a cached token this long before Ekuaibao's expireTime.
@@ -109,6 +118,32 @@ class EkuaibaoClient:
             body = self._call(INVOICE_URL_PATH, {"invoiceId": list(chunk)})
             for raw in _items(body):
                 found.append(_parse(lambda r: Attachment.from_api(r, when), raw))
+        return found
+
+    def invoice_masters(self, object_id: str, invoice_ids: Sequence[str]) -> list[InvoiceMaster]:
+        """Master records (§5) of one type; unknown ids are simply absent from the result.
+
+        Ids are deduplicated and sent ≤100 per call. Raises ValueError for an objectId that
+        is not a plain identifier (it becomes part of the URL path).
+        """
+        if not _OBJECT_ID_RE.fullmatch(object_id):
+            raise ValueError(f"not an Ekuaibao objectId: {object_id!r}")
+        path = MASTER_SEARCH_PATH.format(object_id=object_id)
+        parse = functools.partial(InvoiceMaster.from_api, object_id)
+        found: list[InvoiceMaster] = []
+        for chunk in _chunks(list(dict.fromkeys(invoice_ids))):
+            body = self._call(path, {"ids": list(chunk)})
+            found.extend(_parse(parse, raw) for raw in _items(body))
+        return found
+
+    def report_invoices(
+        self, kind: Literal["code", "id"], values: Sequence[str]
+    ) -> dict[str, list[ReportInvoiceRef]]:
+        """Invoices on reports (§4), keyed by the code or id as passed; unknown keys are absent."""
+        found: dict[str, list[ReportInvoiceRef]] = {}
+        for chunk in _chunks(list(dict.fromkeys(values))):
+            body = self._call(FLOW_INVOICE_SEARCH_PATH, {"type": kind, "codeOrIds": list(chunk)})
+            found.update(_parse(parse_report_invoices, body))
         return found
 
     # -- token handling ----------------------------------------------------------------

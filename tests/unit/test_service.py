@@ -1,90 +1,144 @@
 """The lookup service with fake client and replier: every path ends in one reply or a retry."""
 
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from tasks.contracts import LookupRequest
-from tasks.ekuaibao.client import InvoiceData
+from tasks.contracts import LookupRequest, ReplyTarget
 from tasks.ekuaibao.errors import BadRequest, CredentialsRejected, RateLimited, Unavailable
+from tasks.ekuaibao.masters import ReportInvoiceRef
 from tasks.ekuaibao.models import LineItem
+from tasks.language import LanguagePicker
 from tasks.reply import ReplyFailed
 from tasks.service import Deps, RetryPolicy, handle_lookup
-from tasks.texts import EN
 
 pytestmark = pytest.mark.no_net
 NOW = 1_700_000_000.0
+LINE = LineItem(
+    id="L",
+    invoice_id="c:1:2",
+    name="n",
+    spec=None,
+    quantity=None,
+    unit_price=None,
+    amount=Decimal("10.00"),
+    tax_rate="6%",
+    tax=Decimal("0.60"),
+)
 
 
 class FakeClient:
-    def __init__(self, *outcomes: Any) -> None:
-        self.outcomes = list(outcomes)
-        self.calls = 0
+    """Answers like Ekuaibao would, or raises `error` on every call."""
 
-    def lookup(self, ids: Any) -> InvoiceData:
-        self.calls += 1
-        outcome = self.outcomes.pop(0)
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
+    def __init__(self, error: Exception | None = None, reports: dict | None = None) -> None:
+        self.error = error
+        self.reports = reports or {}
+        self.calls: list[str] = []
+
+    def _maybe_fail(self, name: str) -> None:
+        self.calls.append(name)
+        if self.error is not None:
+            raise self.error
+
+    def line_items(self, ids: Any) -> list[LineItem]:
+        self._maybe_fail("line_items")
+        return [LINE] if "c:1:2" in ids else []
+
+    def attachments(self, ids: Any, fetched_at: float | None = None) -> list:
+        self._maybe_fail("attachments")
+        return []
+
+    def invoice_masters(self, object_id: str, ids: Any) -> list:
+        self._maybe_fail(f"masters:{object_id}")
+        return []
+
+    def report_invoices(self, kind: str, values: Any) -> dict:
+        self._maybe_fail(f"report:{kind}")
+        return {v: self.reports[v] for v in values if v in self.reports and kind == "code"}
 
 
 class FakeReplier:
     def __init__(self, fail: bool = False) -> None:
-        self.sent: list[list[dict[str, Any]]] = []
+        self.sent: list[tuple[list[dict[str, Any]], bool]] = []
+        self.reactions: list[tuple[str | None, str | None]] = []
         self.fail = fail
 
-    def send_all(self, url: str, messages: list[dict[str, Any]]) -> None:
+    def deliver(
+        self, target: ReplyTarget, messages: list[dict[str, Any]], *, in_channel: bool = False
+    ) -> None:
         if self.fail:
             raise ReplyFailed("Slack answered HTTP 404")
-        self.sent.append(list(messages))
+        self.sent.append((list(messages), in_channel))
+
+    def react(self, target: ReplyTarget, add: str | None = None, remove: str | None = None) -> None:
+        self.reactions.append((add, remove))
 
 
 def deps(client: FakeClient, replier: FakeReplier, now: float = NOW) -> Deps:
     return Deps(
         client=client,
-        replier=replier,
-        texts=EN,  # type: ignore[arg-type]
+        replier=replier,  # type: ignore[arg-type]
+        executor=ThreadPoolExecutor(4),
+        language=LanguagePicker("en", None),
         retry=RetryPolicy(base_s=2, window_s=25 * 60),
         clock=lambda: now,
     )
 
 
-def request(received_at: float = NOW) -> LookupRequest:
-    return LookupRequest(
-        ids=("c:1:2", "gone:3:4"), response_url="http://127.0.0.1:9/r", received_at=received_at
+def request(**kw: Any) -> LookupRequest:
+    fields: dict[str, Any] = dict(
+        ids=("c:1:2", "gone:3:4"),
+        response_url="http://127.0.0.1:9/r",
+        received_at=NOW,
+        user_id="U1",
     )
+    fields.update(kw)
+    return LookupRequest(**fields)
 
 
-def data() -> InvoiceData:
-    item = LineItem(
-        id="L",
-        invoice_id="c:1:2",
-        name="n",
-        spec=None,
-        quantity=None,
-        unit_price=None,
-        amount=Decimal("10.00"),
-        tax_rate="6%",
-        tax=Decimal("0.60"),
-    )
-    return InvoiceData((item,), (), NOW)
+def texts_of(replier: FakeReplier) -> str:
+    return str([m for messages, _ in replier.sent for m in messages])
 
 
 def test_success_replies_once_with_the_result() -> None:
     replier = FakeReplier()
-    assert handle_lookup(request(), deps(FakeClient(data()), replier)) is None
+    assert handle_lookup(request(), deps(FakeClient(), replier)) is None
     assert len(replier.sent) == 1
-    text = str(replier.sent[0])
-    assert "¥10.60" in text and "gone:3:4" in text
+    assert "¥10.60" in texts_of(replier) and "gone:3:4" in texts_of(replier)
+
+
+def test_a_report_page_looks_up_its_invoices_by_type() -> None:
+    refs = [
+        ReportInvoiceRef(invoice_id="c:1:2", item_ids=("a",), invoice_type="invoice"),
+        ReportInvoiceRef(invoice_id="T1", item_ids=(), invoice_type="taxi"),
+    ]
+    client = FakeClient(reports={"B23001249": refs})
+    replier = FakeReplier()
+    assert handle_lookup(request(ids=(), report="B23001249"), deps(client, replier)) is None
+    assert "report:code" in client.calls and "masters:taxi" in client.calls
+    assert "Report B23001249" in texts_of(replier)
+
+
+def test_an_unknown_report_says_so() -> None:
+    replier = FakeReplier()
+    handle_lookup(request(ids=(), report="B00000000"), deps(FakeClient(), replier))
+    assert "No report `B00000000`" in texts_of(replier)
+
+
+def test_share_mode_posts_in_channel_without_links() -> None:
+    replier = FakeReplier()
+    handle_lookup(request(mode="share"), deps(FakeClient(), replier))
+    [(messages, in_channel)] = replier.sent
+    assert in_channel and "get_my_links" in str(messages) and "refresh_links" not in str(messages)
 
 
 def test_transient_failure_asks_for_a_retry_and_says_it_is_still_trying() -> None:
     replier = FakeReplier()
     delay = handle_lookup(request(), deps(FakeClient(Unavailable("502")), replier), attempt=0)
     assert delay is not None and 1 <= delay <= 2
-    assert len(replier.sent) == 1 and "keep trying" in replier.sent[0][0]["text"]
+    assert len(replier.sent) == 1 and "keep trying" in texts_of(replier)
     delay = handle_lookup(request(), deps(FakeClient(Unavailable("502")), replier), attempt=3)
     assert delay is not None and 8 <= delay <= 16
     assert len(replier.sent) == 1  # the progress note is posted once only
@@ -102,8 +156,9 @@ def test_gives_up_inside_the_response_url_lifetime_with_a_clear_error() -> None:
         handle_lookup(request(), deps(FakeClient(Unavailable("timeout")), replier, late), 9) is None
     )
     assert len(replier.sent) == 1
-    text = replier.sent[0][0]["text"]
+    text = texts_of(replier)
     assert "didn't answer" in text and "try again later" in text and "Traceback" not in text
+    assert replier.reactions[-1] == ("x", "eyes")
 
 
 @pytest.mark.parametrize(
@@ -117,11 +172,13 @@ def test_gives_up_inside_the_response_url_lifetime_with_a_clear_error() -> None:
 def test_permanent_failures_reply_once_with_what_to_do(error: Exception, words: str) -> None:
     replier = FakeReplier()
     assert handle_lookup(request(), deps(FakeClient(error), replier)) is None
-    assert len(replier.sent) == 1 and words in replier.sent[0][0]["text"]
-    assert "boom" not in replier.sent[0][0]["text"]
+    assert len(replier.sent) == 1 and words in texts_of(replier)
+    assert "boom" not in texts_of(replier)
 
 
 def test_a_reply_that_cannot_be_delivered_is_logged_not_raised(caplog) -> None:
-    assert handle_lookup(request(), deps(FakeClient(data()), FakeReplier(fail=True))) is None
+    replier = FakeReplier(fail=True)
+    assert handle_lookup(request(), deps(FakeClient(), replier)) is None
     assert "could not deliver the reply" in caplog.text
     assert "127.0.0.1:9/r" not in caplog.text
+    assert replier.reactions[-1] == ("x", "eyes")
