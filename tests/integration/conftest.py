@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -25,9 +26,24 @@ def flush_redis() -> None:
     redis.Redis.from_url(REDIS_URL).flushdb()
 
 
+class OffsetClock:
+    """Real time plus an offset, so a test can jump hours ahead on Ekuaibao's side."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
 @pytest.fixture(scope="module")
-def ekuaibao() -> Iterator[EkuaibaoStandIn]:
-    with EkuaibaoStandIn() as standin:
+def ekuaibao_clock() -> OffsetClock:
+    return OffsetClock()
+
+
+@pytest.fixture(scope="module")
+def ekuaibao(ekuaibao_clock: OffsetClock) -> Iterator[EkuaibaoStandIn]:
+    with EkuaibaoStandIn(clock=ekuaibao_clock) as standin:
         yield standin
 
 
@@ -42,6 +58,7 @@ def _healthy_ekuaibao(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if "ekuaibao" in request.fixturenames:
         request.getfixturevalue("ekuaibao").reset_faults()
+        request.getfixturevalue("ekuaibao_clock").offset = 0.0
 
 
 @pytest.fixture(scope="module", params=["embedded", "redis"])

@@ -11,12 +11,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from sandbox.ekuaibao import EkuaibaoStandIn
-from sandbox.signing import slash_command
-from sandbox.slack import ResponsePost, SlackStandIn
+from sandbox.signing import event, interaction, slash_command
+from sandbox.slack import ApiCall, ResponsePost, SlackStandIn
 
 REPO = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/9"
@@ -65,15 +66,113 @@ class RunningBot:
         secret: str | None = None,
         timestamp: int | None = None,
         response_url: str | None = None,
+        user_id: str = "U0SANDBOX",
     ) -> Command:
         url = response_url or self.slack.new_response_url()
-        body, headers = slash_command(secret or self.secret, text, url, timestamp=timestamp)
+        body, headers = slash_command(
+            secret or self.secret, text, url, timestamp=timestamp, user_id=user_id
+        )
         started = time.perf_counter()
         ack = httpx.post(self.events_url, content=body, headers=headers, timeout=10)
         return Command(ack, (time.perf_counter() - started) * 1000, url)
 
     def reply(self, command: Command, n: int = 1, timeout: float = 30) -> list[ResponsePost]:
         return self.slack.wait_for_posts(command.response_url, n, timeout=timeout)
+
+    def event(
+        self, inner: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None
+    ) -> httpx.Response:
+        """An Events API callback, as Slack signs and (re)delivers it."""
+        envelope = {
+            "type": "event_callback",
+            "token": "x",
+            "team_id": "T0SANDBOX",
+            "api_app_id": "A0SANDBOX",
+            "event": inner,
+            "event_id": event_id or f"Ev{secrets.token_hex(6)}",
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "team_id": "T0SANDBOX",
+                    "user_id": "U0SANDBOXBOT",
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+        }
+        body, headers = event(self.secret, envelope)
+        if retry_num:
+            headers.update(
+                {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+            )
+        return httpx.post(self.events_url, content=body, headers=headers, timeout=10)
+
+    def click(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str = "U0SANDBOX",
+        message_ts: str = "1700000000.000100",
+    ) -> tuple[httpx.Response, str]:
+        """A signed block_actions payload for one of our buttons; returns its response_url."""
+        response_url = self.slack.new_response_url()
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user},
+            "team": {"id": "T0SANDBOX"},
+            "api_app_id": "A0SANDBOX",
+            "trigger_id": "1.2.3",
+            "response_url": response_url,
+            "container": {
+                "type": "message",
+                "message_ts": message_ts,
+                "channel_id": "C0SANDBOX",
+                "is_ephemeral": True,
+            },
+            "channel": {"id": "C0SANDBOX"},
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": "b",
+                    "type": "button",
+                    "value": value,
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+        body, headers = interaction(self.secret, payload)
+        return httpx.post(self.events_url, content=body, headers=headers, timeout=10), response_url
+
+    def shortcut(
+        self, message: dict[str, Any], *, user: str = "U0SANDBOX"
+    ) -> tuple[httpx.Response, str]:
+        response_url = self.slack.new_response_url()
+        payload = {
+            "type": "message_action",
+            "callback_id": "lookup_invoices",
+            "trigger_id": "1.2.3",
+            "action_ts": f"{time.time():.6f}",
+            "team": {"id": "T0SANDBOX"},
+            "user": {"id": user},
+            "channel": {"id": "C0SANDBOX"},
+            "message": message,
+            "response_url": response_url,
+        }
+        body, headers = interaction(self.secret, payload)
+        return httpx.post(self.events_url, content=body, headers=headers, timeout=10), response_url
+
+    def wait_api(
+        self, method: str, n: int = 1, timeout: float = 30, since: int = 0
+    ) -> list[ApiCall]:
+        """The first n calls of a Slack Web API method made after `since` calls in total."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            calls = [c for c in self.slack.api_calls[since:] if c.method == method]
+            if len(calls) >= n:
+                return calls
+            time.sleep(0.05)
+        raise TimeoutError(f"{method}: {len(calls)} of {n} calls in {timeout} s")
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
