@@ -20,8 +20,8 @@ from pathlib import Path
 
 import httpx
 
-from sandbox.ekuaibao import DEMO_INVOICE_IDS, EkuaibaoStandIn
-from sandbox.signing import slash_command
+from sandbox.ekuaibao import DEMO_INVOICE_IDS, REPORT_CODE, EkuaibaoStandIn
+from sandbox.signing import interaction, slash_command
 from sandbox.slack import SlackStandIn
 from sandbox.terminal import to_text
 
@@ -68,10 +68,74 @@ def _lookup(
     return ack_ms, reply_ms, [p.body for p in posts], ack_body
 
 
+class _LaterClock:
+    """Ekuaibao's clock in the demo, so it can show a refresh "two hours later"."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+def _first_link(message: dict[str, object]) -> str | None:
+    blocks = message.get("blocks")
+    for block in blocks if isinstance(blocks, list) else []:
+        accessory = block.get("accessory") or {}
+        if accessory.get("url"):
+            return str(accessory["url"])
+    return None
+
+
+def _click_refresh(
+    bot_url: str, secret: str, slack: SlackStandIn, message: dict[str, object]
+) -> dict[str, object] | None:
+    """Press the reply's "Refresh links" button, as Slack would send the click."""
+    blocks = message.get("blocks")
+    refresh = [
+        element
+        for block in (blocks if isinstance(blocks, list) else [])
+        if block.get("type") == "actions"
+        for element in block["elements"]
+        if element.get("action_id") == "refresh_links"
+    ]
+    if not refresh:
+        return None
+    response_url = slack.new_response_url()
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U0SANDBOX"},
+        "team": {"id": "T0SANDBOX"},
+        "api_app_id": "A0SANDBOX",
+        "trigger_id": "1.2.3",
+        "response_url": response_url,
+        "container": {
+            "type": "message",
+            "message_ts": "1.1",
+            "channel_id": "C0SANDBOX",
+            "is_ephemeral": True,
+        },
+        "channel": {"id": "C0SANDBOX"},
+        "actions": [
+            {
+                "action_id": "refresh_links",
+                "block_id": "b",
+                "type": "button",
+                "value": refresh[0]["value"],
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+    body, headers = interaction(secret, payload)
+    httpx.post(bot_url, content=body, headers=headers, timeout=10).raise_for_status()
+    return slack.wait_for_posts(response_url, 1, timeout=60)[0].body
+
+
 def run_demo(keep: bool = False) -> int:
     folder = Path(tempfile.mkdtemp(prefix="invoicebot-demo-"))
     secret = secrets.token_hex(16)
-    with EkuaibaoStandIn() as ekuaibao, SlackStandIn(bot_token=BOT_TOKEN) as slack:
+    clock = _LaterClock()
+    with EkuaibaoStandIn(clock=clock) as ekuaibao, SlackStandIn(bot_token=BOT_TOKEN) as slack:
         port = _free_port()
         env = {
             k: v
@@ -108,6 +172,16 @@ def run_demo(keep: bool = False) -> int:
                 text = " ".join(DEMO_INVOICE_IDS)
                 cold_ack, cold_reply, _, _ = _lookup(events, secret, slack, text)
                 ack_ms, reply_ms, messages, ack_body = _lookup(events, secret, slack, text)
+                report_text = f"report {REPORT_CODE}"
+                report_ack, report_ms, report_messages, _ = _lookup(
+                    events, secret, slack, report_text
+                )
+                old_link = _first_link(messages[0])
+                clock.offset = 2 * 3600  # two hours later, the signed links have expired
+                old_status = httpx.get(old_link, timeout=5).status_code if old_link else 0
+                refreshed = _click_refresh(events, secret, slack, messages[0])
+                new_link = _first_link(refreshed) if refreshed else None
+                new_status = httpx.get(new_link, timeout=5).status_code if new_link else 0
             except (RuntimeError, TimeoutError) as exc:
                 print(f"demo failed: {exc}. The bot's log is in {log_path}", file=sys.stderr)
                 return 1
@@ -119,6 +193,9 @@ def run_demo(keep: bool = False) -> int:
                     bot.kill()
     reply_path = folder / "reply.json"
     reply_path.write_text(json.dumps(messages, ensure_ascii=False, indent=2))
+    (folder / "report-reply.json").write_text(
+        json.dumps(report_messages, ensure_ascii=False, indent=2)
+    )
     print(f"\nYou typed:  /invoice {text}\n")
     print("The bot answered at once, privately:")
     print("  " + to_text(ack_body).replace("\n", "\n  "))
@@ -126,6 +203,25 @@ def run_demo(keep: bool = False) -> int:
     for message in messages:
         print(to_text(message))
         print()
+    print(f"You typed:  /invoice {report_text}\n")
+    for message in report_messages:
+        print(to_text(message))
+        print()
+    if refreshed is not None:
+        print(
+            f"Two hours later the first reply's links have expired (opening one now gets HTTP "
+            f"{old_status} from Ekuaibao's file store). You press “Refresh links” on it, and it "
+            f"is replaced in place with freshly signed links (HTTP {new_status}):\n"
+        )
+        print(
+            "\n".join(
+                line
+                for line in to_text(refreshed).splitlines()
+                if "expire" in line or "[ Open" in line
+            )
+        )
+        print()
+    print(f"Report lookup: ack {report_ack:.0f} ms, reply {report_ms:.0f} ms.")
     print(
         f"Ack latency: {ack_ms:.0f} ms (Slack allows 3000 ms). Reply arrived {reply_ms:.0f} ms "
         f"after the command (first, cold request: ack {cold_ack:.0f} ms, "

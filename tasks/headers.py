@@ -96,7 +96,8 @@ def invoice_header_fields(master: InvoiceMaster, texts: Texts) -> list[Field]:
         verdict = texts.verified_yes if master.verified else texts.verified_no
         fields.append(_field(texts.header_verified, verdict))
     if master.total is not None:
-        fields.append(_field(texts.header_total, money(master.total)))
+        label = texts.header_total if master.object_id == "invoice" else texts.header_amount
+        fields.append(_field(label, money(master.total)))
     return [f for f in fields if f is not None][:MAX_FIELDS]
 
 
@@ -136,19 +137,16 @@ def report_header_blocks(
     blocks: list[Block] = [{"type": "header", "text": {"type": "plain_text", "text": title}}]
     fields: list[Field] = []
     if report and report.submitter_id:
-        who = _submitter(report.submitter_id)
-        if report.submitted_ms:
-            who += " · " + beijing_date(report.submitted_ms)
-        fields.append(_field(texts.report_submitter, who))
+        fields.append(_field(texts.report_submitter, _submitter(report.submitter_id)))
+    if report and report.submitted_ms:
+        fields.append(_field(texts.report_submitted, beijing_date(report.submitted_ms)))
     if report and report.state:
         fields.append(
             _field(texts.report_state, texts.states.get(report.state) or fit(report.state, 200))
         )
-    count = texts.report_count.format(count=invoice_count)
     if report and report.expense_total is not None:
-        fields.append(_field(f"*{count}*", money(report.expense_total)))
-    else:
-        fields.append({"type": "mrkdwn", "text": clip(count, MAX_FIELD)})
+        fields.append(_field(texts.report_total, money(report.expense_total)))
+    fields.append(_field(texts.report_invoices, texts.report_count.format(count=invoice_count)))
     blocks.append({"type": "section", "fields": fields[:MAX_FIELDS]})
     return blocks
 

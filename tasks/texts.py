@@ -28,6 +28,7 @@ class Texts:
     raw_title: str
     line: str
     no_lines: str
+    no_lines_invoice: str
     totals_amount: str
     totals_tax: str
     totals_total: str
@@ -64,6 +65,9 @@ class Texts:
     report_title_with_name: str
     report_submitter: str
     report_state: str
+    report_submitted: str
+    report_total: str
+    report_invoices: str
     report_count: str
     report_page: str
     report_not_found: str
@@ -81,6 +85,7 @@ class Texts:
     verified_yes: str
     verified_no: str
     header_total: str
+    header_amount: str
     header_mismatch: str
     categories: dict[str, str]
     ticket_types: dict[str, str]
@@ -129,6 +134,7 @@ EN = Texts(
         "No line items: this is a ticket or receipt (taxi, train, flight…), "
         "so the attachment below is the document."
     ),
+    no_lines_invoice="Ekuaibao has no line items for this invoice; the attachment below has them.",
     totals_amount="*Amount excl. tax*",
     totals_tax="*Tax*",
     totals_total="*Total incl. tax (CNY)*",
@@ -193,6 +199,9 @@ EN = Texts(
     report_title_with_name="Report {code} · {title}",
     report_submitter="*Submitter*",
     report_state="*State*",
+    report_submitted="*Submitted*",
+    report_total="*Expense total*",
+    report_invoices="*Invoices*",
     report_count="{count} invoice(s)",
     report_page="Invoices {first}–{last} of {total}",
     report_not_found=(
@@ -224,6 +233,7 @@ EN = Texts(
     verified_yes=":white_check_mark: Verified",
     verified_no=":warning: Not verified",
     header_total="*Total incl. tax (价税合计)*",
+    header_amount="*Amount*",
     header_mismatch=(
         ":warning: The line items add up to {lines}, but the invoice total (价税合计) is "
         "{total}: a difference of {difference}. Check the invoice before approving."
@@ -297,6 +307,7 @@ ZH = Texts(
         "金额：*{amount}* · 税率：{tax_rate} · 税额：{tax}"
     ),
     no_lines="没有明细：这是一张票据（出租车票、火车票、机票等），下方附件即为原件。",
+    no_lines_invoice="合思中没有这张发票的明细，请查看下方附件。",
     totals_amount="*不含税金额*",
     totals_tax="*税额*",
     totals_total="*价税合计（人民币）*",
@@ -351,6 +362,9 @@ ZH = Texts(
     report_title_with_name="单据 {code} · {title}",
     report_submitter="*提交人*",
     report_state="*状态*",
+    report_submitted="*提交日期*",
+    report_total="*报销金额*",
+    report_invoices="*发票*",
     report_count="{count} 张发票",
     report_page="第 {first}–{last} 张发票，共 {total} 张",
     report_not_found=(
@@ -381,6 +395,7 @@ ZH = Texts(
     verified_yes=":white_check_mark: 已验真",
     verified_no=":warning: 未验真",
     header_total="*价税合计*",
+    header_amount="*金额*",
     header_mismatch=(
         ":warning: 明细合计为 {lines}，但发票价税合计为 {total}，相差 {difference}。"
         "审批前请核对发票。"
