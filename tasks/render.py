@@ -214,8 +214,11 @@ def invoice_blocks(
         blocks.extend(_line_sections(invoice, texts, max(budget, 1)))
         blocks.extend(_totals_block(invoice, texts))
     else:
-        note = (texts.no_lines_invoice if master is not None and master.object_id == "invoice"
-                else texts.no_lines)
+        note = (
+            texts.no_lines_invoice
+            if master is not None and master.object_id == "invoice"
+            else texts.no_lines
+        )
         blocks.append(section(f"`{escape(invoice.invoice_id)}`\n{note}"))
     if invoice.attachments:
         for offset, link in enumerate(invoice.attachments):

@@ -196,7 +196,9 @@ def test_report_header_without_report_or_title() -> None:
     blocks = report_header_blocks(untitled, "B23001249", 2, EN)
     assert blocks[0]["text"]["text"] == "Report B23001249"
     assert texts_of(blocks[1]["fields"]) == [
-        "*Submitted*\n2023-12-15", "*Expense total*\n¥117354.32", "*Invoices*\n2 invoice(s)",
+        "*Submitted*\n2023-12-15",
+        "*Expense total*\n¥117354.32",
+        "*Invoices*\n2 invoice(s)",
     ]
     valid(blocks)
 
