@@ -55,7 +55,7 @@ def create_app(settings: BrokerSettings) -> Celery:
         broker_transport_options=(
             {"polling_interval": EMBEDDED_POLLING_S}
             if settings.is_embedded
-            else {"visibility_timeout": 3600}
+            else {"visibility_timeout": settings.broker_visibility_timeout_s}
         ),
     )
     return app

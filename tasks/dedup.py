@@ -72,3 +72,80 @@ class MemoryDedup:
 
 def make_dedup(redis_url: str | None, state_dir: Path) -> Dedup:
     return RedisDedup(redis_url) if redis_url else SQLiteDedup(state_dir / "seen.sqlite3")
+
+
+class Ledger(Protocol):
+    """Per-request reply state, so a redelivered task never answers twice."""
+
+    def state(self, key: str) -> str | None: ...
+    def claim(self, key: str, ttl_s: int) -> bool:
+        """Take `key` (value "posting") if nobody holds it; it expires after `ttl_s`."""
+
+    def finish(self, key: str, ttl_s: int) -> None:
+        """Mark `key` "done" for `ttl_s` seconds."""
+
+
+class RedisLedger:
+    def __init__(self, redis_url: str) -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+
+    def _key(self, key: str) -> str:
+        return f"invoicebot:reply:{key}"
+
+    def state(self, key: str) -> str | None:
+        value = self._redis.get(self._key(key))
+        return value.decode() if isinstance(value, bytes) else None
+
+    def claim(self, key: str, ttl_s: int) -> bool:
+        return bool(self._redis.set(self._key(key), b"posting", nx=True, ex=ttl_s))
+
+    def finish(self, key: str, ttl_s: int) -> None:
+        self._redis.set(self._key(key), b"done", ex=ttl_s)
+
+
+class SQLiteLedger:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._db = sqlite3.connect(path, timeout=5, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS ledger (key TEXT PRIMARY KEY, value TEXT, until REAL)"
+        )
+        self._lock = threading.Lock()
+        path.chmod(0o600)
+
+    def state(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT value FROM ledger WHERE key = ? AND until >= ?", (key, time.time())
+            ).fetchone()
+        return str(row[0]) if row else None
+
+    def claim(self, key: str, ttl_s: int) -> bool:
+        now = time.time()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("DELETE FROM ledger WHERE until < ?", (now,))
+                cursor = self._db.execute(
+                    "INSERT OR IGNORE INTO ledger (key, value, until) VALUES (?, 'posting', ?)",
+                    (key, now + ttl_s),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            return cursor.rowcount == 1
+
+    def finish(self, key: str, ttl_s: int) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO ledger (key, value, until) VALUES (?, 'done', ?)",
+                (key, time.time() + ttl_s),
+            )
+
+
+def make_ledger(redis_url: str | None, state_dir: Path) -> Ledger:
+    return RedisLedger(redis_url) if redis_url else SQLiteLedger(state_dir / "replies.sqlite3")

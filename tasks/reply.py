@@ -26,6 +26,10 @@ class ReplyFailed(Exception):
     """Slack would not take the reply; the message says why without the URL."""
 
 
+class UrlGone(ReplyFailed):
+    """The response_url expired (30 minutes) or was used up (5 posts)."""
+
+
 class Replier:
     def __init__(
         self,
@@ -46,12 +50,18 @@ class Replier:
         """All messages of one reply. The first may replace the message it answers."""
         for index, message in enumerate(messages):
             if target.reply_via == "response_url":
-                self.post(
-                    target.response_url,
-                    message,
-                    replace_original=target.replace_original and index == 0,
-                    in_channel=in_channel,
-                )
+                try:
+                    self.post(
+                        target.response_url,
+                        message,
+                        replace_original=target.replace_original and index == 0,
+                        in_channel=in_channel,
+                    )
+                except UrlGone as exc:
+                    if in_channel:  # never fall back to posting finance data publicly
+                        raise
+                    log.warning("%s; answering with chat.postEphemeral instead", exc)
+                    self._fallback(target, message)
             elif target.reply_via == "ephemeral":
                 self._web(
                     "chat_postEphemeral",
@@ -96,6 +106,8 @@ class Replier:
             log.error("Slack rejected the reply's blocks (%s); sending plain text", answer[:200])
             plain = {k: v for k, v in body.items() if k != "blocks"}
             status, answer = self._post_with_retries(response_url, plain)
+        if status in (404, 410) or any(word in answer for word in _GONE):
+            raise UrlGone(f"the response_url is no longer usable ({answer[:40]!r})")
         if status != 200:
             raise ReplyFailed(f"Slack answered HTTP {status} ({answer[:80]!r}) to the reply")
 
@@ -117,6 +129,34 @@ class Replier:
 
     # -- internals -------------------------------------------------------------------------
 
+    def _fallback(self, target: ReplyTarget, message: Message) -> None:
+        """An ephemeral message where the person asked; if the bot can't post there, a DM."""
+        try:
+            self._web(
+                "chat_postEphemeral",
+                channel=target.channel_id,
+                user=target.user_id,
+                thread_ts=target.thread_ts or None,
+                **_web_message(message),
+            )
+            return
+        except ReplyFailed as exc:
+            log.warning("%s; answering in a DM instead", exc)
+        if self._slack is None:
+            raise ReplyFailed("no response_url left and no SLACK_BOT_TOKEN to post with")
+        try:
+            opened = self._slack.conversations_open(users=target.user_id)
+            channel = str((opened.get("channel") or {}).get("id", ""))
+        except (SlackApiError, OSError) as exc:
+            raise ReplyFailed(f"conversations_open: {_slack_error(exc)}") from None
+        self._web(
+            "chat_postMessage",
+            channel=channel,
+            unfurl_links=False,
+            unfurl_media=False,
+            **_web_message(message),
+        )
+
     def _web(self, method: str, **kwargs: Any) -> None:
         if self._slack is None:
             raise ReplyFailed("SLACK_BOT_TOKEN is not set in the worker, so it cannot post")
@@ -136,18 +176,32 @@ class Replier:
             raise ReplyFailed(f"{method}: {type(exc).__name__}") from None
 
     def _post_with_retries(self, url: str, body: Message) -> tuple[int, str]:
-        status, answer = 0, ""
+        status, answer, retry_after = 0, "", 0.0
         for attempt in range(_ATTEMPTS):
             try:
                 response = self._http.post(url, json=body)
                 status, answer = response.status_code, response.text
+                retry_after = _seconds(response.headers.get("Retry-After"))
             except httpx.HTTPError as exc:
                 status, answer = 0, type(exc).__name__
             if status == 200 or (400 <= status < 500 and status != 429):
                 return status, answer
             if attempt + 1 < _ATTEMPTS:
-                self._sleep(0.5 * 2**attempt)
+                self._sleep(retry_after if status == 429 and retry_after else 0.5 * 2**attempt)
         return status, answer
+
+
+#: Slack's words for a response_url that can no longer be used.
+_GONE = ("expired_url", "used_url", "invalid_url")
+#: Longest wait for a rate-limited response_url inside one attempt.
+_MAX_RETRY_AFTER_S = 30.0
+
+
+def _seconds(value: str | None) -> float:
+    try:
+        return min(max(float(value or 0), 0.0), _MAX_RETRY_AFTER_S)
+    except ValueError:
+        return 0.0
 
 
 def _web_message(message: Message) -> dict[str, Any]:

@@ -12,9 +12,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
+from tasks.dedup import make_ledger
 from tasks.ekuaibao.client import Credentials, EkuaibaoClient
 from tasks.ekuaibao.tokens import FileTokenStore, RedisTokenStore, TokenStore, store_key
 from tasks.language import LanguagePicker
+from tasks.ratelimit import (
+    RateLimitedTransport,
+    RateLimiter,
+    RedisRateLimiter,
+    SQLiteRateLimiter,
+)
 from tasks.reply import Replier
 from tasks.service import Deps, RetryPolicy
 from tasks.settings import Settings, load_settings
@@ -35,7 +42,21 @@ def build_deps(settings: Settings) -> Deps:
         settings.ekuaibao_timeout_s, connect=min(5.0, settings.ekuaibao_timeout_s)
     )
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+    key = store_key(settings.ekuaibao_base_url, app_key)
+    limiter: RateLimiter = (
+        RedisRateLimiter(
+            settings.redis_url, key, settings.ekuaibao_rate_limit, settings.ekuaibao_rate_burst
+        )
+        if settings.redis_url
+        else SQLiteRateLimiter(
+            settings.state_dir / "ekuaibao-rate.sqlite3",
+            settings.ekuaibao_rate_limit,
+            settings.ekuaibao_rate_burst,
+        )
+    )
+    transport = RateLimitedTransport(httpx.HTTPTransport(limits=limits), limiter)
     ekuaibao_http = httpx.Client(
+        transport=transport,
         base_url=settings.ekuaibao_base_url,
         timeout=timeout,
         limits=limits,
@@ -44,7 +65,6 @@ def build_deps(settings: Settings) -> Deps:
     slack_http = httpx.Client(
         timeout=httpx.Timeout(10.0, connect=5.0), limits=limits, headers={"User-Agent": USER_AGENT}
     )
-    key = store_key(settings.ekuaibao_base_url, app_key)
     tokens: TokenStore = (
         RedisTokenStore(settings.redis_url, key)
         if settings.redis_url
@@ -59,6 +79,7 @@ def build_deps(settings: Settings) -> Deps:
     )
     slack = slack_client(settings)
     return Deps(
+        ledger=make_ledger(settings.redis_url, settings.state_dir),
         client=client,
         replier=Replier(slack_http, slack),
         executor=executor,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from tasks import render
 from tasks.contracts import REPORT_PAGE_SIZE, LookupRequest, Notice, ReplyTarget
+from tasks.dedup import Ledger
 from tasks.ekuaibao.client import EkuaibaoClient, InvoiceData
 from tasks.ekuaibao.errors import BadRequest, CredentialsRejected, RateLimited, Unavailable
 from tasks.ekuaibao.masters import InvoiceMaster, ReportInvoiceRef
@@ -49,6 +50,16 @@ class RetryPolicy:
         return max(delay, asked or 0.0)
 
 
+#: How long a worker may take to post a reply before another may try (it died meanwhile).
+POSTING_CLAIM_S = 20
+#: How long a delivered reply is remembered: longer than any redelivery can come.
+ANSWERED_S = 24 * 3600
+
+
+class AlreadyPosting(Exception):
+    """Another delivery of this request is posting its reply right now (or died doing so)."""
+
+
 @dataclass
 class Deps:
     client: EkuaibaoClient
@@ -56,6 +67,7 @@ class Deps:
     executor: Executor
     language: LanguagePicker
     retry: RetryPolicy
+    ledger: Ledger | None = None
     clock: Callable[[], float] = time.time
 
     def texts(self, target: ReplyTarget) -> Texts:
@@ -64,8 +76,22 @@ class Deps:
 
 def handle_lookup(request: LookupRequest, deps: Deps, attempt: int = 0) -> float | None:
     """Run one attempt. Returns seconds until the next attempt, or None when answered."""
+    try:
+        return _attempt(request, deps, attempt)
+    except AlreadyPosting:
+        log.warning(
+            "lookup %s: another delivery is posting its reply; checking again later",
+            request.request_id,
+        )
+        return POSTING_CLAIM_S + 1.0
+
+
+def _attempt(request: LookupRequest, deps: Deps, attempt: int) -> float | None:
     started = deps.clock()
     texts, ref = deps.texts(request), request.request_id[:8]
+    if deps.ledger is not None and deps.ledger.state(request.request_id) == "done":
+        log.info("lookup %s was already answered; not answering twice", request.request_id)
+        return None
     if attempt == 0:
         deps.replier.react(request, add="eyes")
     try:
@@ -221,11 +247,23 @@ def _deliver(
     final: bool,
     private: bool = False,
 ) -> bool:
+    """Post once. A final reply is claimed in the ledger first, so a redelivered task (its
+    worker was killed) neither answers twice nor, if the first died mid-post, never."""
     in_channel = isinstance(target, LookupRequest) and target.mode == "share" and not private
+    request_id = getattr(target, "request_id", "-")
+    ledger = deps.ledger if final and isinstance(target, LookupRequest) else None
+    if ledger is not None:
+        if ledger.state(request_id) == "done":
+            log.info("lookup %s was already answered; not answering twice", request_id)
+            return True
+        if not ledger.claim(request_id, POSTING_CLAIM_S):
+            raise AlreadyPosting(request_id)
     try:
         deps.replier.deliver(target, messages, in_channel=in_channel and final)
         return True
     except ReplyFailed as exc:
-        request_id = getattr(target, "request_id", "-")
         log.error("lookup %s: could not deliver the reply: %s", request_id, exc)
         return False
+    finally:
+        if ledger is not None:
+            ledger.finish(request_id, ANSWERED_S)

@@ -53,6 +53,7 @@ class RunningBot:
     secret: str
     log_path: Path
     slack: SlackStandIn
+    broker_url: str = ""
     extra_secrets: list[str] = field(default_factory=list)
 
     @property
@@ -210,6 +211,8 @@ def bot_env(
         EKUAIBAO_TIMEOUT_S="1.5",
         EKUAIBAO_RETRY_BASE_S="0.2",
         EKUAIBAO_RETRY_WINDOW_S="6",
+        EKUAIBAO_RATE_LIMIT="200",
+        EKUAIBAO_RATE_BURST="200",
         WORKER_CONCURRENCY="8",
         STATE_DIR=str(state),
         LOG_LEVEL="INFO",
@@ -252,7 +255,10 @@ def start_bot(
             stderr=subprocess.STDOUT,
             cwd=folder,
         )
-    bot = RunningBot(proc, port, secret, log_path, slack)
+    from tasks.embedded_broker import embedded_url
+
+    broker_url = broker or embedded_url(folder / "state" / "broker.sqlite3")
+    bot = RunningBot(proc, port, secret, log_path, slack, broker_url)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
