@@ -17,6 +17,11 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"https?://[^\s\"']*/(commands|actions|hooks)/[^\s\"']+"),
         "[response_url redacted]",
     ),
+    # the same URL percent-encoded, as inside a logged form body
+    (
+        re.compile(r"https?%3A%2F%2F[^&\s\"']*?(?:commands|actions|hooks)%2F[^&\s\"']+", re.I),
+        "[response_url redacted]",
+    ),
 )
 
 

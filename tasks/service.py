@@ -28,6 +28,8 @@ from tasks.reply import Replier, ReplyFailed
 from tasks.texts import Texts, texts_for
 
 log = logging.getLogger(__name__)
+#: One line per answered request: who, where, what, the access decision, the outcome.
+audit_log = logging.getLogger("invoicebot.audit")
 
 MAX_BACKOFF_S = 300.0
 #: Report codes look like B23001249; anything else is tried as a report id first.
@@ -121,26 +123,30 @@ def _attempt(request: LookupRequest, deps: Deps, attempt: int) -> float | None:
             "lookup %s: giving up after %d attempts: %s", request.request_id, attempt + 1, exc
         )
         minutes = max(1, round((started - request.received_at) / 60))
-        _fail(deps, request, texts.unavailable.format(minutes=minutes, ref=ref))
+        _fail(
+            deps,
+            request,
+            texts.unavailable.format(minutes=minutes, ref=ref),
+            "ekuaibao unavailable",
+        )
         return None
     except ReportNotFound:
         log.info("lookup %s: report %s not found", request.request_id, request.report)
-        _fail(
-            deps, request, texts.report_not_found.format(code=f"`{render.escape(request.report)}`")
-        )
+        code = f"`{render.escape(request.report)}`"
+        _fail(deps, request, texts.report_not_found.format(code=code), "report not found")
         return None
     except CredentialsRejected as exc:
         log.error("lookup %s: %s (admin: check the Ekuaibao settings)", request.request_id, exc)
-        _fail(deps, request, texts.credentials_rejected.format(ref=ref))
+        _fail(deps, request, texts.credentials_rejected.format(ref=ref), "credentials rejected")
         return None
     except BadRequest as exc:
         log.error("lookup %s: %s", request.request_id, exc)
         reason = render.escape(str(exc).split(": ", 1)[-1])
-        _fail(deps, request, texts.bad_request.format(reason=reason, ref=ref))
+        _fail(deps, request, texts.bad_request.format(reason=reason, ref=ref), "ekuaibao refused")
         return None
     except Exception:
         log.exception("lookup %s failed unexpectedly", request.request_id)
-        _fail(deps, request, texts.internal_error.format(ref=ref))
+        _fail(deps, request, texts.internal_error.format(ref=ref), "internal error")
         return None
     controls = render.Controls(
         owner=request.owner_id or request.user_id,
@@ -154,6 +160,11 @@ def _attempt(request: LookupRequest, deps: Deps, attempt: int) -> float | None:
         messages = [messages[min(request.part, len(messages) - 1)]]
     delivered = _deliver(deps, request, messages, final=True)
     deps.replier.react(request, remove="eyes", add="white_check_mark" if delivered else "x")
+    audit(
+        request,
+        f"answered found={len(result.invoices)} not_found={len(result.not_found)}"
+        + ("" if delivered else " (reply not delivered)"),
+    )
     log.info(
         "lookup %s: %d ids%s, %d found, %d not found, %d message(s), %.0f ms",
         request.request_id,
@@ -233,10 +244,29 @@ def _report_refs(client: EkuaibaoClient, report: str) -> list[ReportInvoiceRef]:
 # -- replying --------------------------------------------------------------------------
 
 
-def _fail(deps: Deps, request: LookupRequest, text: str) -> None:
+def _fail(deps: Deps, request: LookupRequest, text: str, outcome: str) -> None:
     """Errors are always private, whatever the request's mode."""
-    _deliver(deps, request, [render.simple(text)], final=True, private=True)
+    delivered = _deliver(deps, request, [render.simple(text)], final=True, private=True)
     deps.replier.react(request, remove="eyes", add="x")
+    audit(request, "error: " + outcome + ("" if delivered else " (reply not delivered)"))
+
+
+def audit(request: LookupRequest, outcome: str, access: str = "allowed") -> None:
+    """Ids and Slack ids only: no response_url, token or signed link ever reaches this line."""
+    audit_log.info(
+        "request=%s user=%s team=%s channel=%s via=%s mode=%s ids=%s report=%s access=%s "
+        "outcome=%s",
+        request.request_id,
+        request.user_id or "-",
+        request.team_id or "-",
+        request.channel_id or "-",
+        request.reply_via,
+        request.mode,
+        ",".join(request.ids) or "-",
+        request.report or "-",
+        access,
+        outcome,
+    )
 
 
 def _deliver(

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.no_net
         "xoxb-1234-5678-abcdef",
         "xapp-1-A111-222-abc",
         "https://hooks.slack.com/commands/T111/222/abcDEF",
+        "response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT111%2F222%2FabcDEF&x=1",
         "https://app.ekuaibao.com/api/x?accessToken=ID_3vMMouDbGqM:djg8LshfUkfM00",
         "https://files-dd.ekuaibao.com/a.pdf?Expires=1&OSSAccessKeyId=STS.abc&Signature=xyz%3D&security-token=CAIS8",
     ],
