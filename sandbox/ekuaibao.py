@@ -36,9 +36,16 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 __all__ = [
+    "APPROVER_EMAIL",
+    "APPROVER_ID",
     "DEMO_INVOICE_IDS",
+    "FORMER_EMAIL",
     "REPORT_CODE",
     "REPORT_ID",
+    "STRANGER_EMAIL",
+    "STRANGER_ID",
+    "SUBMITTER_EMAIL",
+    "SUBMITTER_ID",
     "Attachment",
     "EkuaibaoStandIn",
     "HttpRequest",
@@ -66,6 +73,18 @@ REPORT_CODE = "B23001249"
 REPORT_ID = "ID01vmXWPHarK6"
 """The sandbox report: its code and flow id both resolve to the sandbox invoices."""
 
+# The sandbox staff directory (getStaffIds). The submitter's email is the Slack
+# stand-in's default user's, so that user is the report's submitter in ekuaibao mode.
+SUBMITTER_ID = "djg8LshfUkfM00:ID01ojZ2n2e0PR"
+SUBMITTER_EMAIL = "sandbox.user@example.com"
+APPROVER_ID = "djg8LshfUkfM00:ID01pZ8kQaPrVr"
+APPROVER_EMAIL = "approver@example.com"
+STRANGER_ID = "djg8LshfUkfM00:ID01qX3mStRnGr"
+STRANGER_EMAIL = "stranger@example.com"
+FORMER_EMAIL = "former@example.com"
+"""An inactive (停用) staff member: getStaffIds never returns them."""
+APPROVAL_STAGE = "部门经理审批"
+
 URL_TTL_S = 3600
 REFRESHED_TOKEN_TTL_S = 32 * 86400
 
@@ -76,6 +95,16 @@ LOCATION_PATH = "/api/openapi/v2/location"
 DETAIL_BATCH_PATH = "/api/openapi/v2/extension/INVOICE/object/invoice/detailBatch"
 URL_PATH = "/api/openapi/v2/extension/INVOICE/url"
 FLOW_SEARCH_PATH = "/api/openapi/v2/extension/flow/INVOICE/search"
+STAFF_IDS_PATH = "/api/openapi/v1/staffs/getStaffIds"
+FLOW_DETAILS_PATH = "/api/openapi/v1.1/flowDetails"
+_APPROVE_STATES_RE = re.compile(r"^/api/openapi/v2/approveStates/(.*)$")
+_STAFF_FIELDS: Mapping[str, str] = {
+    "STAFFID": "id",
+    "MAIL": "email",
+    "CODE": "code",
+    "CELLPHONE": "cellphone",
+    "USERID": "userId",
+}
 _SINGLE_DETAIL_RE = re.compile(r"^/api/openapi/v2/extension/INVOICE/object/invoice/(.+)/detail$")
 _MASTER_SEARCH_RE = re.compile(r"^/api/openapi/v2/extension/INVOICE/object/([^/]+)/search$")
 _PCT_RUN_RE = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
@@ -388,10 +417,19 @@ class SandboxWorld:
         invoices: Mapping[str, SandboxInvoice],
         reports_by_code: Mapping[str, list[dict[str, Any]]],
         reports_by_id: Mapping[str, list[dict[str, Any]]],
+        *,
+        staff: list[dict[str, Any]] | None = None,
+        flows: Mapping[str, dict[str, Any]] | None = None,
+        approve_states: Mapping[str, dict[str, Any]] | None = None,
     ) -> None:
         self.invoices: dict[str, SandboxInvoice] = dict(invoices)
         self.reports_by_code = dict(reports_by_code)
         self.reports_by_id = dict(reports_by_id)
+        #: getStaffIds directory, inactive members included (they are never returned).
+        self.staff: list[dict[str, Any]] = list(staff) if staff is not None else sandbox_staff()
+        #: flowDetails `value` per flow id; approveStates item per flow id.
+        self.flows: dict[str, dict[str, Any]] = dict(flows or {})
+        self.approve_states: dict[str, dict[str, Any]] = dict(approve_states or {})
         self.by_file_name: dict[str, Attachment] = {
             inv.attachment.file_name: inv.attachment
             for inv in self.invoices.values()
@@ -483,7 +521,30 @@ class SandboxWorld:
         # The documented example (looked up with type "id"); its invoices are not in the world.
         for key, entries in _read_sample("flow-invoice-search.response.json")["value"].items():
             by_id.setdefault(key, entries)
-        return cls(invoices, by_code, by_id)
+
+        # flowDetails: the sandbox report, built from the documented sample with the
+        # sandbox submitter and approver; and the sample itself (a rejected report).
+        sample_flow = _read_sample("flow-details.response.json")["value"]
+        report_invoices = [invoices[e["invoiceId"]] for e in by_id.get(report_master["flowId"], [])]
+        flows = {
+            report_master["flowId"]: _sandbox_flow(sample_flow, report_flow, report_invoices),
+            sample_flow["id"]: copy.deepcopy(sample_flow),
+        }
+        approve_states = {
+            report_master["flowId"]: {
+                "flowId": report_master["flowId"],
+                "stageName": APPROVAL_STAGE,
+                "operators": [{"id": APPROVER_ID, "name": "沙盒审批人", "code": "1002"}],
+                "delegateData": [],
+            },
+            sample_flow["id"]: {
+                "flowId": sample_flow["id"],
+                "stageName": "拒绝",
+                "operators": [],
+                "delegateData": [],
+            },
+        }
+        return cls(invoices, by_code, by_id, flows=flows, approve_states=approve_states)
 
     def ids(self) -> list[str]:
         return list(self.invoices)
@@ -498,6 +559,109 @@ class SandboxWorld:
             for inv in self.invoices.values()
             if inv.master is not None and inv.object_id == object_id
         ]
+
+
+def sandbox_staff() -> list[dict[str, Any]]:
+    """The staff directory, shaped like getStaffIds items (docs: corporation/get-staff-ids)."""
+
+    def member(staff_id: str, name: str, code: str, email: str, active: bool) -> dict[str, Any]:
+        return {
+            "id": staff_id,
+            "name": name,
+            "code": code,
+            "departments": ["djg8LshfUkfM00"],
+            "defaultDepartment": "djg8LshfUkfM00",
+            "cellphone": "",
+            "active": active,
+            "userId": "",
+            "email": email,
+            "external": False,
+        }
+
+    return [
+        member(SUBMITTER_ID, "沙盒用户", "1001", SUBMITTER_EMAIL, True),
+        member(APPROVER_ID, "沙盒审批人", "1002", APPROVER_EMAIL, True),
+        member(STRANGER_ID, "无关员工", "1003", STRANGER_EMAIL, True),
+        member("djg8LshfUkfM00:ID01rF0rmErSt", "已停用员工", "1004", FORMER_EMAIL, False),
+    ]
+
+
+def _invoice_amount(inv: SandboxInvoice) -> dict[str, Any]:
+    master = inv.master or {}
+    entity = OBJECT_ENTITIES.get(inv.object_id or "", "")
+    for key in (f"E_{entity}_价税合计", f"E_{entity}_金额", f"E_{entity}_金额合计"):
+        if isinstance(master.get(key), dict):
+            return copy.deepcopy(master[key])
+    return _money(Decimal(0))
+
+
+def _sandbox_flow(
+    sample: Mapping[str, Any],
+    report_flow: Mapping[str, Any],
+    invoices: list[SandboxInvoice],
+) -> dict[str, Any]:
+    """The sandbox report's flowDetails value: submitted by SUBMITTER_ID, now waiting
+    for APPROVER_ID (as the submit log's nextOperatorId and in approveStates)."""
+    form_in = report_flow["flowForm"]
+    detail_template = sample["form"]["details"][0]
+    details = []
+    for n, inv in enumerate(invoices, start=1):
+        detail = copy.deepcopy(detail_template)
+        fee = detail["feeTypeForm"]
+        fee["amount"] = _invoice_amount(inv)
+        fee["detailId"] = f"SANDBOXDETAIL{n:02d}"
+        fee["invoiceForm"] = {
+            "type": "exist",
+            "invoices": [
+                {
+                    "itemIds": [line["id"] for line in inv.lines],
+                    "invoiceId": inv.invoice_id,
+                    "taxAmount": _money(Decimal(0)),
+                }
+            ],
+            "invoiceConfirm": "true",
+        }
+        details.append(detail)
+    submitted = form_in["submitDate"]
+    submit_log = copy.deepcopy(sample["logs"][0])
+    submit_log.update(
+        {
+            "action": "freeflow.submit",
+            "state": "approving",
+            "operatorId": SUBMITTER_ID,
+            "nextOperatorId": APPROVER_ID,
+            "nextOperatorIds": [],
+            "time": submitted + 400,
+        }
+    )
+    submit_log["attributes"]["nextName"] = APPROVAL_STAGE
+    submit_log["modifyFlowLog"][0]["operatorId"] = SUBMITTER_ID
+    submit_log["modifyFlowLog"][0]["operatorTime"] = submitted + 400
+    value = copy.deepcopy(dict(sample))
+    value["form"] = {
+        **copy.deepcopy(sample["form"]),
+        "code": form_in["code"],
+        "title": form_in["title"],
+        "details": details,
+        "payMoney": copy.deepcopy(form_in["payMoney"]),
+        "expenseMoney": copy.deepcopy(form_in["expenseMoney"]),
+        "submitDate": submitted,
+        "expenseDate": form_in["expenseDate"],
+        "submitterId": SUBMITTER_ID,
+        "specificationId": form_in["specificationId"],
+    }
+    value.update(
+        {
+            "id": report_flow["flowId"],
+            "createTime": submitted - 60_000,
+            "updateTime": form_in.get("preNodeApprovedTime", submitted + 4_000),
+            "ownerId": SUBMITTER_ID,
+            "state": form_in.get("state", "approving"),
+            "logs": [submit_log],
+            "actions": {APPROVER_ID: ["freeflow.agree", "freeflow.reject", "freeflow.comment"]},
+        }
+    )
+    return value
 
 
 def _synth_master(
@@ -781,6 +945,18 @@ class EkuaibaoStandIn:
         if path.startswith("/files/"):
             return self._require("GET", req) or self._file(req)
 
+        get_handler = self._api_get_route(path)
+        if get_handler is not None:
+            wrong_method = self._require("GET", req)
+            if wrong_method is not None:
+                return wrong_method
+            if not self._token_valid(req.query.get("accessToken")):
+                return HttpResponse.text(403, "未授权")
+            try:
+                return get_handler(req)
+            except _BadRequest as exc:
+                return exc.response()
+
         handler = self._api_route(path)
         if handler is None:
             return HttpResponse.text(404, "Not Found")
@@ -803,6 +979,8 @@ class EkuaibaoStandIn:
             return self._urls
         if path == FLOW_SEARCH_PATH:
             return self._flow_search
+        if path == STAFF_IDS_PATH:
+            return self._staff_ids
         if m := _SINGLE_DETAIL_RE.match(path):
             invoice_id = m.group(1)
             return lambda _body: HttpResponse.json(
@@ -811,6 +989,14 @@ class EkuaibaoStandIn:
         if m := _MASTER_SEARCH_RE.match(path):
             object_id = m.group(1)
             return lambda body: self._master_search(object_id, body)
+        return None
+
+    def _api_get_route(self, path: str) -> Callable[[HttpRequest], HttpResponse] | None:
+        if path == FLOW_DETAILS_PATH:
+            return self._flow_details
+        if m := _APPROVE_STATES_RE.match(path):
+            ids = m.group(1)
+            return lambda _req: self._approve_states(ids)
         return None
 
     @staticmethod
@@ -1003,6 +1189,58 @@ class EkuaibaoStandIn:
         reports = self.world.reports_by_code if kind == "code" else self.world.reports_by_id
         value = {key: reports[key] for key in keys if key in reports}
         return HttpResponse.json(200, {"value": value})
+
+    # staff and report participants ------------------------------------------------------
+
+    def _staff_ids(self, body: Any) -> HttpResponse:
+        """getStaffIds: active staff whose field matches; MAIL compares case-insensitively
+        (undocumented; we assume Ekuaibao's mailbox match is not case-sensitive)."""
+        kind = body.get("type") if isinstance(body, dict) else None
+        if not isinstance(kind, str) or kind not in _STAFF_FIELDS:
+            raise _BadRequest(f"不支持的查询方式type={kind}")
+        conditions = body.get("conditionIds")
+        if not conditions:
+            raise _BadRequest("查询conditionIds不能为空")
+        wanted = _strings(conditions, "conditionIds")
+        if len(wanted) > 100:
+            raise _BadRequest("conditionIds不能超过100个")
+        field_name = _STAFF_FIELDS[kind]
+        if kind == "MAIL":
+            wanted = [w.lower() for w in wanted]
+        with self._lock:
+            directory = copy.deepcopy(self.world.staff)
+        items = []
+        for member in directory:
+            value = str(member.get(field_name) or "")
+            if kind == "MAIL":
+                value = value.lower()
+            if member.get("active") and value and value in wanted:
+                items.append(member)
+        return HttpResponse.json(200, {"items": items})
+
+    def _flow_details(self, req: HttpRequest) -> HttpResponse:
+        flow_id = req.query.get("flowId", "")
+        if not flow_id:
+            raise _BadRequest("flowId不能为空")
+        with self._lock:
+            value = copy.deepcopy(self.world.flows.get(flow_id))
+        if value is None:
+            raise _BadRequest("单据不存在", status=412)
+        return HttpResponse.json(200, {"value": value})
+
+    def _approve_states(self, bracketed: str) -> HttpResponse:
+        if not (bracketed.startswith("[") and bracketed.endswith("]")):
+            raise _BadRequest("ids参数格式错误，应为[id1,id2]")
+        ids = [i.strip() for i in bracketed[1:-1].split(",") if i.strip()]
+        if not ids:
+            raise _BadRequest("ids不能为空")
+        with self._lock:
+            items = [
+                copy.deepcopy(self.world.approve_states[i])
+                for i in dict.fromkeys(ids)
+                if i in self.world.approve_states
+            ]
+        return HttpResponse.json(200, {"items": items})
 
 
 def _same(given: Any, expected: str) -> bool:

@@ -8,6 +8,7 @@ rejected ones too) so tests can assert on what the user would actually have seen
 
 from __future__ import annotations
 
+import copy
 import json
 import secrets
 import string
@@ -95,6 +96,10 @@ class SlackStandIn:
         self.bot_token = bot_token
         self.clock = clock
         self.users: dict[str, dict[str, Any]] = {DEFAULT_USER_ID: _default_user()}
+        #: usergroups.users.list: user group id (S…) -> member user ids.
+        self.usergroups: dict[str, list[str]] = {}
+        #: conversations.info answers `is_ext_shared: true` (Slack Connect) for these.
+        self.shared_channels: set[str] = set()
         self._server = LoopbackServer(host, port, self._handle)
         self._lock = threading.Lock()
         self._posted = threading.Condition(self._lock)
@@ -359,12 +364,31 @@ class SlackStandIn:
     def _users_info(self, params: dict[str, Any]) -> HttpResponse:
         with self._lock:
             user = self.users.get(str(params.get("user") or ""))
-            user = dict(user) if user is not None else None
+            user = copy.deepcopy(user) if user is not None else None
         if user is None:
             return _api_error("user_not_found")
         if not _is_true(params.get("include_locale")):
             user.pop("locale", None)  # real Slack only sends it when asked
+        # Real Slack keeps the email only under profile (with users:read.email); accept
+        # a top-level "email" in test-made entries and move it where Slack puts it.
+        email = user.pop("email", None)
+        profile = user.get("profile")
+        if not isinstance(profile, dict):
+            profile = user["profile"] = {}
+        if email and not profile.get("email"):
+            profile["email"] = email
         return HttpResponse.json(200, {"ok": True, "user": user})
+
+    def _usergroups_users_list(self, params: dict[str, Any]) -> HttpResponse:
+        group = str(params.get("usergroup") or "")
+        if not group:
+            return _api_error("invalid_arguments")
+        with self._lock:
+            members = self.usergroups.get(group)
+            members = list(members) if members is not None else None
+        if members is None:
+            return _api_error("no_such_subteam")
+        return HttpResponse.json(200, {"ok": True, "users": members})
 
     def _reaction(self, params: dict[str, Any], *, add: bool) -> HttpResponse:
         channel, ts = str(params.get("channel") or ""), str(params.get("timestamp") or "")
@@ -414,6 +438,16 @@ class SlackStandIn:
             "is_private": channel[0] != "C",
             "is_member": True,
         }
+        with self._lock:
+            shared = channel in self.shared_channels
+        info.update(
+            {
+                "is_shared": shared,
+                "is_ext_shared": shared,
+                "is_org_shared": False,
+                "is_pending_ext_shared": False,
+            }
+        )
         if channel[0] == "D":
             info["user"] = DEFAULT_USER_ID
         return HttpResponse.json(200, {"ok": True, "channel": info})
@@ -425,6 +459,7 @@ _METHODS: dict[str, Callable[[SlackStandIn, dict[str, Any]], HttpResponse]] = {
     "chat.postEphemeral": SlackStandIn._post_ephemeral,
     "chat.update": SlackStandIn._update,
     "users.info": SlackStandIn._users_info,
+    "usergroups.users.list": SlackStandIn._usergroups_users_list,
     "reactions.add": SlackStandIn._reactions_add,
     "reactions.remove": SlackStandIn._reactions_remove,
     "conversations.open": SlackStandIn._conversations_open,

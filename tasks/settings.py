@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal, NoReturn
+from typing import Annotated, Literal, NoReturn
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+#: Who may look up invoices (see tasks/access.py).
+AccessMode = Literal["open", "allowlist", "ekuaibao"]
+
+#: Which Slack ids each allowlist takes: users U…/W… (Enterprise Grid), user groups S…,
+#: channels C… (public) or G… (private). A DM (D…) is not something to allowlist.
+_SLACK_ID_KINDS: dict[str, tuple[re.Pattern[str], str]] = {
+    "allowed_slack_users": (re.compile(r"[UW][A-Z0-9]{2,}"), "a Slack user id (U… or W…)"),
+    "finance_slack_users": (re.compile(r"[UW][A-Z0-9]{2,}"), "a Slack user id (U… or W…)"),
+    "allowed_slack_usergroups": (re.compile(r"S[A-Z0-9]{2,}"), "a Slack user group id (S…)"),
+    "allowed_slack_channels": (re.compile(r"[CG][A-Z0-9]{2,}"), "a Slack channel id (C… or G…)"),
+}
+_ID_SEPARATORS = re.compile(r"[,\s]+")
 
 
 def _default_state_dir() -> Path:
@@ -32,6 +47,9 @@ class BrokerSettings(BaseSettings):
     )
     state_dir: Path = Field(default_factory=_default_state_dir)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: Redis: a lookup whose worker died unacknowledged is redelivered after this long. It
+    #: must exceed the longest retry delay (5 min), which workers hold unacknowledged.
+    broker_visibility_timeout_s: int = Field(default=600, ge=30, le=3600)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -97,10 +115,23 @@ class Settings(BrokerSettings):
     ekuaibao_retry_window_s: float = Field(default=25 * 60, ge=0, le=29 * 60)
     #: First retry delay; doubles each time (with jitter), at most 5 minutes.
     ekuaibao_retry_base_s: float = Field(default=2.0, gt=0, le=300)
+    #: Requests per second to Ekuaibao for the whole tenant (all workers), and the burst.
+    ekuaibao_rate_limit: float = Field(default=5.0, gt=0, le=1000)
+    ekuaibao_rate_burst: int = Field(default=10, ge=1, le=10000)
     #: auto: each user's Slack locale (users.info); en or zh: everyone in that language.
     bot_language: Literal["auto", "en", "zh"] = "auto"
     worker_pool: Literal["threads", "prefork"] = "threads"
     worker_concurrency: int = Field(default=16, ge=1, le=256)
+    #: open | allowlist | ekuaibao; unset = allowlist if any allowlist is set, else open.
+    access_mode: AccessMode | None = None
+    #: Comma-separated Slack ids (env) or any iterable of them (initialiser).
+    allowed_slack_users: Annotated[frozenset[str], NoDecode] = frozenset()
+    allowed_slack_usergroups: Annotated[frozenset[str], NoDecode] = frozenset()
+    allowed_slack_channels: Annotated[frozenset[str], NoDecode] = frozenset()
+    #: May see every invoice, in every mode.
+    finance_slack_users: Annotated[frozenset[str], NoDecode] = frozenset()
+    #: Post invoice data into Slack Connect channels shared with other organisations.
+    allow_shared_channels: bool = False
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -132,6 +163,54 @@ class Settings(BrokerSettings):
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("access_mode", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator(
+        "allowed_slack_users",
+        "allowed_slack_usergroups",
+        "allowed_slack_channels",
+        "finance_slack_users",
+        mode="before",
+    )
+    @classmethod
+    def _slack_ids(cls, value: object, info: ValidationInfo) -> frozenset[str]:
+        """`U1,U2` (env) or an iterable of ids; every id must look like that list's kind."""
+        if value is None:
+            return frozenset()
+        if isinstance(value, str):
+            parts: Iterable[object] = _ID_SEPARATORS.split(value)
+        elif isinstance(value, list | tuple | set | frozenset):
+            parts = value
+        else:
+            raise ValueError("expected comma-separated Slack ids")
+        pattern, kind = _SLACK_ID_KINDS[str(info.field_name)]
+        ids: set[str] = set()
+        for part in parts:
+            text = part.strip() if isinstance(part, str) else part
+            if text == "":
+                continue
+            if not isinstance(text, str) or not pattern.fullmatch(text):
+                raise ValueError(f"{text!r} is not {kind}")
+            ids.add(text)
+        return frozenset(ids)
+
+    @property
+    def effective_access_mode(self) -> AccessMode:
+        """ACCESS_MODE, or its default: allowlist when any allowlist is set, else open."""
+        if self.access_mode is not None:
+            return self.access_mode
+        if (
+            self.allowed_slack_users
+            or self.allowed_slack_usergroups
+            or self.allowed_slack_channels
+            or self.finance_slack_users
+        ):
+            return "allowlist"
+        return "open"
 
 
 def fail(message: str) -> NoReturn:

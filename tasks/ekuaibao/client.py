@@ -1,12 +1,13 @@
 """The one typed Ekuaibao client: token handling, the calls we make, and error mapping.
 
-Every HTTP outcome is turned into a model or an `EkuaibaoError` in `_send`; nothing else
+Every HTTP outcome is turned into a model or an `EkuaibaoError` in `_answer`; nothing else
 in the code base looks at status codes. Exceptions are raised `from None` so a chained
 httpx error can never carry the token-bearing URL into a log.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -26,6 +27,13 @@ from tasks.ekuaibao.errors import (
     RateLimited,
     Unavailable,
 )
+from tasks.ekuaibao.flows import (
+    FlowParticipants,
+    parse_approve_states,
+    parse_flow_details,
+    parse_staff_by_email,
+    unique_emails,
+)
 from tasks.ekuaibao.masters import InvoiceMaster, ReportInvoiceRef, parse_report_invoices
 from tasks.ekuaibao.models import Attachment, LineItem, MalformedPayload
 from tasks.ekuaibao.tokens import AccessToken, TokenStore
@@ -40,6 +48,15 @@ INVOICE_URL_PATH = "/api/openapi/v2/extension/INVOICE/url"
 MASTER_SEARCH_PATH = "/api/openapi/v2/extension/INVOICE/object/{object_id}/search"
 #: §4 report (flow) code or id -> its invoice ids, item ids and types.
 FLOW_INVOICE_SEARCH_PATH = "/api/openapi/v2/extension/flow/INVOICE/search"
+#: §8 staff look-up: `{"type":"MAIL","conditionIds":[...]}`; active staff only.
+STAFF_IDS_PATH = "/api/openapi/v1/staffs/getStaffIds"
+#: §8 report details (GET, `flowId` in the query).
+FLOW_DETAILS_PATH = "/api/openapi/v1.1/flowDetails"
+#: §8 current approvers (GET); the ids go in the path inside brackets, sent as %5B…%5D
+#: because raw `[`/`]` are not legal in a path and strict servers refuse them.
+APPROVE_STATES_PATH = "/api/openapi/v2/approveStates/%5B{flow_ids}%5D"
+#: A flow id goes into the approveStates path: letters, digits, `_`, `-`, `$` only.
+_FLOW_ID_RE = re.compile(r"[A-Za-z0-9_$-]+")
 #: An objectId goes into the URL path, so it must be a plain identifier (no `/`, `..`).
 _OBJECT_ID_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 #: No batch maximum is documented; 100 per call is the documented advice.
@@ -146,6 +163,36 @@ class EkuaibaoClient:
             found.update(_parse(parse_report_invoices, body))
         return found
 
+    def staff_ids_by_email(self, emails: Sequence[str]) -> dict[str, str]:
+        """Active staff by email (§8 getStaffIds, type MAIL): lower-cased email -> staff id.
+
+        Emails are sent as given (deduplicated case-insensitively), ≤100 per call, and
+        matched back case-insensitively. Unknown or inactive staff are simply absent.
+        """
+        found: dict[str, str] = {}
+        for chunk in _chunks(unique_emails(emails)):
+            body = self._call(STAFF_IDS_PATH, {"type": "MAIL", "conditionIds": list(chunk)})
+            found.update(_parse(functools.partial(parse_staff_by_email, chunk), body))
+        return found
+
+    def flow_participants(self, flow_id: str) -> FlowParticipants:
+        """Submitter and approvers of one report: its history (flowDetails) plus its
+        current approvers (approveStates).
+
+        Raises BadRequest with status 412 when the report does not exist or was deleted
+        (an empty `value` is treated the same), and ValueError for a flow id that could
+        not safely go into a URL path.
+        """
+        if not _FLOW_ID_RE.fullmatch(flow_id):
+            raise ValueError(f"not an Ekuaibao flow id: {flow_id!r}")
+        body = self._call_get(FLOW_DETAILS_PATH, {"flowId": flow_id})
+        participants = _parse(functools.partial(parse_flow_details, flow_id), body)
+        if participants is None:
+            raise BadRequest(412, "单据不存在 (empty flowDetails answer)")
+        states = self._call_get(APPROVE_STATES_PATH.format(flow_ids=flow_id), {})
+        current = _parse(parse_approve_states, states).get(flow_id, frozenset())
+        return dataclasses.replace(participants, approver_ids=participants.approver_ids | current)
+
     # -- token handling ----------------------------------------------------------------
 
     def _token(self) -> AccessToken:
@@ -194,26 +241,34 @@ class EkuaibaoClient:
         return AccessToken(access, int(expire), self._clock())
 
     def _call(self, path: str, body: dict[str, Any]) -> Any:
-        """An API call with the shared token: on 403, one renewal, then give up clearly.
+        """A POST API call with the shared token (see `_authorized`)."""
+        return self._authorized(path, lambda token: self._send(path, token, body))
+
+    def _call_get(self, path: str, query: dict[str, str]) -> Any:
+        """A GET API call with the shared token (see `_authorized`); query before the token."""
+        return self._authorized(path, lambda token: self._send_get(path, token, query))
+
+    def _authorized(self, path: str, send: Callable[[str], Any]) -> Any:
+        """`send(token)` with the shared token: on 403, one renewal, then give up clearly.
 
         A 403 on a seconds-old token is first given one short wait (Ekuaibao's known lag).
         """
         token = self._token()
         try:
-            return self._send(path, token.value, body)
+            return send(token.value)
         except _Forbidden:
             pass
         if self._clock() - token.issued_at < FRESH_TOKEN_S:
             log.info("403 on a brand-new Ekuaibao token; waiting once before renewing it")
             self._sleep(FRESH_TOKEN_WAIT_S)
             try:
-                return self._send(path, token.value, body)
+                return send(token.value)
             except _Forbidden:
                 pass
         log.info("Ekuaibao refused the access token; fetching a new one")
         token = self._renew(token)
         try:
-            return self._send(path, token.value, body)
+            return send(token.value)
         except _Forbidden:
             log.error(
                 "Ekuaibao refused a fresh access token (403 on %s): the tenant may lack "
@@ -227,8 +282,16 @@ class EkuaibaoClient:
 
     def _send(self, path: str, access_token: str | None, body: dict[str, Any]) -> Any:
         params = {"accessToken": access_token} if access_token else None
+        return self._answer(path, lambda: self._http.post(path, params=params, json=body))
+
+    def _send_get(self, path: str, access_token: str, query: dict[str, str]) -> Any:
+        params = {**query, "accessToken": access_token}
+        return self._answer(path, lambda: self._http.get(path, params=params))
+
+    def _answer(self, path: str, request: Callable[[], httpx.Response]) -> Any:
+        """Run one HTTP request and map its outcome: the one error map for every call."""
         try:
-            response = self._http.post(path, params=params, json=body)
+            response = request()
         except httpx.TimeoutException:
             raise Unavailable(f"Ekuaibao timed out on {path}") from None
         except httpx.TransportError as exc:
@@ -278,17 +341,30 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def _error_message(response: httpx.Response) -> str:
-    """Ekuaibao's own words (e.g. 当前页不能为0), from any of its documented error shapes."""
+    """Ekuaibao's own short words (e.g. 当前页不能为0), from its documented error shapes.
+
+    It reaches the user, so anything else (an HTML page, a stack trace, a long body that
+    may echo the request and its token) becomes "no details".
+    """
     try:
         data = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return response.text[:200].strip() or "no details"
+        return _short_words(response.text)
     if isinstance(data, dict):
         inner = data.get("value") if isinstance(data.get("value"), dict) else data
         for key in ("errorMessage", "message", "msg"):
             if isinstance(inner, dict) and isinstance(inner.get(key), str):
-                return str(inner[key])[:200]
+                return _short_words(str(inner[key]))
     return "no details"
+
+
+def _short_words(text: str) -> str:
+    text = text.strip()
+    if not text or len(text) > 120 or any(c in text for c in "<>\n{}") or "http" in text:
+        return "no details"
+    if "accessToken" in text or "Traceback" in text:
+        return "no details"
+    return text
 
 
 __all__ = [
@@ -297,6 +373,7 @@ __all__ = [
     "CredentialsRejected",
     "EkuaibaoClient",
     "EkuaibaoError",
+    "FlowParticipants",
     "InvoiceData",
     "RateLimited",
     "Unavailable",

@@ -525,3 +525,123 @@ def test_stop_closes_kept_alive_connections(clock: FakeClock) -> None:
             c.post(AUTH, json=CREDS)
     with pytest.raises(RuntimeError):
         _ = standin.base_url
+
+
+# staff and report participants (access checks) ----------------------------------------------
+
+STAFF_IDS = "/api/openapi/v1/staffs/getStaffIds"
+FLOW_DETAILS = "/api/openapi/v1.1/flowDetails"
+APPROVE_STATES = "/api/openapi/v2/approveStates"
+SUBMITTER = "djg8LshfUkfM00:ID01ojZ2n2e0PR"
+
+
+def test_get_staff_ids_by_mail_returns_active_staff_only(client: httpx.Client, token: str) -> None:
+    emails = [
+        "Sandbox.User@Example.com",
+        "approver@example.com",
+        "stranger@example.com",
+        "former@example.com",
+        "nobody@example.com",
+    ]
+    r = api(client, STAFF_IDS, token, {"type": "MAIL", "conditionIds": emails})
+    assert r.status_code == 200
+    items = r.json()["items"]
+    by_email = {i["email"]: i for i in items}
+    assert set(by_email) == {
+        "sandbox.user@example.com",
+        "approver@example.com",
+        "stranger@example.com",
+    }
+    assert by_email["sandbox.user@example.com"]["id"] == SUBMITTER
+    assert all(i["active"] is True for i in items)
+    assert {"id", "name", "code", "departments", "defaultDepartment", "active", "email"} <= set(
+        items[0]
+    )
+    r = api(client, STAFF_IDS, token, {"type": "STAFFID", "conditionIds": [SUBMITTER]})
+    assert [i["email"] for i in r.json()["items"]] == ["sandbox.user@example.com"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"type": "MAIL", "conditionIds": []}, "查询conditionIds不能为空"),
+        ({"type": "MAIL"}, "查询conditionIds不能为空"),
+        ({"type": "NAME", "conditionIds": ["x"]}, "不支持的查询方式type=NAME"),
+        ({"type": "MAIL", "conditionIds": [1]}, "参数conditionIds必须是字符串数组"),
+        ({"type": "MAIL", "conditionIds": [f"u{n}@e.com" for n in range(101)]}, "不能超过100"),
+    ],
+)
+def test_get_staff_ids_bad_requests(
+    client: httpx.Client, token: str, body: dict[str, Any], message: str
+) -> None:
+    r = api(client, STAFF_IDS, token, body)
+    assert r.status_code == 400
+    assert message in r.json()["errorMessage"]
+
+
+def test_staff_and_flow_endpoints_need_a_token(client: httpx.Client) -> None:
+    assert (
+        api(client, STAFF_IDS, None, {"type": "MAIL", "conditionIds": ["a@b.c"]}).status_code == 403
+    )
+    assert client.get(FLOW_DETAILS, params={"flowId": REPORT_ID}).status_code == 403
+    assert client.get(f"{APPROVE_STATES}/[{REPORT_ID}]").status_code == 403
+
+
+def test_flow_details_of_the_sandbox_report(client: httpx.Client, token: str) -> None:
+    r = client.get(FLOW_DETAILS, params={"flowId": REPORT_ID, "accessToken": token})
+    assert r.status_code == 200
+    value = r.json()["value"]
+    assert value["id"] == REPORT_ID
+    assert value["form"]["code"] == REPORT_CODE
+    assert value["form"]["submitterId"] == value["ownerId"] == SUBMITTER
+    assert value["state"] == "approving"
+    (log,) = value["logs"]
+    assert log["action"] == "freeflow.submit" and log["operatorId"] == SUBMITTER
+    approver = log["nextOperatorId"]
+    assert approver.startswith("djg8LshfUkfM00:") and approver != SUBMITTER
+    invoices = {
+        inv["invoiceId"]
+        for d in value["form"]["details"]
+        for inv in d["feeTypeForm"]["invoiceForm"]["invoices"]
+    }
+    search = api(client, FLOW_SEARCH, token, {"type": "id", "codeOrIds": [REPORT_ID]})
+    assert invoices == {e["invoiceId"] for e in search.json()["value"][REPORT_ID]}
+
+
+def test_flow_details_failures(client: httpx.Client, token: str) -> None:
+    r = client.get(FLOW_DETAILS, params={"flowId": "ID01nothingHere", "accessToken": token})
+    assert r.status_code == 412
+    assert r.json()["errorMessage"] == "单据不存在"
+    r = client.get(FLOW_DETAILS, params={"accessToken": token})
+    assert r.status_code == 400
+    assert (
+        client.post(FLOW_DETAILS, params={"flowId": REPORT_ID, "accessToken": token}).status_code
+        == 405
+    )
+
+
+@pytest.mark.parametrize("encoded", [False, True])
+def test_approve_states(client: httpx.Client, token: str, encoded: bool) -> None:
+    ids = f"{REPORT_ID},ID01nothingHere,lrMb7AO5So2800"
+    path = f"{APPROVE_STATES}/%5B{ids}%5D" if encoded else f"{APPROVE_STATES}/[{ids}]"
+    r = client.get(path, params={"accessToken": token})
+    assert r.status_code == 200
+    items = r.json()["items"]
+    assert [i["flowId"] for i in items] == [REPORT_ID, "lrMb7AO5So2800"]
+    current = items[0]
+    assert current["stageName"] and current["delegateData"] == []
+    (operator,) = current["operators"]
+    assert set(operator) == {"id", "name", "code"}
+    details = client.get(FLOW_DETAILS, params={"flowId": REPORT_ID, "accessToken": token})
+    assert operator["id"] == details.json()["value"]["logs"][0]["nextOperatorId"]
+    assert items[1]["operators"] == []
+
+
+def test_approve_states_unknown_and_malformed(client: httpx.Client, token: str) -> None:
+    r = client.get(f"{APPROVE_STATES}/[ID01nothingHere]", params={"accessToken": token})
+    assert r.json() == {"items": []}
+    assert (
+        client.get(f"{APPROVE_STATES}/{REPORT_ID}", params={"accessToken": token}).status_code
+        == 400
+    )
+    assert client.get(f"{APPROVE_STATES}/[]", params={"accessToken": token}).status_code == 400

@@ -254,3 +254,39 @@ def test_web_client_from_slack_sdk(slack: SlackStandIn) -> None:
         client.users_info(user="U0SANDBOX")
     assert err.value.response.status_code == 429
     assert err.value.response.headers["Retry-After"] == "7"
+
+
+def test_users_info_puts_the_email_under_profile(slack: SlackStandIn) -> None:
+    client = WebClient(token=TOKEN, base_url=slack.api_url)
+    slack.users["U0TOPLEVEL"] = {"id": "U0TOPLEVEL", "email": "Top.Level@example.com"}
+    slack.users["U0NOMAIL"] = {"id": "U0NOMAIL", "profile": {"real_name": "No Mail"}}
+    user = client.users_info(user="U0TOPLEVEL")["user"]
+    assert user["profile"]["email"] == "Top.Level@example.com"
+    assert "email" not in user  # real Slack has it only under profile
+    assert "email" in slack.users["U0TOPLEVEL"]  # the entry itself is left alone
+    assert "email" not in client.users_info(user="U0NOMAIL")["user"]["profile"]
+    default = client.users_info(user="U0SANDBOX")["user"]
+    assert default["profile"]["email"] == "sandbox.user@example.com"
+
+
+def test_usergroups_users_list(slack: SlackStandIn) -> None:
+    client = WebClient(token=TOKEN, base_url=slack.api_url)
+    slack.usergroups["S0FINANCE"] = ["U0SANDBOX", "U0OTHER"]
+    got = client.usergroups_users_list(usergroup="S0FINANCE")
+    assert got["ok"] is True and got["users"] == ["U0SANDBOX", "U0OTHER"]
+    with pytest.raises(SlackApiError) as err:
+        client.usergroups_users_list(usergroup="S0NOPE")
+    assert err.value.response["error"] == "no_such_subteam"
+    with pytest.raises(SlackApiError) as err:
+        client.api_call("usergroups.users.list", params={})
+    assert err.value.response["error"] == "invalid_arguments"
+
+
+def test_conversations_info_says_which_channels_are_slack_connect(slack: SlackStandIn) -> None:
+    client = WebClient(token=TOKEN, base_url=slack.api_url)
+    slack.shared_channels.add("C0CONNECT")
+    shared = client.conversations_info(channel="C0CONNECT")["channel"]
+    assert shared["is_ext_shared"] is True and shared["is_shared"] is True
+    internal = client.conversations_info(channel="C0INTERNAL")["channel"]
+    assert internal["is_ext_shared"] is False and internal["is_pending_ext_shared"] is False
+    assert client.conversations_info(channel="D0SANDBOX")["channel"]["is_ext_shared"] is False

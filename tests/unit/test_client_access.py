@@ -1,0 +1,414 @@
+"""The client's access look-ups (getStaffIds, flowDetails, approveStates), with MockTransport
+and then over 127.0.0.1 against the stand-ins, the AccessChecker included."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+from slack_sdk import WebClient
+
+from sandbox.ekuaibao import (
+    APPROVER_EMAIL,
+    APPROVER_ID,
+    DEMO_INVOICE_IDS,
+    FORMER_EMAIL,
+    REPORT_ID,
+    STRANGER_EMAIL,
+    STRANGER_ID,
+    SUBMITTER_EMAIL,
+    SUBMITTER_ID,
+    EkuaibaoStandIn,
+    SandboxWorld,
+)
+from sandbox.slack import DEFAULT_USER_ID, SlackStandIn
+from tasks.access import AccessChecker, AccessPolicy, Decision
+from tasks.ekuaibao.client import (
+    APPROVE_STATES_PATH,
+    FLOW_DETAILS_PATH,
+    STAFF_IDS_PATH,
+    TOKEN_PATH,
+    Credentials,
+    EkuaibaoClient,
+)
+from tasks.ekuaibao.errors import BadRequest, CredentialsRejected, Unavailable
+from tasks.ekuaibao.flows import FlowParticipants, parse_flow_details
+from tasks.ekuaibao.tokens import MemoryTokenStore
+
+FLOW = "ID01vmXWPHarK6"
+DETAILS_OK = {
+    "value": {
+        "id": FLOW,
+        "ownerId": "corp:OWNER",
+        "form": {"code": "B1", "submitterId": "corp:SUB"},
+        "logs": [
+            {"action": "freeflow.submit", "operatorId": "corp:SUB", "nextOperatorId": "ebot"},
+            {
+                "action": "freeflow.agree",
+                "operatorId": "corp:A1",
+                "byDelegateId": "corp:DELEGATE",
+                "nextOperatorId": "corp:A2",
+                "nextOperatorIds": ["corp:C1", "corp:C2"],
+            },
+            {"action": "freeflow.comment", "operatorId": "corp:COMMENTER", "nextOperatorId": None},
+            {"action": "freeflow.print", "operatorId": "corp:PRINTER"},
+        ],
+    }
+}
+STATES_OK = {
+    "items": [
+        {
+            "flowId": FLOW,
+            "stageName": "出纳支付",
+            "operators": [{"id": "corp:NOW", "name": "王大锤", "code": "15091"}],
+            "delegateData": [],
+        }
+    ]
+}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Script:
+    """MockTransport handler: a token, then queued answers per path (default 200 {})."""
+
+    def __init__(self) -> None:
+        self.calls: list[httpx.Request] = []
+        self.answers: dict[str, list[httpx.Response]] = {}
+        self.tokens = 0
+
+    def queue(self, path: str, *responses: httpx.Response) -> None:
+        self.answers.setdefault(path, []).extend(responses)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.calls.append(request)
+        if request.url.path == TOKEN_PATH:
+            self.tokens += 1
+            value = {"accessToken": f"ID_t{self.tokens}:corp", "expireTime": 1_800_000_000_000}
+            return httpx.Response(200, json={"value": value})
+        queued = self.answers.get(request.url.raw_path.decode().split("?")[0])
+        if queued:
+            return queued.pop(0)
+        return httpx.Response(200, json={"items": []})
+
+    def api_calls(self) -> list[httpx.Request]:
+        return [c for c in self.calls if c.url.path != TOKEN_PATH]
+
+
+def make(
+    handler: Callable[[httpx.Request], httpx.Response], sleeps: list[float] | None = None
+) -> EkuaibaoClient:
+    http = httpx.Client(base_url="https://ekb.test", transport=httpx.MockTransport(handler))
+    return EkuaibaoClient(
+        http,
+        Credentials("key", "sec"),
+        MemoryTokenStore(),
+        clock=Clock(),
+        sleep=(sleeps.append if sleeps is not None else lambda s: None),
+    )
+
+
+STATES = APPROVE_STATES_PATH.format(flow_ids=FLOW)
+
+
+# getStaffIds ---------------------------------------------------------------------------------
+
+
+@pytest.mark.no_net
+def test_staff_ids_by_email_request_and_matching() -> None:
+    script = Script()
+    script.queue(
+        STAFF_IDS_PATH,
+        httpx.Response(
+            200,
+            json={
+                "items": [
+                    {"id": "corp:A", "email": "Alice@Example.com", "active": True},
+                    {"id": "corp:B", "email": "bob@example.com", "active": False},
+                    {"id": "corp:X", "email": "someone-else@example.com", "active": True},
+                ]
+            },
+        ),
+    )
+    found = make(script).staff_ids_by_email(
+        ["alice@example.com", "ALICE@example.com", " bob@example.com ", ""]
+    )
+    assert found == {"alice@example.com": "corp:A"}
+    (call,) = script.api_calls()
+    assert call.method == "POST"
+    assert call.url.params["accessToken"] == "ID_t1:corp"
+    assert json.loads(call.content) == {
+        "type": "MAIL",
+        "conditionIds": ["alice@example.com", "bob@example.com"],
+    }
+
+
+@pytest.mark.no_net
+def test_staff_ids_by_email_sends_at_most_100_per_call() -> None:
+    script = Script()
+    emails = [f"user{n}@example.com" for n in range(150)]
+    assert make(script).staff_ids_by_email(emails) == {}
+    sizes = [len(json.loads(c.content)["conditionIds"]) for c in script.api_calls()]
+    assert sizes == [100, 50]
+
+
+@pytest.mark.no_net
+def test_a_shared_email_maps_to_nobody_and_a_lone_answer_without_email_counts() -> None:
+    script = Script()
+    two = {"items": [{"id": "corp:A", "email": "x@e.com"}, {"id": "corp:B", "email": "X@e.com"}]}
+    lone = {"items": [{"id": "corp:C", "email": "", "active": True}]}
+    script.queue(STAFF_IDS_PATH, httpx.Response(200, json=two), httpx.Response(200, json=lone))
+    client = make(script)
+    assert client.staff_ids_by_email(["x@e.com"]) == {}
+    assert client.staff_ids_by_email(["c@e.com"]) == {"c@e.com": "corp:C"}
+
+
+@pytest.mark.no_net
+@pytest.mark.parametrize(
+    ("response", "error"),
+    [
+        (
+            httpx.Response(
+                400, json={"errorCode": 400, "errorMessage": "查询conditionIds不能为空"}
+            ),
+            BadRequest,
+        ),
+        (httpx.Response(502, text="<html>bad gateway</html>"), Unavailable),
+        (httpx.Response(200, json={"items": {"not": "a list"}}), Unavailable),
+    ],
+)
+def test_staff_ids_errors_use_the_error_map(response: httpx.Response, error: type) -> None:
+    script = Script()
+    script.queue(STAFF_IDS_PATH, response)
+    with pytest.raises(error):
+        make(script).staff_ids_by_email(["a@e.com"])
+
+
+# flowDetails + approveStates -------------------------------------------------------------------
+
+
+@pytest.mark.no_net
+def test_flow_participants_combines_history_and_current_approvers() -> None:
+    script = Script()
+    script.queue(FLOW_DETAILS_PATH, httpx.Response(200, json=DETAILS_OK))
+    script.queue(STATES, httpx.Response(200, json=STATES_OK))
+    got = make(script).flow_participants(FLOW)
+    assert got == FlowParticipants(
+        flow_id=FLOW,
+        submitter_id="corp:SUB",
+        owner_id="corp:OWNER",
+        approver_ids=frozenset(
+            {"corp:A1", "corp:DELEGATE", "corp:A2", "corp:C1", "corp:C2", "corp:NOW"}
+        ),
+    )
+    details, states = script.api_calls()
+    assert details.method == states.method == "GET"
+    assert details.url.path == FLOW_DETAILS_PATH
+    assert list(details.url.params.items()) == [("flowId", FLOW), ("accessToken", "ID_t1:corp")]
+    assert details.content == b""
+    assert states.url.raw_path.decode() == f"{STATES}?accessToken=ID_t1%3Acorp"
+    assert states.url.raw_path.startswith(b"/api/openapi/v2/approveStates/%5BID01vmXWPHarK6%5D")
+
+
+@pytest.mark.no_net
+def test_get_calls_renew_a_refused_token_like_posts() -> None:
+    """Same path as POSTs: a brand-new token gets one short wait, then one renewal."""
+    script, sleeps = Script(), []
+    script.queue(FLOW_DETAILS_PATH, *[httpx.Response(403, text="未授权")] * 2)
+    script.queue(FLOW_DETAILS_PATH, httpx.Response(200, json=DETAILS_OK))
+    script.queue(STATES, httpx.Response(200, json=STATES_OK))
+    make(script, sleeps).flow_participants(FLOW)
+    tokens = [c.url.params["accessToken"] for c in script.api_calls()]
+    assert tokens == ["ID_t1:corp", "ID_t1:corp", "ID_t2:corp", "ID_t2:corp"]
+    assert sleeps == [1.5]
+
+
+@pytest.mark.no_net
+def test_get_calls_give_up_after_a_refused_fresh_token() -> None:
+    script = Script()
+    script.queue(FLOW_DETAILS_PATH, *[httpx.Response(403, text="未授权")] * 3)
+    with pytest.raises(CredentialsRejected):
+        make(script).flow_participants(FLOW)
+
+
+@pytest.mark.no_net
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(412, json={"errorCode": 412, "errorMessage": "单据不存在"}),
+        httpx.Response(412, json={"errorCode": 412, "errorMessage": "单据已删除"}),
+        httpx.Response(200, json={"value": {}}),
+        httpx.Response(200, json={"value": None}),
+    ],
+)
+def test_missing_reports_are_bad_request_412(response: httpx.Response) -> None:
+    script = Script()
+    script.queue(FLOW_DETAILS_PATH, response)
+    with pytest.raises(BadRequest) as info:
+        make(script).flow_participants(FLOW)
+    assert info.value.status == 412
+    assert len(script.api_calls()) == 1  # no approveStates call for a missing report
+
+
+@pytest.mark.no_net
+@pytest.mark.parametrize(
+    ("details", "states"),
+    [
+        (httpx.Response(500, text="oops"), None),
+        (httpx.Response(200, text="<html>"), None),
+        (httpx.Response(200, json={"value": {"logs": "nope"}}), None),
+        (httpx.Response(200, json=DETAILS_OK), httpx.Response(503, text="busy")),
+        (httpx.Response(200, json=DETAILS_OK), httpx.Response(200, json={"items": [{}]})),
+    ],
+)
+def test_flow_failures_are_unavailable(
+    details: httpx.Response, states: httpx.Response | None
+) -> None:
+    script = Script()
+    script.queue(FLOW_DETAILS_PATH, details)
+    if states is not None:
+        script.queue(STATES, states)
+    with pytest.raises(Unavailable):
+        make(script).flow_participants(FLOW)
+
+
+@pytest.mark.no_net
+@pytest.mark.parametrize("bad", ["", "a/b", "x]", "a,b", "../x", "ID 1"])
+def test_unsafe_flow_ids_never_reach_the_network(bad: str) -> None:
+    script = Script()
+    with pytest.raises(ValueError):
+        make(script).flow_participants(bad)
+    assert script.calls == []
+
+
+@pytest.mark.no_net
+def test_documented_sample_history_has_no_approvers_yet() -> None:
+    """The docs' sample: submitted, handed to the ebot; nobody approved it yet."""
+    sample = SandboxWorld.load().flows["lrMb7AO5So2800"]
+    got = parse_flow_details("lrMb7AO5So2800", {"value": sample})
+    assert got is not None
+    assert got.submitter_id == got.owner_id == "djg8LshfUkfM00:Dwk7NVkt7o1E00"
+    assert got.approver_ids == frozenset()
+
+
+# over 127.0.0.1, against the stand-ins ---------------------------------------------------------
+
+
+@pytest.fixture
+def ekb() -> Iterator[EkuaibaoStandIn]:
+    with EkuaibaoStandIn(world=SandboxWorld.load()) as standin:
+        yield standin
+
+
+@pytest.fixture
+def client(ekb: EkuaibaoStandIn) -> Iterator[EkuaibaoClient]:
+    with httpx.Client(base_url=ekb.base_url, timeout=5) as http:
+        yield EkuaibaoClient(
+            http,
+            Credentials(ekb.app_key, ekb.app_security),
+            MemoryTokenStore(),
+            sleep=lambda s: None,
+        )
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandIn]:
+    with SlackStandIn() as standin:
+        yield standin
+
+
+def web(slack: SlackStandIn) -> WebClient:
+    return WebClient(base_url=slack.api_url, token="xoxb-sandbox-token", timeout=5)
+
+
+def test_stand_in_staff_by_email(client: EkuaibaoClient, ekb: EkuaibaoStandIn) -> None:
+    found = client.staff_ids_by_email(
+        [SUBMITTER_EMAIL.upper(), APPROVER_EMAIL, STRANGER_EMAIL, FORMER_EMAIL, "x@nowhere.test"]
+    )
+    assert found == {
+        SUBMITTER_EMAIL: SUBMITTER_ID,
+        APPROVER_EMAIL: APPROVER_ID,
+        STRANGER_EMAIL: STRANGER_ID,
+    }
+    assert [c.status for c in ekb.calls_to("getStaffIds")] == [200]
+
+
+def test_stand_in_flow_participants(client: EkuaibaoClient, ekb: EkuaibaoStandIn) -> None:
+    got = client.flow_participants(REPORT_ID)
+    assert got.submitter_id == got.owner_id == SUBMITTER_ID
+    assert got.approver_ids == frozenset({APPROVER_ID})
+    with pytest.raises(BadRequest) as info:
+        client.flow_participants("ID01nothingHere")
+    assert info.value.status == 412
+    assert "单据不存在" in str(info.value)
+    states = ekb.calls_to("approveStates")
+    assert len(states) == 1 and states[0].method == "GET" and states[0].status == 200
+
+
+def test_stand_in_approvers_follow_the_world(client: EkuaibaoClient, ekb: EkuaibaoStandIn) -> None:
+    ekb.world.approve_states[REPORT_ID]["operators"] = [{"id": STRANGER_ID, "name": "x"}]
+    got = client.flow_participants(REPORT_ID)
+    assert got.approver_ids == frozenset({APPROVER_ID, STRANGER_ID})
+
+
+def test_checker_end_to_end_in_ekuaibao_mode(
+    client: EkuaibaoClient, ekb: EkuaibaoStandIn, slack: SlackStandIn
+) -> None:
+    slack.users["U0APPROVER"] = {"id": "U0APPROVER", "email": APPROVER_EMAIL, "profile": {}}
+    slack.users["U0STRANGER"] = {"id": "U0STRANGER", "profile": {"email": STRANGER_EMAIL}}
+    slack.users["U0NOMAIL"] = {"id": "U0NOMAIL", "profile": {}}
+    policy = AccessPolicy(
+        mode="ekuaibao",
+        users=frozenset(),
+        usergroups=frozenset(),
+        channels=frozenset(),
+        finance=frozenset(),
+        allow_shared_channels=False,
+    )
+    checker = AccessChecker(policy, web(slack), client)
+    masters = client.invoice_masters("invoice", DEMO_INVOICE_IDS)
+    ids = [m.invoice_id for m in masters]
+    assert masters and all(m.report is not None for m in masters)
+
+    assert checker.may_ask(DEFAULT_USER_ID, "C0GENERAL") == Decision(True, "ekuaibao staff")
+    assert set(checker.may_see(DEFAULT_USER_ID, masters).values()) == {Decision(True, "submitter")}
+    approver = checker.may_see("U0APPROVER", masters, requested_ids=[*ids, "ID01missing"])
+    assert {d for i, d in approver.items() if i != "ID01missing"} == {Decision(True, "approver")}
+    assert approver["ID01missing"] == Decision(False, "invoice not found")
+    assert set(checker.may_see("U0STRANGER", masters).values()) == {
+        Decision(False, "not on the report")
+    }
+    assert checker.may_ask("U0NOMAIL", "C1") == Decision(False, "no email on the Slack profile")
+    assert checker.may_ask("U0NOBODY", "C1") == Decision(False, "could not read the Slack profile")
+    assert len(ekb.calls_to("flowDetails")) == 1  # one report, cached across users
+
+
+def test_checker_end_to_end_allowlist_and_shared_channels(
+    client: EkuaibaoClient, slack: SlackStandIn
+) -> None:
+    slack.usergroups["S0FINANCE"] = ["U0MEMBER"]
+    slack.shared_channels.add("C0CONNECT")
+    policy = AccessPolicy(
+        mode="allowlist",
+        users=frozenset(),
+        usergroups=frozenset({"S0FINANCE", "S0GONE"}),
+        channels=frozenset(),
+        finance=frozenset(),
+        allow_shared_channels=False,
+    )
+    checker = AccessChecker(policy, web(slack), client)
+    assert checker.may_ask("U0MEMBER", "C1") == Decision(True, "usergroup S0FINANCE")
+    assert checker.may_ask("U0OTHER", "C1") == Decision(
+        False, "could not check usergroup membership"
+    )
+    assert checker.may_post_in("C0CONNECT") == Decision(False, "shared channel")
+    assert checker.may_post_in("C0INTERNAL") == Decision(True, "internal channel")
+    assert checker.may_post_in("X0WEIRD") == Decision(False, "could not check the channel")
