@@ -42,8 +42,10 @@ def build_app(settings: Settings, enqueue: Enqueue) -> App:
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
+        """A payload our listeners could not use. Retrying would fail the same way, so say
+        400 and ask Slack not to redeliver it."""
         log.error("listener failed: %s: %s", type(error).__name__, redact(str(error))[:300])
-        return BoltResponse(status=500, body="")
+        return BoltResponse(status=400, body="", headers={"X-Slack-No-Retry": "1"})
 
     wiring = Wiring(
         enqueue=enqueue,

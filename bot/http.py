@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,8 @@ from waitress.server import create_server
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
     from waitress.server import BaseWSGIServer, MultiSocketServer
+
+log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 #: Slack's payloads are a few KB; anything near this is not from Slack.
@@ -32,7 +35,20 @@ def wsgi_app(app: App) -> WSGIApplication:
             )
             return [body]
         if path == EVENTS_PATH and method == "POST":
-            return slack(environ, start_response)
+            try:
+                return slack(environ, start_response)
+            except Exception as exc:  # a payload Bolt cannot even parse: bad input, not our fault
+                log.warning("rejected an unparseable Slack request: %s", type(exc).__name__)
+                body = b"bad request"
+                start_response(
+                    "400 Bad Request",
+                    [
+                        ("Content-Type", "text/plain"),
+                        ("Content-Length", str(len(body))),
+                        ("X-Slack-No-Retry", "1"),
+                    ],
+                )
+                return [body]
         body = b"Not Found"
         start_response(
             "404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]

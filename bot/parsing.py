@@ -112,7 +112,7 @@ _PROSE_ID = re.compile(
 #: `report B23001249`, `单据：B23001249`, or a bare report code like B23001249.
 _PROSE_REPORT = re.compile(
     r"(?:(?:report|单据|报销单)\s*[:：#]?\s*([A-Za-z0-9_$-]{4,60}))|(?<![\w-])([A-Z]{1,2}\d{8})(?![\w-])",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
 
 
@@ -133,11 +133,16 @@ def find_in_prose(text: str | None) -> Found:
     raw = _MARKUP.sub(" ", unescape_slack(text or "")).replace("`", " ")
     ids: list[str] = []
     for match in _PROSE_ID.finditer(raw):
-        if match.group(1) not in ids:
+        if _usable(match.group(1)) and match.group(1) not in ids:
             ids.append(match.group(1))
     reports: list[str] = []
     for match in _PROSE_REPORT.finditer(raw):
         code = match.group(1) or match.group(2)
-        if code and code not in reports and code not in ids:
+        if code and _usable(code) and code not in reports and code not in ids:
             reports.append(code)
     return Found(tuple(ids[:MAX_IDS]), tuple(reports[:3]), max(0, len(ids) - MAX_IDS))
+
+
+def _usable(token: str) -> bool:
+    """The same rule as for `/invoice`: what reaches Ekuaibao must look like an id."""
+    return len(token) <= _MAX_ID_LENGTH and _ID.fullmatch(token) is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 from typing import TYPE_CHECKING
 
 from tasks.ekuaibao.client import InvoiceData
@@ -36,10 +36,14 @@ class InvoiceSummary:
     @property
     def totals(self) -> Totals:
         """Σ金额 + Σ税额 in exact Decimal; by VAT convention this equals 价税合计."""
-        amount = sum((line.amount for line in self.lines if line.amount is not None), Decimal(0))
-        tax = sum((line.tax for line in self.lines if line.tax is not None), Decimal(0))
+        with localcontext(Context(prec=120)):  # exact for any amount, never silently rounded
+            amount = sum(
+                (line.amount for line in self.lines if line.amount is not None), Decimal(0)
+            )
+            tax = sum((line.tax for line in self.lines if line.tax is not None), Decimal(0))
+            total = amount + tax
         incomplete = sum(1 for line in self.lines if line.amount is None or line.tax is None)
-        return Totals(amount, tax, amount + tax, incomplete)
+        return Totals(amount, tax, total, incomplete)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from tasks.contracts import MAX_IDS, Mode
@@ -31,6 +31,8 @@ MAX_MESSAGES = 4
 #: Cap on one line item's name, so one absurd name cannot eat a whole section.
 MAX_NAME = 300
 DASH = "—"
+#: Enough digits for any amount Ekuaibao could send; the default context (28) overflows.
+_WIDE = Context(prec=120)
 
 
 # -- text helpers ------------------------------------------------------------------------
@@ -50,9 +52,10 @@ def amount(value: Decimal | None) -> str:
     if value is None:
         return DASH
     exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2 and value != value.quantize(CENT):
-        return format(value.normalize(), "f")
-    return format(value.quantize(CENT), "f")
+    cents = value.quantize(CENT, context=_WIDE)
+    if isinstance(exponent, int) and exponent < -2 and value != cents:
+        return format(value.normalize(_WIDE), "f")
+    return format(cents, "f")
 
 
 def money(value: Decimal) -> str:
@@ -63,7 +66,7 @@ def quantity(value: Decimal | None) -> str:
     """`1.00000000` reads as 1, `2.50000000` as 2.5."""
     if value is None:
         return DASH
-    return format(value.normalize(), "f")
+    return format(value.normalize(_WIDE), "f")
 
 
 def slack_date(epoch_s: int) -> str:

@@ -20,7 +20,7 @@ from tasks.contracts import REPORT_PAGE_SIZE, LookupRequest, Notice, ReplyTarget
 from tasks.dedup import Ledger
 from tasks.ekuaibao.client import EkuaibaoClient, InvoiceData
 from tasks.ekuaibao.errors import BadRequest, CredentialsRejected, RateLimited, Unavailable
-from tasks.ekuaibao.masters import InvoiceMaster, ReportInvoiceRef
+from tasks.ekuaibao.masters import LAYOUTS, InvoiceMaster, ReportInvoiceRef
 from tasks.ekuaibao.models import Attachment, LineItem
 from tasks.language import LanguagePicker
 from tasks.lookup import LookupResult, ReportPage, assemble
@@ -155,7 +155,12 @@ def _attempt(request: LookupRequest, deps: Deps, attempt: int) -> float | None:
         page=request.page,
         shared_by=request.user_id,
     )
-    messages = render.lookup_messages(result, texts, controls)
+    try:
+        messages = render.lookup_messages(result, texts, controls)
+    except Exception:  # Ekuaibao data the renderer could not handle: still one clear answer
+        log.exception("lookup %s: could not render the reply", request.request_id)
+        _fail(deps, request, texts.internal_error.format(ref=ref), "render error")
+        return None
     if request.part is not None:
         messages = [messages[min(request.part, len(messages) - 1)]]
     delivered = _deliver(deps, request, messages, final=True)
@@ -211,7 +216,11 @@ def fetch(request: LookupRequest, deps: Deps) -> LookupResult:
         pool.submit(client.line_items, line_ids) if line_ids else None
     )
     links: Future[list[Attachment]] = pool.submit(client.attachments, ids, fetched_at)
-    masters_by_type = [pool.submit(client.invoice_masters, t, i) for t, i in by_type.items()]
+    masters_by_type = [
+        pool.submit(client.invoice_masters, t, i) for t, i in by_type.items() if t in LAYOUTS
+    ]
+    for unknown in set(by_type) - set(LAYOUTS):  # e.g. a type newer than this bot
+        log.warning("no invoice master search for unknown invoice type %r", unknown[:40])
     data = InvoiceData(tuple(lines.result() if lines else ()), tuple(links.result()), fetched_at)
     masters: list[InvoiceMaster] = []
     for future in masters_by_type:

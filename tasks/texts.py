@@ -38,6 +38,9 @@ class Texts:
     no_attachment: str
     kinds: dict[str, str]
     not_found: str
+    not_found_or_denied: str
+    not_allowed: str
+    shared_channel: str
     too_long: str
     fallback: str
     # failures
@@ -147,6 +150,19 @@ EN = Texts(
         "*Not found in Ekuaibao ({count}):* {ids}\n"
         "Check each id for typos and copy it from the invoice in Ekuaibao (合思). The bot "
         "only sees your company's invoices."
+    ),
+    not_found_or_denied=(
+        "*Not found, or not yours to see ({count}):* {ids}\n"
+        "Check each id for typos. You can see the invoices of reports you submitted or "
+        "approve; finance can see all of them."
+    ),
+    not_allowed=(
+        ":lock: You're not set up to look up invoices with this bot. Ask your finance team "
+        "or Slack admin to add you."
+    ),
+    shared_channel=(
+        ":lock: This channel is shared with another organisation, so I won't post invoice "
+        "details here. Ask me in a DM instead."
     ),
     too_long=":warning: {count} more line(s) not shown; open the invoice in Ekuaibao to see all.",
     fallback="Invoice lookup: {found} found, {missing} not found.",
@@ -320,6 +336,12 @@ ZH = Texts(
         "*合思中未找到（{count}）：* {ids}\n"
         "请检查 id 是否有误，并从合思中的发票上复制。机器人只能查看本公司的发票。"
     ),
+    not_found_or_denied=(
+        "*未找到，或你无权查看（{count}）：* {ids}\n"
+        "请检查单号是否有误。你可以查看自己提交或审批的单据中的发票；财务可以查看全部。"
+    ),
+    not_allowed=":lock: 你还没有权限通过本机器人查询发票，请联系财务或 Slack 管理员开通。",
+    shared_channel=":lock: 此频道与其他组织共享，我不会在这里发布发票信息。请私信我查询。",
     too_long=":warning: 还有 {count} 行明细未显示，请在合思中打开发票查看全部。",
     fallback="发票查询：找到 {found} 张，未找到 {missing} 张。",
     credentials_rejected=(
