@@ -70,6 +70,9 @@ class LookupResult:
     not_found: tuple[str, ...]
     fetched_at: float
     report: ReportPage | None = field(default=None)
+    #: Ids the person may not see are listed with the unknown ones, in words that do not
+    #: tell which is which.
+    hides_denials: bool = False
 
     @property
     def earliest_expiry(self) -> int | None:

@@ -329,10 +329,11 @@ def lookup_messages(
         link_index += len(invoice.attachments)
     if result.not_found:
         ids = ", ".join(f"`{escape(i)}`" for i in result.not_found)
+        wording = texts.not_found_or_denied if result.hides_denials else texts.not_found
         groups.append(
             (
                 list(result.not_found),
-                [DIVIDER, section(texts.not_found.format(count=len(result.not_found), ids=ids))],
+                [DIVIDER, section(wording.format(count=len(result.not_found), ids=ids))],
             )
         )
 

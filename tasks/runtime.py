@@ -6,12 +6,14 @@ process builds them once and reuses them; a forked child notices the new pid and
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
+from tasks.access import AccessChecker, AccessPolicy
 from tasks.dedup import make_ledger
 from tasks.ekuaibao.client import Credentials, EkuaibaoClient
 from tasks.ekuaibao.tokens import FileTokenStore, RedisTokenStore, TokenStore, store_key
@@ -27,6 +29,7 @@ from tasks.service import Deps, RetryPolicy
 from tasks.settings import Settings, load_settings
 from tasks.slack_client import slack_client
 
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _deps: Deps | None = None
 _pid: int | None = None
@@ -78,7 +81,11 @@ def build_deps(settings: Settings) -> Deps:
         executor=executor,
     )
     slack = slack_client(settings)
+    access = AccessChecker(AccessPolicy.from_settings(settings), slack, client)
+    for warning in access.startup_warnings():
+        log.warning("%s", warning)
     return Deps(
+        access=access,
         ledger=make_ledger(settings.redis_url, settings.state_dir),
         client=client,
         replier=Replier(slack_http, slack),

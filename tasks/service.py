@@ -16,6 +16,7 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
 from tasks import render
+from tasks.access import AccessChecker
 from tasks.contracts import REPORT_PAGE_SIZE, LookupRequest, Notice, ReplyTarget
 from tasks.dedup import Ledger
 from tasks.ekuaibao.client import EkuaibaoClient, InvoiceData
@@ -70,6 +71,7 @@ class Deps:
     language: LanguagePicker
     retry: RetryPolicy
     ledger: Ledger | None = None
+    access: AccessChecker | None = None
     clock: Callable[[], float] = time.time
 
     def texts(self, target: ReplyTarget) -> Texts:
@@ -97,7 +99,10 @@ def _attempt(request: LookupRequest, deps: Deps, attempt: int) -> float | None:
     if attempt == 0:
         deps.replier.react(request, add="eyes")
     try:
-        result = fetch(request, deps)
+        refusal = _refusal(request, deps, texts)
+        if refusal is not None:
+            return None
+        result = _only_what_they_may_see(request, deps, fetch(request, deps))
     except Unavailable as exc:
         asked = exc.retry_after_s if isinstance(exc, RateLimited) else None
         delay = deps.retry.delay(attempt, asked)
@@ -133,7 +138,11 @@ def _attempt(request: LookupRequest, deps: Deps, attempt: int) -> float | None:
     except ReportNotFound:
         log.info("lookup %s: report %s not found", request.request_id, request.report)
         code = f"`{render.escape(request.report)}`"
-        _fail(deps, request, texts.report_not_found.format(code=code), "report not found")
+        if deps.access is not None and deps.access.policy.mode == "ekuaibao":
+            text = texts.not_found_or_denied.format(count=1, ids=code)
+        else:
+            text = texts.report_not_found.format(code=code)
+        _fail(deps, request, text, "report not found (or not theirs)")
         return None
     except CredentialsRejected as exc:
         log.error("lookup %s: %s (admin: check the Ekuaibao settings)", request.request_id, exc)
@@ -186,6 +195,57 @@ def _attempt(request: LookupRequest, deps: Deps, attempt: int) -> float | None:
 def handle_notice(notice: Notice, deps: Deps) -> None:
     texts = deps.texts(notice)
     _deliver(deps, notice, [render.simple(getattr(texts, notice.text_key))], final=True)
+
+
+# -- access ----------------------------------------------------------------------------
+
+
+def _refusal(request: LookupRequest, deps: Deps, texts: Texts) -> str | None:
+    """The gate: may this person ask, and may finance data be posted where they asked?"""
+    if deps.access is None:
+        return None
+    gate = deps.access.may_ask(request.user_id, request.channel_id)
+    if not gate.allowed:
+        _refuse(deps, request, texts.not_allowed, f"denied: {gate.reason}")
+        return gate.reason
+    if request.channel_id:
+        where = deps.access.may_post_in(request.channel_id)
+        if not where.allowed:
+            _refuse(deps, request, texts.shared_channel, f"denied: {where.reason}")
+            return where.reason
+    return None
+
+
+def _refuse(deps: Deps, request: LookupRequest, text: str, access: str) -> None:
+    delivered = _deliver(deps, request, [render.simple(text)], final=True, private=True)
+    deps.replier.react(request, remove="eyes", add="x")
+    audit(request, "refused" + ("" if delivered else " (reply not delivered)"), access=access)
+
+
+def _only_what_they_may_see(
+    request: LookupRequest, deps: Deps, result: LookupResult
+) -> LookupResult:
+    """ekuaibao mode: invoices of reports the person neither submitted nor approves are
+    listed as "not found, or not yours", exactly like ids Ekuaibao does not know."""
+    if deps.access is None or deps.access.policy.mode != "ekuaibao":
+        return result
+    masters = [inv.master for inv in result.invoices if inv.master is not None]
+    decisions = deps.access.may_see(request.user_id, masters, requested_ids=result.requested)
+    allowed = tuple(
+        inv
+        for inv in result.invoices
+        if decisions.get(inv.invoice_id) is not None and decisions[inv.invoice_id].allowed
+    )
+    shown = {inv.invoice_id for inv in allowed}
+    if result.report is not None:
+        if not allowed:  # neither its invoices nor its header: as if there were no report
+            raise ReportNotFound(request.report)
+        hidden: tuple[str, ...] = ()  # never list ids from inside a report they can't see
+    else:
+        hidden = tuple(i for i in result.requested if i not in shown)
+    return LookupResult(
+        result.requested, allowed, hidden, result.fetched_at, result.report, hides_denials=True
+    )
 
 
 # -- fetching --------------------------------------------------------------------------

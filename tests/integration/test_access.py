@@ -1,0 +1,116 @@
+"""Only the right people see finance data: allowlists, Ekuaibao roles, Slack Connect."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from sandbox.ekuaibao import APPROVER_EMAIL, STRANGER_EMAIL, EkuaibaoStandIn
+from sandbox.slack import SlackStandIn
+from tests.integration.harness import RunningBot, start_bot
+
+pytestmark = pytest.mark.integration
+DISCOUNT = "djg8LshfUkfM00:033002100311:23272058"  # on report B23001249
+UNKNOWN = "djg8LshfUkfM00:044031900111:00000000"
+
+
+@pytest.fixture
+def people(slack: SlackStandIn) -> Iterator[None]:
+    base = slack.users["U0SANDBOX"]
+    for user, email in (
+        ("U0APPROVER", APPROVER_EMAIL),
+        ("U0STRANGER", STRANGER_EMAIL),
+        ("U0NOBODY", "nobody@example.com"),
+    ):
+        slack.users[user] = {
+            **base,
+            "id": user,
+            "profile": {**base.get("profile", {}), "email": email},
+        }
+    yield
+    slack.shared_channels.clear()
+
+
+def start(ekuaibao: EkuaibaoStandIn, slack: SlackStandIn, tmp_path, **env: str) -> RunningBot:
+    return start_bot(ekuaibao, slack, tmp_path, broker=None, **env)
+
+
+def wait_for_log(bot: RunningBot, needle: str, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if needle in bot.log():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def text(bot: RunningBot, command_text: str, user: str = "U0SANDBOX") -> str:
+    command = bot.command(command_text, user_id=user)
+    [post] = bot.reply(command)
+    return json.dumps(post.body, ensure_ascii=False)
+
+
+def test_open_mode_warns_at_startup(ekuaibao, slack, tmp_path) -> None:
+    bot = start(ekuaibao, slack, tmp_path)
+    try:
+        assert "¥263.00" in text(bot, DISCOUNT)
+        assert wait_for_log(bot, "ACCESS_MODE=open")
+    finally:
+        bot.stop()
+
+
+def test_allowlists_of_users_channels_and_finance(ekuaibao, slack, people, tmp_path) -> None:
+    bot = start(
+        ekuaibao, slack, tmp_path, ALLOWED_SLACK_USERS="U0SANDBOX", FINANCE_SLACK_USERS="U0APPROVER"
+    )
+    try:
+        assert "¥263.00" in text(bot, DISCOUNT)
+        assert "¥263.00" in text(bot, DISCOUNT, user="U0APPROVER")
+        before = len(ekuaibao.calls_to("detailBatch"))
+        refused = text(bot, DISCOUNT, user="U0STRANGER")
+        assert "not set up to look up invoices" in refused and "263" not in refused
+        assert len(ekuaibao.calls_to("detailBatch")) == before  # refused before Ekuaibao
+        assert wait_for_log(bot, "access=denied")
+    finally:
+        bot.stop()
+
+
+def test_ekuaibao_roles_decide_and_denials_look_like_not_found(
+    ekuaibao, slack, people, tmp_path
+) -> None:
+    bot = start(ekuaibao, slack, tmp_path, ACCESS_MODE="ekuaibao")
+    try:
+        submitter = text(bot, "report B23001249")  # U0SANDBOX is the report's submitter
+        assert "¥263.00" in submitter and "校验测试" in submitter
+        assert "¥263.00" in text(bot, DISCOUNT, user="U0APPROVER")  # an approver on it
+        denied = text(bot, DISCOUNT, user="U0STRANGER")
+        unknown = text(bot, UNKNOWN, user="U0STRANGER")
+        assert "263" not in denied and "Not found, or not yours to see (1)" in denied
+        assert (
+            denied.replace(DISCOUNT, "X").split('"text"')[1:]
+            == unknown.replace(UNKNOWN, "X").split('"text"')[1:]
+        )
+        report = text(bot, "report B23001249", user="U0STRANGER")
+        assert "校验测试" not in report and "Not found, or not yours to see" in report
+        refused = text(bot, DISCOUNT, user="U0NOBODY")  # no Ekuaibao staff with that email
+        assert "not set up to look up invoices" in refused
+    finally:
+        bot.stop()
+
+
+def test_no_finance_data_in_shared_channels(ekuaibao, slack, people, tmp_path) -> None:
+    slack.shared_channels.add("C0SANDBOX")
+    bot = start(ekuaibao, slack, tmp_path)
+    try:
+        refused = text(bot, DISCOUNT)
+        assert "shared with another organisation" in refused and "263" not in refused
+    finally:
+        bot.stop()
+    allowed = start(ekuaibao, slack, tmp_path / "allowed", ALLOW_SHARED_CHANNELS="true")
+    try:
+        assert "¥263.00" in text(allowed, DISCOUNT)
+    finally:
+        allowed.stop()
