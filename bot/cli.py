@@ -110,7 +110,7 @@ def _describe_broker(settings: Settings) -> str:
 
 
 def _serve_http(
-    app: object, args: argparse.Namespace, settings: Settings, child: WorkerChild | None
+    app: object, args: argparse.Namespace, settings: Settings, child: Supervised | None
 ) -> None:
     from bot.http import make_server
 
@@ -162,22 +162,23 @@ def _serve_socket_mode(app: object, settings: Settings) -> None:
     handler.close()  # type: ignore[no-untyped-call]
 
 
-class WorkerChild:
-    """`invoicebot worker` in a child process, restarted if it dies, stopped with us."""
+class Supervised:
+    """A child process restarted if it dies, and stopped (SIGTERM, then SIGKILL) with us."""
 
-    def __init__(self) -> None:
+    def __init__(self, args: list[str], name: str) -> None:
+        self._args = args
+        self._name = name
         self._proc: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
-        self._watcher = threading.Thread(target=self._watch, name="worker-child", daemon=True)
+        self._watcher = threading.Thread(target=self._watch, name=name, daemon=True)
 
     def start(self) -> None:
         self._spawn()
         self._watcher.start()
 
     def _spawn(self) -> None:
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "worker"], preexec_fn=_die_with_parent
-        )
+        # our own argv (sys.executable and fixed arguments), never user input
+        self._proc = subprocess.Popen(self._args, preexec_fn=_die_with_parent)  # noqa: S603
 
     def _watch(self) -> None:
         while not self._stopping.is_set():
@@ -185,7 +186,7 @@ class WorkerChild:
             code = self._proc.wait()
             if self._stopping.is_set():
                 return
-            log.error("the worker child exited with status %s; restarting it in 1 s", code)
+            log.error("the %s exited with status %s; restarting it in 1 s", self._name, code)
             time.sleep(1)
             if not self._stopping.is_set():
                 self._spawn()
@@ -198,6 +199,11 @@ class WorkerChild:
                 self._proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self._proc.kill()
+
+
+def WorkerChild() -> Supervised:
+    """`invoicebot worker` as a child of `invoicebot serve`."""
+    return Supervised([sys.executable, "-m", "bot.cli", "worker"], "worker child")
 
 
 def _die_with_parent() -> None:
@@ -214,11 +220,16 @@ def _die_with_parent() -> None:
 
 def _worker() -> int:
     settings = load_settings(require=EKUAIBAO)
+    configure_logging(settings.log_level)
     from tasks.celery_app import QUEUE
-    from tasks.celery_app import app as celery
 
     concurrency = settings.worker_concurrency
     argv = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "tasks",
         "worker",
         "--pool",
         settings.worker_pool,
@@ -233,7 +244,15 @@ def _worker() -> int:
         "--without-gossip",
         "--without-mingle",
     ]
-    celery.worker_main(argv)
+    # Celery runs in a supervised child: kombu can die on a broker restart
+    # ("Unrecoverable error"), and a lookup queue without a consumer helps nobody.
+    child = Supervised(argv, "celery worker")
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopped.set())
+    signal.signal(signal.SIGINT, lambda signum, frame: stopped.set())
+    child.start()
+    stopped.wait()
+    child.stop()
     return 0
 
 

@@ -51,14 +51,31 @@ def create_app(settings: BrokerSettings) -> Celery:
             "interval_step": 0.2,
             "interval_max": 0.4,
         },
-        # Retries wait up to 5 min in the worker; Redis must not redeliver them meanwhile.
-        broker_transport_options=(
-            {"polling_interval": EMBEDDED_POLLING_S}
-            if settings.is_embedded
-            else {"visibility_timeout": settings.broker_visibility_timeout_s}
-        ),
+        # A task whose retry could not be published (broker down) must not be acked as
+        # done: left unacked, it is redelivered. The reply ledger keeps that to one answer.
+        task_acks_on_failure_or_timeout=False,
+        broker_transport_options=_transport_options(settings),
     )
     return app
+
+
+def _transport_options(settings: BrokerSettings) -> dict[str, object]:
+    if settings.is_embedded:
+        return {"polling_interval": EMBEDDED_POLLING_S}
+    if settings.redis_url:
+        return {
+            # Retries wait up to 5 min in the worker; Redis must not redeliver them meanwhile,
+            # but a dead worker's lookups must come back well inside the 30-minute reply window.
+            "visibility_timeout": settings.broker_visibility_timeout_s,
+            # kombu sweeps for abandoned messages every interval x throttle seconds (100 s by
+            # default); sweep every 10 s instead.
+            "unacked_restore_interval": 10,
+            "unacked_restore_throttle": 1,
+            # a Redis that vanished without closing the connection must not hang a publish
+            "socket_timeout": 10,
+            "socket_connect_timeout": 5,
+        }
+    return {}
 
 
 _settings = broker_settings()

@@ -288,6 +288,7 @@ def start_worker(
             WORKER_COMMANDS[how],
             env=env,
             cwd=log_path.parent,
+            start_new_session=True,  # its own process group, so a test can kill it whole
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
