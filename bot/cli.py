@@ -80,6 +80,10 @@ def _serve(args: argparse.Namespace) -> int:
         require.extend(EKUAIBAO)
     settings = load_settings(require=tuple(require))
     configure_logging(settings.log_level)
+    if settings.effective_access_mode == "open":
+        from tasks.access import OPEN_MODE_WARNING
+
+        log.warning("%s (set ACCESS_MODE or an allowlist to restrict it)", OPEN_MODE_WARNING)
 
     from bot.app import build_app
     from bot.enqueue import celery_enqueue, warm_up

@@ -1,0 +1,99 @@
+"""The replier's fallbacks, with httpx.MockTransport and a fake Web API client (no network)."""
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
+
+from tasks.contracts import ReplyTarget
+from tasks.reply import Replier, ReplyFailed
+
+pytestmark = pytest.mark.no_net
+URL = "https://hooks.slack.test/commands/T1/2/secret"
+TARGET = ReplyTarget(response_url=URL, channel_id="C1", user_id="U1")
+MESSAGE = {"text": "hi", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}]}
+
+
+class FakeWeb:
+    def __init__(self, fail: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.fail = fail
+
+    def __getattr__(self, method: str) -> Any:
+        def call(**kwargs: Any) -> dict[str, Any]:
+            self.calls.append((method, kwargs))
+            if method in self.fail:
+                response = SlackResponse(
+                    client=None,
+                    http_verb="POST",
+                    api_url="x",
+                    req_args={},
+                    data={"ok": False, "error": "channel_not_found"},
+                    headers={},
+                    status_code=200,
+                )
+                raise SlackApiError("error", response)
+            return {"ok": True, "channel": {"id": "D1"}}
+
+        return call
+
+
+def replier(
+    answers: list[httpx.Response], web: FakeWeb | None = None
+) -> tuple[Replier, list[dict]]:
+    bodies: list[dict] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        return answers.pop(0)
+
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    return Replier(http, web, sleep=lambda s: None), bodies  # type: ignore[arg-type]
+
+
+def test_invalid_blocks_are_retried_once_as_plain_text() -> None:
+    answers = [httpx.Response(400, text="invalid_blocks"), httpx.Response(200, text="ok")]
+    reply, bodies = replier(answers)
+    reply.deliver(TARGET, [MESSAGE])
+    assert "blocks" in bodies[0] and "blocks" not in bodies[1] and bodies[1]["text"] == "hi"
+
+
+def test_rate_limited_response_url_waits_for_retry_after() -> None:
+    slept: list[float] = []
+    answers = [httpx.Response(429, headers={"Retry-After": "3"}), httpx.Response(200, text="ok")]
+    bodies: list[dict] = []
+    http = httpx.Client(
+        transport=httpx.MockTransport(
+            lambda r: (bodies.append(json.loads(r.content)), answers.pop(0))[1]
+        )
+    )
+    Replier(http, None, sleep=slept.append).deliver(TARGET, [MESSAGE])
+    assert slept == [3.0] and len(bodies) == 2
+
+
+def test_a_used_up_url_falls_back_to_ephemeral_then_to_a_dm() -> None:
+    web = FakeWeb()
+    reply, _ = replier([httpx.Response(404, text="used_url")], web)
+    reply.deliver(TARGET, [MESSAGE])
+    assert [m for m, _ in web.calls] == ["chat_postEphemeral"]
+
+    web = FakeWeb(fail={"chat_postEphemeral"})
+    reply, _ = replier([httpx.Response(404, text="expired_url")], web)
+    reply.deliver(TARGET, [MESSAGE])
+    assert [m for m, _ in web.calls] == [
+        "chat_postEphemeral",
+        "conversations_open",
+        "chat_postMessage",
+    ]
+    assert web.calls[-1][1]["channel"] == "D1"
+
+
+def test_a_shared_reply_never_falls_back_to_private_channels_quietly() -> None:
+    web = FakeWeb()
+    reply, _ = replier([httpx.Response(404, text="expired_url")], web)
+    with pytest.raises(ReplyFailed) as failed:
+        reply.deliver(TARGET, [MESSAGE], in_channel=True)
+    assert web.calls == [] and URL not in str(failed.value) and "secret" not in str(failed.value)
