@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from typing import Literal
 
-from bot.enqueue import Enqueue
+from bot.enqueue import Enqueue, EnqueueFailed
+from bot.parsing import Found
+from tasks.contracts import LookupRequest, Notice, ReplyTarget
 from tasks.dedup import Dedup
 from tasks.language import LanguagePicker
 from tasks.texts import Texts, texts_for
+
+log = logging.getLogger(__name__)
+Hint = Literal["dm_hint", "mention_hint", "shortcut_nothing_found"]
 
 
 @dataclass(frozen=True)
@@ -19,3 +26,19 @@ class Wiring:
     def texts(self, user_id: str) -> tuple[str, Texts]:
         language = self.language.for_user(user_id)
         return language, texts_for(language)
+
+    def answer(self, target: ReplyTarget, found: Found, hint: Hint) -> None:
+        """Free text's answer: one lookup for its ids, one per report, or a hint when it held
+        nothing to look up."""
+        fields = target.model_dump()
+        fields["language"] = target.language or self.language.for_user(target.user_id)
+        try:
+            if not found:
+                self.enqueue(Notice(text_key=hint, **fields))
+                return
+            if found.ids:
+                self.enqueue(LookupRequest(ids=found.ids, **fields))
+            for report in found.reports:
+                self.enqueue(LookupRequest(report=report, **fields))
+        except EnqueueFailed:
+            log.error("could not queue the lookup for %s", target.user_id)

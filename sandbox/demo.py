@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from sandbox.ekuaibao import DEMO_INVOICE_IDS, REPORT_CODE, EkuaibaoStandIn
-from sandbox.signing import interaction, slash_command
+from sandbox.signing import block_action, slash_command
 from sandbox.slack import SlackStandIn
 from sandbox.terminal import to_text
 
@@ -102,31 +102,7 @@ def _click_refresh(
     if not refresh:
         return None
     response_url = slack.new_response_url()
-    payload = {
-        "type": "block_actions",
-        "user": {"id": "U0SANDBOX"},
-        "team": {"id": "T0SANDBOX"},
-        "api_app_id": "A0SANDBOX",
-        "trigger_id": "1.2.3",
-        "response_url": response_url,
-        "container": {
-            "type": "message",
-            "message_ts": "1.1",
-            "channel_id": "C0SANDBOX",
-            "is_ephemeral": True,
-        },
-        "channel": {"id": "C0SANDBOX"},
-        "actions": [
-            {
-                "action_id": "refresh_links",
-                "block_id": "b",
-                "type": "button",
-                "value": refresh[0]["value"],
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
-    }
-    body, headers = interaction(secret, payload)
+    body, headers = block_action(secret, "refresh_links", refresh[0]["value"], response_url)
     httpx.post(bot_url, content=body, headers=headers, timeout=10).raise_for_status()
     return slack.wait_for_posts(response_url, 1, timeout=60)[0].body
 

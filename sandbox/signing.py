@@ -67,3 +67,41 @@ def event(
 ) -> tuple[bytes, dict[str, str]]:
     body = json.dumps(envelope).encode()
     return body, signed_headers(secret, body, "application/json", timestamp)
+
+
+def block_action(
+    secret: str,
+    action_id: str,
+    value: str,
+    response_url: str,
+    *,
+    user: str = "U0SANDBOX",
+    channel: str = "C0SANDBOX",
+    message_ts: str = "1700000000.000100",
+) -> tuple[bytes, dict[str, str]]:
+    """A click on one of the bot's buttons, as Slack sends it (form-encoded `payload=`)."""
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user},
+        "team": {"id": "T0SANDBOX"},
+        "api_app_id": "A0SANDBOX",
+        "trigger_id": "1.2.3",
+        "response_url": response_url,
+        "container": {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel,
+            "is_ephemeral": True,
+        },
+        "channel": {"id": channel},
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "b",
+                "type": "button",
+                "value": value,
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+    return interaction(secret, payload, timestamp=None)

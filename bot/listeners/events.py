@@ -11,10 +11,9 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.enqueue import EnqueueFailed
-from bot.parsing import Found, find_in_prose
+from bot.parsing import find_in_prose
 from bot.wiring import Wiring
-from tasks.contracts import LookupRequest, Notice, ReplyTarget
+from tasks.contracts import ReplyTarget
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +21,7 @@ log = logging.getLogger(__name__)
 def register(app: App, wiring: Wiring) -> None:
     @app.event("message")
     def direct_message(event: dict[str, Any], body: dict[str, Any]) -> None:
-        if event.get("channel_type") != "im" or not _from_a_person(event):
-            return
-        if not wiring.dedup.first(f"event:{body.get('event_id')}"):
-            log.info("ignored a repeated delivery of event %s", body.get("event_id"))
+        if event.get("channel_type") != "im" or not _first_from_a_person(wiring, event, body):
             return
         target = ReplyTarget(
             team_id=str(body.get("team_id", "")),
@@ -33,14 +29,11 @@ def register(app: App, wiring: Wiring) -> None:
             user_id=str(event["user"]),
             reply_via="channel",
         )
-        _answer(wiring, target, find_in_prose(event.get("text")), "dm_hint")
+        wiring.answer(target, find_in_prose(event.get("text")), "dm_hint")
 
     @app.event("app_mention")
     def mention(event: dict[str, Any], body: dict[str, Any]) -> None:
-        if not _from_a_person(event):
-            return
-        if not wiring.dedup.first(f"event:{body.get('event_id')}"):
-            log.info("ignored a repeated delivery of event %s", body.get("event_id"))
+        if not _first_from_a_person(wiring, event, body):
             return
         target = ReplyTarget(
             team_id=str(body.get("team_id", "")),
@@ -50,25 +43,15 @@ def register(app: App, wiring: Wiring) -> None:
             thread_ts=str(event.get("thread_ts") or event["ts"]),
             reaction_ts=str(event["ts"]),
         )
-        _answer(wiring, target, find_in_prose(event.get("text")), "mention_hint")
+        wiring.answer(target, find_in_prose(event.get("text")), "mention_hint")
 
 
-def _from_a_person(event: dict[str, Any]) -> bool:
-    """No subtype (edits, deletions, joins), no bot, and a user to answer."""
-    return not event.get("subtype") and not event.get("bot_id") and bool(event.get("user"))
-
-
-def _answer(wiring: Wiring, target: ReplyTarget, found: Found, hint: str) -> None:
-    """One lookup for the ids, one per report; a hint when there is nothing to look up."""
-    fields = target.model_dump()
-    fields["language"] = wiring.language.for_user(target.user_id)
-    try:
-        if not found:
-            wiring.enqueue(Notice(text_key=hint, **fields))
-            return
-        if found.ids:
-            wiring.enqueue(LookupRequest(ids=found.ids, **fields))
-        for report in found.reports:
-            wiring.enqueue(LookupRequest(report=report, **fields))
-    except EnqueueFailed:
-        log.error("could not queue the lookup for an event from %s", target.user_id)
+def _first_from_a_person(wiring: Wiring, event: dict[str, Any], body: dict[str, Any]) -> bool:
+    """No subtype (edits, deletions, joins), no bot, a user to answer, and not a delivery
+    of an event we already took."""
+    if event.get("subtype") or event.get("bot_id") or not event.get("user"):
+        return False
+    if not wiring.dedup.first(f"event:{body.get('event_id')}"):
+        log.info("ignored a repeated delivery of event %s", body.get("event_id"))
+        return False
+    return True

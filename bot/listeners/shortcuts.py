@@ -8,10 +8,9 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot.enqueue import EnqueueFailed
 from bot.parsing import find_in_prose
 from bot.wiring import Wiring
-from tasks.contracts import LookupRequest, Notice, ReplyTarget
+from tasks.contracts import ReplyTarget
 
 log = logging.getLogger(__name__)
 CALLBACK_ID = "lookup_invoices"
@@ -46,15 +45,4 @@ def register(app: App, wiring: Wiring) -> None:
             replace_original=False,  # the clicked message is not ours to replace
             language=wiring.language.for_user(user),
         )
-        found = find_in_prose(text)
-        fields = target.model_dump()
-        try:
-            if not found:
-                wiring.enqueue(Notice(text_key="shortcut_nothing_found", **fields))
-                return
-            if found.ids:
-                wiring.enqueue(LookupRequest(ids=found.ids, **fields))
-            for report in found.reports:
-                wiring.enqueue(LookupRequest(report=report, **fields))
-        except EnqueueFailed:
-            log.error("could not queue the shortcut lookup for %s", user)
+        wiring.answer(target, find_in_prose(text), "shortcut_nothing_found")

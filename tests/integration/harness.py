@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from sandbox.ekuaibao import EkuaibaoStandIn
-from sandbox.signing import event, interaction, slash_command
+from sandbox.signing import block_action, event, interaction, slash_command
 from sandbox.slack import ApiCall, ResponsePost, SlackStandIn
 
 REPO = Path(__file__).resolve().parents[2]
@@ -118,31 +118,9 @@ class RunningBot:
     ) -> tuple[httpx.Response, str]:
         """A signed block_actions payload for one of our buttons; returns its response_url."""
         response_url = self.slack.new_response_url()
-        payload = {
-            "type": "block_actions",
-            "user": {"id": user},
-            "team": {"id": "T0SANDBOX"},
-            "api_app_id": "A0SANDBOX",
-            "trigger_id": "1.2.3",
-            "response_url": response_url,
-            "container": {
-                "type": "message",
-                "message_ts": message_ts,
-                "channel_id": "C0SANDBOX",
-                "is_ephemeral": True,
-            },
-            "channel": {"id": "C0SANDBOX"},
-            "actions": [
-                {
-                    "action_id": action_id,
-                    "block_id": "b",
-                    "type": "button",
-                    "value": value,
-                    "action_ts": f"{time.time():.6f}",
-                }
-            ],
-        }
-        body, headers = interaction(self.secret, payload)
+        body, headers = block_action(
+            self.secret, action_id, value, response_url, user=user, message_ts=message_ts
+        )
         return httpx.post(self.events_url, content=body, headers=headers, timeout=10), response_url
 
     def shortcut(
