@@ -100,6 +100,8 @@ class SlackStandIn:
         self.usergroups: dict[str, list[str]] = {}
         #: conversations.info answers `is_ext_shared: true` (Slack Connect) for these.
         self.shared_channels: set[str] = set()
+        #: conversations.info answers channel_not_found, like a private channel the bot is not in.
+        self.hidden_channels: set[str] = set()
         self._server = LoopbackServer(host, port, self._handle)
         self._lock = threading.Lock()
         self._posted = threading.Condition(self._lock)
@@ -427,7 +429,7 @@ class SlackStandIn:
 
     def _conversations_info(self, params: dict[str, Any]) -> HttpResponse:
         channel = str(params.get("channel") or "")
-        if not channel or channel[0] not in "CDG":
+        if not channel or channel[0] not in "CDG" or channel in self.hidden_channels:
             return _api_error("channel_not_found")
         info = {
             "id": channel,

@@ -210,7 +210,10 @@ def _refusal(request: LookupRequest, deps: Deps, texts: Texts) -> str | None:
         return gate.reason
     if request.channel_id:
         where = deps.access.may_post_in(request.channel_id)
-        if not where.allowed:
+        unverifiable = where.reason == "could not check the channel"
+        # A private answer where the bot cannot look (say, a private channel it is not in)
+        # is still fine; a post the whole channel sees is not.
+        if not where.allowed and not (unverifiable and request.mode != "share"):
             _refuse(deps, request, texts.shared_channel, f"denied: {where.reason}")
             return where.reason
     return None

@@ -32,6 +32,7 @@ def people(slack: SlackStandIn) -> Iterator[None]:
         }
     yield
     slack.shared_channels.clear()
+    slack.hidden_channels.clear()
 
 
 def start(ekuaibao: EkuaibaoStandIn, slack: SlackStandIn, tmp_path, **env: str) -> RunningBot:
@@ -114,3 +115,27 @@ def test_no_finance_data_in_shared_channels(ekuaibao, slack, people, tmp_path) -
         assert "¥263.00" in text(allowed, DISCOUNT)
     finally:
         allowed.stop()
+
+
+def test_a_private_channel_the_bot_cannot_see_still_gets_private_answers(
+    ekuaibao, slack, people, tmp_path
+) -> None:
+    """/invoice works in any channel: response_url answers need no membership. Only a
+    post everyone in the channel would see needs the channel checked."""
+    bot = start(ekuaibao, slack, tmp_path)
+    try:
+        command = bot.command(DISCOUNT)  # the stand-in's conversations.info knows C0SANDBOX
+        [post] = bot.reply(command)
+        assert "¥263.00" in json.dumps(post.body, ensure_ascii=False)
+        from sandbox.signing import slash_command
+
+        slack.hidden_channels.add("G0PRIVATE")
+        url = slack.new_response_url()
+        body, headers = slash_command(bot.secret, DISCOUNT, url, channel_id="G0PRIVATE")
+        import httpx
+
+        httpx.post(bot.events_url, content=body, headers=headers, timeout=10)
+        [private] = slack.wait_for_posts(url, 1, timeout=30)
+        assert "¥263.00" in json.dumps(private.body, ensure_ascii=False)
+    finally:
+        bot.stop()
