@@ -1,0 +1,522 @@
+"""The Ekuaibao and Slack stand-ins in their own process, for the benchmark.
+
+Running them apart from the load generator keeps their CPU (JSON encoding, Block Kit
+validation, one thread per connection) out of the load generator's timing, and their CPU
+is measured on its own. The process serves three things on 127.0.0.1:
+
+* the Ekuaibao stand-in (``sandbox.ekuaibao.EkuaibaoStandIn``) with ``delay_s`` latency on
+  every ``/api/`` call (the token call included) and a world grown with synthetic invoices
+  that each carry 1-3 line items with the documented ~4.7 KB ``entity`` blob, plus one report
+  of ``--report-size`` invoices;
+* the Slack stand-in (``sandbox.slack.SlackStandIn``) with an optional latency added to every
+  answer *after* the post is recorded, so ``ResponsePost.at`` is the moment the reply reached
+  Slack;
+* a small control API for the load generator: fresh response_urls, the posts received
+  (key, arrival time, status, first words; never the bodies), and a stop switch.
+
+``python -m bench.standins`` prints one JSON line (the URLs and the benchmark's invoice ids)
+and serves until ``POST /stop``, until its parent dies, or until ``--lifetime`` seconds have
+passed, whichever comes first: it always stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import copy
+import gc
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import Message
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import httpx
+
+from sandbox.ekuaibao import (
+    DEMO_INVOICE_IDS,
+    Attachment,
+    EkuaibaoStandIn,
+    HttpRequest,
+    HttpResponse,
+    LoopbackServer,
+    SandboxInvoice,
+    SandboxWorld,
+    _synth_master,
+)
+from sandbox.slack import SlackStandIn
+
+BOT_TOKEN = "xoxb-sandbox-token"
+REPORT_CODE = "B29000100"
+REPORT_FLOW_ID = "ID01benchRprt1"
+_LINE_CODE = "E_system_发票明细_code"
+_REGION = (0.0, 0.0, 2000.0, 1338.0)
+
+
+# -- the world -----------------------------------------------------------------------------
+
+
+def synthetic_world(n_invoices: int, report_size: int) -> tuple[SandboxWorld, list[str]]:
+    """The sandbox world plus `n_invoices` invoices with lines; the first `report_size` of
+    them form report REPORT_CODE. Every line is a copy of a documented sample line (entity
+    blob included), so payload sizes are the real ones."""
+    world = SandboxWorld.load()
+    samples = [line for inv in world.invoices.values() for line in inv.lines]
+    template = world.invoices[DEMO_INVOICE_IDS[0]].master
+    if not samples or template is None:
+        raise RuntimeError("the sandbox world has no sample lines to copy")
+    report_form = copy.deepcopy(template.get("flowForm") or {})
+    report_form.update({"code": REPORT_CODE, "title": f"Benchmark report ({report_size} invoices)"})
+    ids: list[str] = []
+    entries: list[dict[str, Any]] = []
+    for n in range(n_invoices):
+        code, number = f"0330021{n:05d}", f"{60000000 + n}"
+        invoice_id = f"djg8LshfUkfM00:{code}:{number}"
+        lines = []
+        for j in range(1 + n % 3):  # 1, 2 or 3 lines: 2 on average
+            line = copy.deepcopy(samples[(n + j) % len(samples)])
+            line_id = f"ID_bench{n:05d}{j}"
+            line.update({"id": line_id, "masterId": invoice_id, _LINE_CODE: line_id})
+            lines.append(line)
+        master = _synth_master(invoice_id, lines, template)
+        if n < report_size:
+            master.update({"flowId": REPORT_FLOW_ID, "flowForm": copy.deepcopy(report_form)})
+            entries.append(
+                {
+                    "invoiceId": invoice_id,
+                    "invoiceItemId": [line["id"] for line in lines],
+                    "invoiceType": "invoice",
+                }
+            )
+        attachment = Attachment(f"发票-{number}.pdf", "pdf", _REGION)
+        world.invoices[invoice_id] = SandboxInvoice(
+            invoice_id=invoice_id,
+            lines=tuple(lines),
+            object_id="invoice",
+            master=master,
+            attachment=attachment,
+        )
+        world.by_file_name[attachment.file_name] = attachment
+        ids.append(invoice_id)
+    world.reports_by_code[REPORT_CODE] = entries
+    world.reports_by_id[REPORT_FLOW_ID] = entries
+    return world, ids
+
+
+class AsyncFront:
+    """An asyncio HTTP/1.1 front for the sandbox handlers (``HttpRequest -> HttpResponse``).
+
+    The sandbox's own server is a ``ThreadingHTTPServer``: a thread per connection and a
+    listen backlog of 5. Under benchmark load (hundreds of calls a second, an HTTP pool that
+    opens and closes connections) it drops SYNs (1 s retransmits) and its threads fight for
+    the GIL, adding tens of ms of tail latency that real Ekuaibao would not add. Here one
+    event loop serves every connection (backlog 1024), runs the sandbox handler as the
+    request arrives and sends the answer ``latency`` seconds after arrival (or, with
+    ``after=True``, handles it at once and waits ``latency`` before answering, which for
+    Slack means the post is recorded when it arrives). The handlers, their data and their
+    records (``RecordedCall.at``, ``ResponsePost.at``: arrival times) are the sandbox's own.
+    """
+
+    def __init__(
+        self,
+        app: Callable[[HttpRequest], HttpResponse],
+        latency_for: Callable[[HttpRequest], float],
+    ) -> None:
+        self._app = app
+        self._latency_for = latency_for
+        self._loop = asyncio.new_event_loop()
+        self._server: asyncio.Server | None = None
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self.port = 0
+        #: per request: ms between the promised answer time and the answer leaving
+        self.overrun_ms: list[float] = []
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(self._listen(), self._loop)
+        future.result(timeout=10)
+
+    async def _listen(self) -> None:
+        self._server = await asyncio.start_server(
+            self._connection, "127.0.0.1", 0, backlog=1024, limit=2**20
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    def stop(self) -> None:
+        async def close() -> None:
+            if self._server is not None:
+                self._server.close()
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.cancel()
+
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            for _ in range(1_000_000):  # keep-alive: one request after another, bounded
+                line = await reader.readline()
+                if not line.strip():
+                    break
+                arrived = time.monotonic()
+                method, target, _version = line.decode("latin-1").split(" ", 2)
+                headers = Message()
+                for _ in range(200):
+                    raw = await reader.readline()
+                    if raw in (b"\r\n", b"\n", b""):
+                        break
+                    name, _, value = raw.decode("latin-1").partition(":")
+                    headers[name.strip()] = value.strip()
+                length = int(headers.get("Content-Length") or 0)
+                body = await reader.readexactly(length) if length > 0 else b""
+                parts = urlsplit(target)
+                query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+                request = HttpRequest(method, parts.path, unquote(parts.path), query, headers, body)
+                try:
+                    response = self._app(request)
+                except Exception as exc:  # a stand-in bug must be a loud 500, not a hang
+                    response = HttpResponse.text(500, f"sandbox error: {exc!r}")
+                latency = self._latency_for(request)
+                due = arrived + latency
+                wait = due - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                head = [f"HTTP/1.1 {response.status} {_REASONS.get(response.status, 'Status')}"]
+                head.append(f"Content-Type: {response.content_type}")
+                head.append(f"Content-Length: {len(response.body)}")
+                head.extend(f"{k}: {v}" for k, v in response.headers.items())
+                writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + response.body)
+                await writer.drain()
+                if latency > 0:
+                    self.overrun_ms.append((time.monotonic() - due) * 1000)
+                if (headers.get("Connection") or "").lower() == "close":
+                    break
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+            pass
+        finally:
+            with contextlib.suppress(Exception):
+                writer.close()
+
+
+_REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 500: "Error"}
+
+
+class FrontedEkuaibao(EkuaibaoStandIn):
+    """The sandbox Ekuaibao, served by an AsyncFront that adds the latency to `/api/` calls
+    (the token call included), exactly where the sandbox's own `delay_s` applies."""
+
+    def __init__(self, world: SandboxWorld, latency_s: float) -> None:
+        super().__init__(world=world)
+        self.delay_s = 0.0  # the front waits instead of a blocked thread
+        self.front = AsyncFront(
+            self._handle, lambda r: latency_s if r.path.startswith("/api/") else 0.0
+        )
+
+    @property
+    def base_url(self) -> str:
+        return self.front.base_url
+
+    def start(self) -> FrontedEkuaibao:
+        self.front.start()
+        return self
+
+    def stop(self) -> None:
+        self.front.stop()
+
+
+class FrontedSlack(SlackStandIn):
+    """The sandbox Slack, served by an AsyncFront; every answer `latency_s` after arrival."""
+
+    def __init__(self, latency_s: float) -> None:
+        super().__init__(bot_token=BOT_TOKEN)
+        self.front = AsyncFront(self._handle, lambda r: latency_s)
+
+    @property
+    def base_url(self) -> str:
+        return self.front.base_url
+
+    def start(self) -> FrontedSlack:
+        self.front.start()
+        return self
+
+    def stop(self) -> None:
+        self.front.stop()
+
+
+# -- the stand-in process ------------------------------------------------------------------
+
+
+class _Control:
+    def __init__(self, ekuaibao: FrontedEkuaibao, slack: FrontedSlack) -> None:
+        self.ekuaibao = ekuaibao
+        self.slack = slack
+        self.stop = threading.Event()
+
+    def handle(self, req: HttpRequest) -> HttpResponse:
+        if req.path == "/urls" and req.method == "POST":
+            n = max(0, min(int(req.query.get("n", "1")), 20000))
+            return HttpResponse.json(
+                200, {"urls": [self.slack.new_response_url() for _ in range(n)]}
+            )
+        if req.path == "/posts" and req.method == "GET":
+            since = max(0, int(req.query.get("since", "0")))
+            posts = self.slack.posts[since:]
+            summary = [
+                [p.key, p.at, p.status, _first_words(p.body), _n_blocks(p.body)] for p in posts
+            ]
+            return HttpResponse.json(200, {"posts": summary, "next": since + len(posts)})
+        if req.path == "/calls" and req.method == "GET":
+            since = max(0, int(req.query.get("since", "0")))
+            calls = self.ekuaibao.calls[since:]
+            summary = [[c.path.rsplit("/", 1)[-1], c.at, c.status, _ids_key(c.body)] for c in calls]
+            return HttpResponse.json(200, {"calls": summary, "next": since + len(calls)})
+        if req.path == "/stats" and req.method == "GET":
+            calls = self.ekuaibao.calls
+            by_path: dict[str, int] = {}
+            for call in calls:
+                by_path[call.path] = by_path.get(call.path, 0) + 1
+            return HttpResponse.json(
+                200,
+                {
+                    "ekuaibao_calls": len(calls),
+                    "ekuaibao_by_path": by_path,
+                    "tokens_issued": self.ekuaibao.tokens_issued,
+                    "slack_posts": len(self.slack.posts),
+                    "slack_api_calls": len(self.slack.api_calls),
+                    # how late the stand-ins' answers left, after the promised latency
+                    "ekuaibao_overrun_ms": _spread(list(self.ekuaibao.front.overrun_ms)),
+                    "slack_overrun_ms": _spread(list(self.slack.front.overrun_ms)),
+                },
+            )
+        if req.path == "/stop" and req.method == "POST":
+            self.stop.set()
+            return HttpResponse.json(200, {"ok": True})
+        return HttpResponse.text(404, "Not Found")
+
+
+def ids_key(ids: Any) -> str:
+    """One request's ids, order-free: how a call is matched to the command that caused it."""
+    return ",".join(sorted(str(i) for i in ids)) if isinstance(ids, list | tuple) else ""
+
+
+def _ids_key(body: Any) -> str:
+    if not isinstance(body, dict):
+        return ""
+    for name in ("invoiceIds", "invoiceId", "ids", "codeOrIds"):
+        if isinstance(body.get(name), list):
+            return ids_key(body[name])
+    return ""
+
+
+def _spread(values: list[float]) -> dict[str, float | None]:
+    data = sorted(values)
+
+    def q(p: float) -> float | None:
+        return data[min(len(data) - 1, int(p * len(data)))] if data else None
+
+    return {"p50": q(0.5), "p99": q(0.99), "max": data[-1] if data else None}
+
+
+def _first_words(body: Any) -> str:
+    if isinstance(body, dict):
+        return str(body.get("text") or body.get("_raw") or "")[:160]
+    return ""
+
+
+def _n_blocks(body: Any) -> int:
+    blocks = body.get("blocks") if isinstance(body, dict) else None
+    return len(blocks) if isinstance(blocks, list) else 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    world, ids = synthetic_world(args.invoices, args.report_size)
+    # The world is a large, permanent object graph (every line carries its entity blob):
+    # left to the collector, each full collection would walk it and stall every answer
+    # for tens of ms. Freeze it, as a real server's data would not be in our heap at all.
+    gc.collect()
+    gc.freeze()
+    ekuaibao = FrontedEkuaibao(world, args.ekuaibao_latency_ms / 1000)
+    slack = FrontedSlack(args.slack_latency_ms / 1000)
+    control = _Control(ekuaibao, slack)
+    server = LoopbackServer("127.0.0.1", 0, control.handle)
+    ekuaibao.start()
+    slack.start()
+    server.start("bench-control")
+    info = {
+        "ekuaibao_url": ekuaibao.base_url,
+        "slack_api_url": slack.api_url,
+        "control_url": server.base_url,
+        "invoice_ids": ids,
+        "report_code": REPORT_CODE,
+        "pid": os.getpid(),
+    }
+    print(json.dumps(info), flush=True)
+    parent = os.getppid()
+    deadline = time.monotonic() + args.lifetime
+    try:
+        while not control.stop.wait(0.5):
+            if time.monotonic() > deadline or os.getppid() != parent:
+                break
+    finally:
+        server.stop()
+        slack.stop()
+        ekuaibao.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.standins", description=__doc__)
+    parser.add_argument("--ekuaibao-latency-ms", type=float, default=200.0)
+    parser.add_argument("--slack-latency-ms", type=float, default=0.0)
+    parser.add_argument("--invoices", type=int, default=200)
+    parser.add_argument("--report-size", type=int, default=100)
+    parser.add_argument("--lifetime", type=float, default=1800.0, help="stop after this many s")
+    return serve(parser.parse_args(argv))
+
+
+# -- the load generator's side -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Post:
+    key: str
+    at: float
+    status: int
+    text: str
+    blocks: int
+
+
+@dataclass(frozen=True)
+class Call:
+    endpoint: str  # the path's last segment: detailBatch, url, search, getAccessToken…
+    at: float
+    status: int
+    ids_key: str
+
+
+class StandIns:
+    """A running stand-in process, seen from the load generator."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], info: dict[str, Any]) -> None:
+        self.proc = proc
+        self.info = info
+        self._http = httpx.Client(base_url=info["control_url"], timeout=30, trust_env=False)
+        self._cursor = 0
+
+    @classmethod
+    def start(
+        cls,
+        log_path: Path,
+        *,
+        ekuaibao_latency_ms: float,
+        slack_latency_ms: float,
+        invoices: int = 200,
+        report_size: int = 100,
+        lifetime_s: float = 1800.0,
+        env: dict[str, str] | None = None,
+    ) -> StandIns:
+        args = [
+            sys.executable,
+            "-m",
+            "bench.standins",
+            "--ekuaibao-latency-ms",
+            str(ekuaibao_latency_ms),
+            "--slack-latency-ms",
+            str(slack_latency_ms),
+            "--invoices",
+            str(invoices),
+            "--report-size",
+            str(report_size),
+            "--lifetime",
+            str(lifetime_s),
+        ]
+        with log_path.open("ab") as log_file:
+            proc = subprocess.Popen(
+                args, stdout=subprocess.PIPE, stderr=log_file, env=env, start_new_session=True
+            )
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # the process prints its URLs once it listens
+        if not line:
+            proc.wait(timeout=10)
+            raise RuntimeError(f"the stand-ins did not start; see {log_path}")
+        return cls(proc, json.loads(line))
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    @property
+    def ekuaibao_url(self) -> str:
+        return str(self.info["ekuaibao_url"])
+
+    @property
+    def slack_api_url(self) -> str:
+        return str(self.info["slack_api_url"])
+
+    @property
+    def invoice_ids(self) -> list[str]:
+        return list(self.info["invoice_ids"])
+
+    @property
+    def report_code(self) -> str:
+        return str(self.info["report_code"])
+
+    def response_urls(self, n: int) -> list[str]:
+        urls: list[str] = []
+        while len(urls) < n:
+            chunk = min(n - len(urls), 5000)
+            urls.extend(self._http.post("/urls", params={"n": chunk}).json()["urls"])
+        return urls
+
+    def new_posts(self) -> list[Post]:
+        """Posts that arrived since the last call."""
+        answer = self._http.get("/posts", params={"since": self._cursor}).json()
+        self._cursor = int(answer["next"])
+        return [
+            Post(str(k), float(at), int(st), str(t), int(b)) for k, at, st, t, b in answer["posts"]
+        ]
+
+    def calls(self) -> list[Call]:
+        """Every Ekuaibao call so far (arrival time, and the ids it asked for)."""
+        answer = self._http.get("/calls", params={"since": 0}).json()
+        return [Call(str(p), float(at), int(st), str(k)) for p, at, st, k in answer["calls"]]
+
+    def stats(self) -> dict[str, Any]:
+        stats: dict[str, Any] = self._http.get("/stats").json()
+        return stats
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(httpx.HTTPError):
+                self._http.post("/stop", timeout=5)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self._http.close()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
