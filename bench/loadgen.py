@@ -427,6 +427,15 @@ def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(after[pid] - before.get(pid, 0.0) for pid in after)
 
 
+def machine_busy_seconds() -> float:
+    """CPU time spent by the whole machine (all CPUs, every process, the kernel), from
+    /proc/stat: to see how much CPU went to processes that are not part of the benchmark."""
+    with open("/proc/stat", encoding="ascii") as f:
+        fields = [int(x) for x in f.readline().split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / _TICK
+
+
 def find_process(comm: str) -> int | None:
     """The pid of a process by its exact command name (to read Redis's CPU), or None."""
     for name in os.listdir("/proc"):
