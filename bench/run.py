@@ -115,6 +115,7 @@ class Config:
     run_sizes: bool
     keep: bool
     update_doc: bool
+    priority: int
     folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="ekb-bench-")))
 
 
@@ -308,6 +309,7 @@ def stand_ins(cfg: Config, folder: Path) -> Iterator[StandIns]:
         folder / "standins.log",
         ekuaibao_latency_ms=cfg.ekuaibao_latency_ms,
         slack_latency_ms=cfg.slack_latency_ms,
+        priority=cfg.priority,
         env=clean_env(),
     )
     try:
@@ -392,7 +394,7 @@ def session(
             redis_pid = find_process("redis-server")
             before = _snapshot(system, standins, redis_pid)
             after: dict[str, Any] = {}
-            send_open_loop(system.url, outcomes, rate)
+            send_open_loop(system.url, outcomes, rate, priority=cfg.priority)
             collect_replies(
                 standins,
                 outcomes,
@@ -1087,6 +1089,12 @@ def parse(argv: Sequence[str] | None) -> Config:
     p.add_argument("--no-baseline", action="store_true")
     p.add_argument("--no-embedded", action="store_true")
     p.add_argument("--no-sizes", action="store_true")
+    p.add_argument(
+        "--priority",
+        type=int,
+        default=-10,
+        help="nice value of the stand-ins and of the sending loop (0: no change)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the logs folder")
     p.add_argument(
         "--update-doc",
@@ -1118,6 +1126,7 @@ def parse(argv: Sequence[str] | None) -> Config:
         run_sizes=not a.no_sizes,
         keep=bool(a.keep),
         update_doc=bool(a.update_doc),
+        priority=a.priority,
     )
 
 

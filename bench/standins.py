@@ -44,6 +44,7 @@ import httpx
 
 from sandbox.ekuaibao import (
     DEMO_INVOICE_IDS,
+    OBJECT_ENTITIES,
     Attachment,
     EkuaibaoStandIn,
     HttpRequest,
@@ -217,19 +218,82 @@ class AsyncFront:
                 writer.close()
 
 
+_JSON = "application/json;charset=UTF-8"
 _REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 500: "Error"}
 
 
 class FrontedEkuaibao(EkuaibaoStandIn):
     """The sandbox Ekuaibao, served by an AsyncFront that adds the latency to `/api/` calls
-    (the token call included), exactly where the sandbox's own `delay_s` applies."""
+    (the token call included), exactly where the sandbox's own `delay_s` applies.
 
-    def __init__(self, world: SandboxWorld, latency_s: float) -> None:
+    The two big answers (`detailBatch`, the master search by ids) are assembled from
+    pre-encoded items: JSON-encoding ~60 KB per lookup was a third of the stand-in's CPU,
+    and its answers came late under load. The bytes are the sandbox's own: checked against
+    the sandbox's handlers at start-up, and not used if they ever differ."""
+
+    def __init__(self, world: SandboxWorld, latency_s: float, sample_ids: list[str]) -> None:
         super().__init__(world=world)
         self.delay_s = 0.0  # the front waits instead of a blocked thread
         self.front = AsyncFront(
             self._handle, lambda r: latency_s if r.path.startswith("/api/") else 0.0
         )
+        self._lines: dict[str, list[bytes]] = {}
+        self._masters: dict[str, dict[str, bytes]] = {}
+        self.fast: bool | None = None  # None while checking: use the pre-encoded path
+        self.fast = self._same_as_sandbox(sample_ids)
+
+    def _same_as_sandbox(self, ids: list[str]) -> bool:
+        samples = [ids[:5], ids[3:23], [*ids[:2], "unknown:0:0", ids[1]], list(DEMO_INVOICE_IDS)]
+        for chosen in samples:
+            mine = self._detail_batch({"invoiceIds": chosen})
+            theirs = super()._detail_batch({"invoiceIds": chosen})
+            if (mine.status, mine.body) != (theirs.status, theirs.body):
+                return False
+            mine = self._master_search("invoice", {"ids": chosen})
+            theirs = super()._master_search("invoice", {"ids": chosen})
+            if (mine.status, mine.body) != (theirs.status, theirs.body):
+                return False
+        return True
+
+    @staticmethod
+    def _encode(item: Any) -> bytes:
+        return json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode()
+
+    @staticmethod
+    def _string_list(body: Any, key: str) -> list[str] | None:
+        value = body.get(key) if isinstance(body, dict) else None
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(dict.fromkeys(value))
+        return None
+
+    def _detail_batch(self, body: Any) -> HttpResponse:
+        ids = self._string_list(body, "invoiceIds")
+        if ids is None or self.fast is False:
+            return super()._detail_batch(body)  # errors, or the sandbox's own answer
+        per_invoice = []
+        for invoice_id in ids:
+            if invoice_id not in self._lines:
+                self._lines[invoice_id] = [self._encode(x) for x in self.world.lines_of(invoice_id)]
+            if self._lines[invoice_id]:
+                per_invoice.append(self._lines[invoice_id])
+        flat: list[bytes] = []  # interleaved across invoices, then reversed, as the sandbox
+        for depth in range(max((len(x) for x in per_invoice), default=0)):
+            flat.extend(lines[depth] for lines in per_invoice if depth < len(lines))
+        flat.reverse()
+        return HttpResponse(200, b'{"items":[' + b",".join(flat) + b"]}", _JSON)
+
+    def _master_search(self, object_id: str, body: Any) -> HttpResponse:
+        ids = self._string_list(body, "ids")
+        if ids is None or object_id not in OBJECT_ENTITIES or self.fast is False:
+            return super()._master_search(object_id, body)
+        if object_id not in self._masters:
+            self._masters[object_id] = {
+                m["id"]: self._encode(m) for m in self.world.masters_of(object_id)
+            }
+        known = self._masters[object_id]
+        found = [known[i] for i in ids if i in known]
+        payload = b'{"count":%d,"items":[' % len(found) + b",".join(found) + b"]}"
+        return HttpResponse(200, payload, _JSON)
 
     @property
     def base_url(self) -> str:
@@ -300,6 +364,7 @@ class _Control:
                     "ekuaibao_calls": len(calls),
                     "ekuaibao_by_path": by_path,
                     "tokens_issued": self.ekuaibao.tokens_issued,
+                    "pre_encoded_answers": self.ekuaibao.fast,
                     "slack_posts": len(self.slack.posts),
                     "slack_api_calls": len(self.slack.api_calls),
                     # how late the stand-ins' answers left, after the promised latency
@@ -347,14 +412,25 @@ def _n_blocks(body: Any) -> int:
     return len(blocks) if isinstance(blocks, list) else 0
 
 
+def _punctual(priority: int) -> None:
+    """Real Ekuaibao and Slack do not share our CPUs, so their answers are not late when the
+    bot is busy. On a 2-core machine the stand-ins do share them; a higher scheduling
+    priority keeps their answers punctual (their CPU still comes out of the same cores and
+    is reported). Needs root or CAP_SYS_NICE; without it, they run at normal priority."""
+    if priority:
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, 0, priority)
+
+
 def serve(args: argparse.Namespace) -> int:
+    _punctual(args.priority)
     world, ids = synthetic_world(args.invoices, args.report_size)
     # The world is a large, permanent object graph (every line carries its entity blob):
     # left to the collector, each full collection would walk it and stall every answer
     # for tens of ms. Freeze it, as a real server's data would not be in our heap at all.
     gc.collect()
     gc.freeze()
-    ekuaibao = FrontedEkuaibao(world, args.ekuaibao_latency_ms / 1000)
+    ekuaibao = FrontedEkuaibao(world, args.ekuaibao_latency_ms / 1000, ids)
     slack = FrontedSlack(args.slack_latency_ms / 1000)
     control = _Control(ekuaibao, slack)
     server = LoopbackServer("127.0.0.1", 0, control.handle)
@@ -390,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--invoices", type=int, default=200)
     parser.add_argument("--report-size", type=int, default=100)
     parser.add_argument("--lifetime", type=float, default=1800.0, help="stop after this many s")
+    parser.add_argument("--priority", type=int, default=0, help="nice value, e.g. -10")
     return serve(parser.parse_args(argv))
 
 
@@ -432,6 +509,7 @@ class StandIns:
         invoices: int = 200,
         report_size: int = 100,
         lifetime_s: float = 1800.0,
+        priority: int = 0,
         env: dict[str, str] | None = None,
     ) -> StandIns:
         args = [
@@ -448,6 +526,8 @@ class StandIns:
             str(report_size),
             "--lifetime",
             str(lifetime_s),
+            "--priority",
+            str(priority),
         ]
         with log_path.open("ab") as log_file:
             proc = subprocess.Popen(
