@@ -8,7 +8,7 @@ from typing import Any
 from celery import Celery, signals
 from pydantic import ValidationError
 
-from tasks import embedded_broker
+from tasks import embedded_broker, redis_transport
 from tasks.redact import configure_logging
 from tasks.settings import BrokerSettings, fail
 
@@ -56,6 +56,8 @@ def create_app(settings: BrokerSettings) -> Celery:
         task_acks_on_failure_or_timeout=False,
         broker_transport_options=_transport_options(settings),
     )
+    if settings.redis_url:
+        app.conf.broker_transport = redis_transport.TRANSPORT
     return app
 
 

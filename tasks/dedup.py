@@ -78,11 +78,21 @@ class Ledger(Protocol):
     """Per-request reply state, so a redelivered task never answers twice."""
 
     def state(self, key: str) -> str | None: ...
-    def claim(self, key: str, ttl_s: int) -> bool:
-        """Take `key` (value "posting") if nobody holds it; it expires after `ttl_s`."""
+    def claim(self, key: str, ttl_s: int) -> str | None:
+        """Take `key` (value "posting", expiring after `ttl_s`) if it is free and return None;
+        otherwise return its state ("posting" or "done"). One round trip for both."""
 
     def finish(self, key: str, ttl_s: int) -> None:
         """Mark `key` "done" for `ttl_s` seconds."""
+
+
+#: GET, and SET NX only when absent: `SET NX GET` needs Redis 7, this works on any.
+_CLAIM = """
+local held = redis.call('GET', KEYS[1])
+if held then return held end
+redis.call('SET', KEYS[1], 'posting', 'EX', ARGV[1])
+return false
+"""
 
 
 class RedisLedger:
@@ -90,6 +100,7 @@ class RedisLedger:
         import redis
 
         self._redis = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self._claim = self._redis.register_script(_CLAIM)
 
     def _key(self, key: str) -> str:
         return f"invoicebot:reply:{key}"
@@ -98,8 +109,9 @@ class RedisLedger:
         value = self._redis.get(self._key(key))
         return value.decode() if isinstance(value, bytes) else None
 
-    def claim(self, key: str, ttl_s: int) -> bool:
-        return bool(self._redis.set(self._key(key), b"posting", nx=True, ex=ttl_s))
+    def claim(self, key: str, ttl_s: int) -> str | None:
+        held = self._claim(keys=[self._key(key)], args=[ttl_s])
+        return held.decode() if isinstance(held, bytes) else None
 
     def finish(self, key: str, ttl_s: int) -> None:
         self._redis.set(self._key(key), b"done", ex=ttl_s)
@@ -123,7 +135,7 @@ class SQLiteLedger:
             ).fetchone()
         return str(row[0]) if row else None
 
-    def claim(self, key: str, ttl_s: int) -> bool:
+    def claim(self, key: str, ttl_s: int) -> str | None:
         now = time.time()
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
@@ -133,11 +145,15 @@ class SQLiteLedger:
                     "INSERT OR IGNORE INTO ledger (key, value, until) VALUES (?, 'posting', ?)",
                     (key, now + ttl_s),
                 )
+                held = None
+                if cursor.rowcount != 1:
+                    row = self._db.execute("SELECT value FROM ledger WHERE key = ?", (key,))
+                    held = str(row.fetchone()[0])
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-            return cursor.rowcount == 1
+            return held
 
     def finish(self, key: str, ttl_s: int) -> None:
         with self._lock:

@@ -23,6 +23,7 @@ from tasks.ratelimit import (
     RateLimiter,
     RedisRateLimiter,
     SQLiteRateLimiter,
+    lease_size,
 )
 from tasks.reply import Replier
 from tasks.service import Deps, RetryPolicy
@@ -57,7 +58,11 @@ def build_deps(settings: Settings) -> Deps:
             settings.ekuaibao_rate_burst,
         )
     )
-    transport = RateLimitedTransport(httpx.HTTPTransport(limits=limits), limiter)
+    transport = RateLimitedTransport(
+        httpx.HTTPTransport(limits=limits),
+        limiter,
+        lease=lease_size(settings.ekuaibao_rate_limit, settings.ekuaibao_rate_burst),
+    )
     ekuaibao_http = httpx.Client(
         transport=transport,
         base_url=settings.ekuaibao_base_url,

@@ -22,7 +22,7 @@ from tasks.dedup import Ledger
 from tasks.ekuaibao.client import EkuaibaoClient, InvoiceData
 from tasks.ekuaibao.errors import BadRequest, CredentialsRejected, RateLimited, Unavailable
 from tasks.ekuaibao.masters import LAYOUTS, InvoiceMaster, ReportInvoiceRef
-from tasks.ekuaibao.models import Attachment, LineItem
+from tasks.ekuaibao.models import LineItem
 from tasks.language import LanguagePicker
 from tasks.lookup import LookupResult, ReportPage, assemble
 from tasks.reply import Replier, ReplyFailed
@@ -278,13 +278,13 @@ def fetch(request: LookupRequest, deps: Deps) -> LookupResult:
     lines: Future[list[LineItem]] | None = (
         pool.submit(client.line_items, line_ids) if line_ids else None
     )
-    links: Future[list[Attachment]] = pool.submit(client.attachments, ids, fetched_at)
     masters_by_type = [
         pool.submit(client.invoice_masters, t, i) for t, i in by_type.items() if t in LAYOUTS
     ]
     for unknown in set(by_type) - set(LAYOUTS):  # e.g. a type newer than this bot
         log.warning("no invoice master search for unknown invoice type %r", unknown[:40])
-    data = InvoiceData(tuple(lines.result() if lines else ()), tuple(links.result()), fetched_at)
+    links = client.attachments(ids, fetched_at)  # meanwhile, here: one thread hand-off fewer
+    data = InvoiceData(tuple(lines.result() if lines else ()), tuple(links), fetched_at)
     masters: list[InvoiceMaster] = []
     for future in masters_by_type:
         try:
@@ -355,10 +355,11 @@ def _deliver(
     request_id = getattr(target, "request_id", "-")
     ledger = deps.ledger if final and isinstance(target, LookupRequest) else None
     if ledger is not None:
-        if ledger.state(request_id) == "done":
+        held = ledger.claim(request_id, POSTING_CLAIM_S)
+        if held == "done":
             log.info("lookup %s was already answered; not answering twice", request_id)
             return True
-        if not ledger.claim(request_id, POSTING_CLAIM_S):
+        if held is not None:
             raise AlreadyPosting(request_id)
     try:
         deps.replier.deliver(target, messages, in_channel=in_channel and final)

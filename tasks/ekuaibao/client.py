@@ -107,6 +107,9 @@ class EkuaibaoClient:
         self._executor = executor or ThreadPoolExecutor(max_workers=4, thread_name_prefix="ekb")
         self._clock = clock
         self._sleep = sleep
+        #: This process's copy of the shared token: the store is read only when it is near
+        #: its expiry or refused (a Redis round trip per call saved).
+        self._known: AccessToken | None = None
 
     # -- the calls ---------------------------------------------------------------------
 
@@ -197,26 +200,30 @@ class EkuaibaoClient:
 
     def _token(self) -> AccessToken:
         now = self._clock()
+        known = self._known
+        if known is not None and known.usable(now, TOKEN_MARGIN_S):
+            return known
         token = self._tokens.load()
         if token is not None and token.usable(now, TOKEN_MARGIN_S):
+            self._known = token
             return token
         with self._tokens.lock():
             token = self._tokens.load()  # another worker may have fetched it meanwhile
-            if token is not None and token.usable(self._clock(), TOKEN_MARGIN_S):
-                return token
-            token = self._fetch_token()
-            self._tokens.save(token)
+            if token is None or not token.usable(self._clock(), TOKEN_MARGIN_S):
+                token = self._fetch_token()
+                self._tokens.save(token)
+            self._known = token
             return token
 
     def _renew(self, refused: AccessToken) -> AccessToken:
         with self._tokens.lock():
             current = self._tokens.load()
-            if current is not None and current.value != refused.value:
-                return current
-            self._tokens.discard(refused.value)
-            token = self._fetch_token()
-            self._tokens.save(token)
-            return token
+            if current is None or current.value == refused.value:
+                self._tokens.discard(refused.value)
+                current = self._fetch_token()
+                self._tokens.save(current)
+            self._known = current
+            return current
 
     def _fetch_token(self) -> AccessToken:
         body = {
@@ -276,6 +283,7 @@ class EkuaibaoClient:
                 path,
             )
             self._tokens.discard(token.value)
+            self._known = None
             raise CredentialsRejected("Ekuaibao refused a fresh access token") from None
 
     # -- HTTP and the error map ----------------------------------------------------------

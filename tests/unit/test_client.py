@@ -91,6 +91,47 @@ def test_token_is_cached_and_renewed_before_expiry() -> None:
     assert fake.tokens_issued == 2
 
 
+class CountingStore(MemoryTokenStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads = 0
+
+    def load(self):
+        self.loads += 1
+        return super().load()
+
+
+def test_the_shared_store_is_read_once_per_process_while_the_token_is_fresh() -> None:
+    clock = Clock()
+    fake = FakeEkuaibao(clock)
+    store = CountingStore()
+    client = make(fake, clock, store=store)
+    client.line_items(["a"])
+    loads = store.loads
+    for _ in range(5):
+        client.line_items(["a"])
+        client.attachments(["a"])
+    assert store.loads == loads  # ten calls, no store round trip
+    clock.now += 7200 - 299  # near expiry: back to the store (and a new token)
+    client.line_items(["a"])
+    assert store.loads > loads and fake.tokens_issued == 2
+
+
+def test_a_token_renewed_by_another_process_is_picked_up_after_one_403() -> None:
+    clock = Clock()
+    fake = FakeEkuaibao(clock)
+    store = MemoryTokenStore()
+    mine, other = make(fake, clock, store=store), make(fake, clock, store=store)
+    mine.line_items(["a"])
+    clock.now += 60  # not brand-new any more
+    fake.valid.clear()  # Ekuaibao revokes it; the other process renews first
+    other.line_items(["a"])
+    assert fake.tokens_issued == 2
+    mine.line_items(["a"])  # refused with its copy, then takes the stored one
+    assert fake.tokens_issued == 2
+    assert fake.calls[-1].url.params["accessToken"] == store.token.value
+
+
 def test_token_is_sent_as_query_parameter_and_body_is_json() -> None:
     clock = Clock()
     fake = FakeEkuaibao(clock)

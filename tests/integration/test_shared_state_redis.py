@@ -1,0 +1,62 @@
+"""The Redis versions of the state workers share: reply ledger and Ekuaibao budget."""
+
+import time
+
+import pytest
+
+from tasks.dedup import RedisLedger
+from tasks.ratelimit import RedisRateLimiter
+from tests.integration.conftest import flush_redis, require_redis
+from tests.integration.harness import REDIS_URL
+
+
+@pytest.fixture(autouse=True)
+def _redis() -> None:
+    require_redis()
+    flush_redis()
+
+
+def test_ledger_claim_reports_who_holds_the_reply() -> None:
+    ledger = RedisLedger(REDIS_URL)
+    assert ledger.state("r1") is None
+    assert ledger.claim("r1", 20) is None
+    assert ledger.claim("r1", 20) == "posting"
+    ledger.finish("r1", 3600)
+    assert ledger.claim("r1", 20) == "done"
+    assert ledger.state("r1") == "done"
+
+
+def test_ledger_claim_expires() -> None:
+    ledger = RedisLedger(REDIS_URL)
+    assert ledger.claim("r1", 1) is None
+    time.sleep(1.2)
+    assert ledger.claim("r1", 20) is None
+
+
+def test_budget_take_grants_free_slots_then_one_after_a_wait() -> None:
+    bucket = RedisRateLimiter(REDIS_URL, "test", rate=1, burst=5)
+    assert bucket.take(3) == (3, 0.0)
+    assert bucket.take(3) == (2, 0.0)  # what was left
+    granted, wait = bucket.take(3)
+    assert granted == 1 and 0.5 < wait <= 1.0
+    assert RedisRateLimiter(REDIS_URL, "test", rate=1, burst=5).reserve() > wait  # shared
+
+
+def test_the_redis_broker_reuses_one_client_per_channel(monkeypatch) -> None:
+    from tasks import redis_transport
+    from tasks.celery_app import create_app
+    from tasks.settings import BrokerSettings
+
+    monkeypatch.setenv("CELERY_BROKER_URL", REDIS_URL)
+    app = create_app(BrokerSettings())
+    with app.connection_for_write() as connection:
+        assert isinstance(connection.transport, redis_transport.Transport)
+        channel = connection.default_channel
+        with channel.conn_or_acquire() as first, channel.conn_or_acquire() as second:
+            assert first is second
+        producer = connection.Producer(channel)
+        for n in range(2):
+            producer.publish({"n": n}, routing_key="invoicebot-test", declare=[])
+        with channel.conn_or_acquire() as third:
+            assert third is first
+            assert third.llen("invoicebot-test") == 2

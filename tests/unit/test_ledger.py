@@ -1,0 +1,24 @@
+"""The reply ledger: one claim answers "may I post?" and "was it answered?" together."""
+
+import pytest
+
+from tasks.dedup import SQLiteLedger
+
+pytestmark = pytest.mark.no_net
+
+
+def test_claim_then_done_then_refused(tmp_path) -> None:
+    ledger = SQLiteLedger(tmp_path / "replies.sqlite3")
+    assert ledger.state("r1") is None
+    assert ledger.claim("r1", 20) is None  # taken
+    assert ledger.claim("r1", 20) == "posting"  # someone is posting right now
+    ledger.finish("r1", 3600)
+    assert ledger.claim("r1", 20) == "done"
+    assert ledger.state("r1") == "done"
+    assert ledger.claim("r2", 20) is None  # other requests are independent
+
+
+def test_an_expired_claim_can_be_taken_again(tmp_path) -> None:
+    ledger = SQLiteLedger(tmp_path / "replies.sqlite3")
+    assert ledger.claim("r1", -1) is None  # a claim whose worker died long ago
+    assert ledger.claim("r1", 20) is None
