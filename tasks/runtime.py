@@ -26,6 +26,7 @@ from tasks.ratelimit import (
     lease_size,
 )
 from tasks.reply import Replier
+from tasks.report_cache import make_report_cache
 from tasks.service import Deps, RetryPolicy
 from tasks.settings import Settings, load_settings
 from tasks.slack_client import slack_client
@@ -92,6 +93,7 @@ def build_deps(settings: Settings) -> Deps:
     return Deps(
         access=access,
         ledger=make_ledger(settings.redis_url, settings.state_dir),
+        reports=make_report_cache(settings.redis_url, key),
         client=client,
         replier=Replier(slack_http, slack),
         executor=executor,

@@ -60,3 +60,22 @@ def test_the_redis_broker_reuses_one_client_per_channel(monkeypatch) -> None:
         with channel.conn_or_acquire() as third:
             assert third is first
             assert third.llen("invoicebot-test") == 2
+
+
+def test_report_cache_keeps_ids_and_types_per_tenant() -> None:
+    from tasks.ekuaibao.masters import ReportInvoiceRef
+    from tasks.report_cache import TTL_S, RedisReportCache
+
+    refs = [
+        ReportInvoiceRef(invoice_id="c:1:2", item_ids=("L1", "L$2"), invoice_type="invoice"),
+        ReportInvoiceRef(invoice_id="ID_t", item_ids=(), invoice_type=None),
+    ]
+    mine, theirs = RedisReportCache(REDIS_URL, "tenant-a"), RedisReportCache(REDIS_URL, "tenant-b")
+    assert mine.get("B1") is None
+    mine.put("B1", refs)
+    assert mine.get("B1") == refs
+    assert theirs.get("B1") is None  # another tenant's report of the same code
+    import redis
+
+    ttl = redis.Redis.from_url(REDIS_URL).ttl("invoicebot:report:tenant-a:B1")
+    assert 0 < ttl <= TTL_S

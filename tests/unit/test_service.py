@@ -1,5 +1,7 @@
 """The lookup service with fake client and replier: every path ends in one reply or a retry."""
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
@@ -12,6 +14,7 @@ from tasks.ekuaibao.masters import ReportInvoiceRef
 from tasks.ekuaibao.models import LineItem
 from tasks.language import LanguagePicker
 from tasks.reply import ReplyFailed
+from tasks.report_cache import MemoryReportCache
 from tasks.service import Deps, RetryPolicy, handle_lookup
 
 pytestmark = pytest.mark.no_net
@@ -182,3 +185,75 @@ def test_a_reply_that_cannot_be_delivered_is_logged_not_raised(caplog) -> None:
     assert "could not deliver the reply" in caplog.text
     assert "127.0.0.1:9/r" not in caplog.text
     assert replier.reactions[-1] == ("x", "eyes")
+
+
+class RecordingClient(FakeClient):
+    """Records the ids of each line-item call; the report search can be held back."""
+
+    def __init__(self, reports: dict) -> None:
+        super().__init__(reports=reports)
+        self.line_calls: list[list[str]] = []
+        self.search_may_answer = threading.Event()
+        self.search_may_answer.set()
+
+    def line_items(self, ids: Any) -> list[LineItem]:
+        self.line_calls.append(list(ids))
+        return super().line_items(ids)
+
+    def report_invoices(self, kind: str, values: Any) -> dict:
+        assert self.search_may_answer.wait(5)
+        return super().report_invoices(kind, values)
+
+
+def ref(invoice_id: str) -> ReportInvoiceRef:
+    return ReportInvoiceRef(invoice_id=invoice_id, item_ids=(), invoice_type="invoice")
+
+
+def test_a_report_seen_lately_has_its_invoices_fetched_during_the_search() -> None:
+    client = RecordingClient({"B23001249": [ref("c:1:2")]})
+    replier = FakeReplier()
+    d = deps(client, replier)
+    d.reports = MemoryReportCache()
+    handle_lookup(request(ids=(), report="B23001249"), d)  # first look: search, then fetch
+    assert client.line_calls == [["c:1:2"]]
+    client.search_may_answer.clear()
+    done = threading.Thread(target=handle_lookup, args=(request(ids=(), report="B23001249"), d))
+    done.start()
+    deadline = time.monotonic() + 5
+    while len(client.line_calls) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert client.line_calls == [["c:1:2"], ["c:1:2"]]  # while the search is still out
+    client.search_may_answer.set()
+    done.join(5)
+    assert len(replier.sent) == 2 and texts_of(replier).count("10.60") == 2
+    assert len(client.line_calls) == 2  # unchanged report: nothing fetched twice
+
+
+def test_a_report_that_changed_since_is_shown_as_it_is_now() -> None:
+    client = RecordingClient({"B23001249": [ref("c:1:2")]})
+    replier = FakeReplier()
+    d = deps(client, replier)
+    d.reports = MemoryReportCache()
+    handle_lookup(request(ids=(), report="B23001249"), d)
+    client.reports["B23001249"] = [ref("c:5:6")]  # the submitter swapped the invoice
+    handle_lookup(request(ids=(), report="B23001249"), d)
+    assert client.line_calls[-1] == ["c:5:6"]
+    last = str(replier.sent[-1][0])
+    assert "5:6" in last or "c:5:6" in last
+    assert "10.60" not in last  # the old invoice's lines are not shown
+
+
+def test_a_report_cache_that_fails_only_costs_speed() -> None:
+    class Broken:
+        def get(self, report: str) -> None:
+            raise ConnectionError("redis down")
+
+        def put(self, report: str, refs: Any) -> None:
+            raise ConnectionError("redis down")
+
+    client = RecordingClient({"B23001249": [ref("c:1:2")]})
+    replier = FakeReplier()
+    d = deps(client, replier)
+    d.reports = Broken()  # type: ignore[assignment]
+    assert handle_lookup(request(ids=(), report="B23001249"), d) is None
+    assert "10.60" in texts_of(replier)

@@ -1,0 +1,87 @@
+"""What a report held when it was last looked up, so the next look need not wait for the
+report search before fetching its invoices.
+
+A report costs two Ekuaibao round trips in a row: the report search (§4) for its invoice
+ids, then the invoices. When the same report was looked up in the last half hour ("Show
+more", "Refresh links", a second approver), the invoices it held then are fetched *while*
+the search runs, and the search still decides: if the page's invoices changed, they are
+fetched again. A reply is never staler than a cold lookup, just a round trip sooner when
+nothing changed. Only invoice ids and types are kept: no amounts, names or links.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import OrderedDict
+from typing import Protocol
+
+from tasks.ekuaibao.masters import ReportInvoiceRef
+
+#: Long enough for a review session (a response_url lives 30 minutes).
+TTL_S = 30 * 60
+#: In-process entries kept at most (the embedded broker's single-host case).
+MAX_ENTRIES = 1000
+
+
+class ReportCache(Protocol):
+    def get(self, report: str) -> list[ReportInvoiceRef] | None: ...
+    def put(self, report: str, refs: list[ReportInvoiceRef]) -> None: ...
+
+
+def _encode(refs: list[ReportInvoiceRef]) -> str:
+    return json.dumps([[r.invoice_id, list(r.item_ids), r.invoice_type] for r in refs])
+
+
+def _decode(raw: str | bytes) -> list[ReportInvoiceRef] | None:
+    try:
+        return [
+            ReportInvoiceRef(invoice_id=i, item_ids=tuple(items), invoice_type=t)
+            for i, items, t in json.loads(raw)
+        ]
+    except (ValueError, TypeError):  # an entry from another version: as if absent
+        return None
+
+
+class RedisReportCache:
+    """Shared by every worker, so a refresh is fast whichever worker takes it."""
+
+    def __init__(self, redis_url: str, tenant: str) -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self._prefix = f"invoicebot:report:{tenant}:"
+
+    def get(self, report: str) -> list[ReportInvoiceRef] | None:
+        raw = self._redis.get(self._prefix + report)
+        return _decode(raw) if isinstance(raw, str | bytes) else None
+
+    def put(self, report: str, refs: list[ReportInvoiceRef]) -> None:
+        self._redis.set(self._prefix + report, _encode(refs), ex=TTL_S)
+
+
+class MemoryReportCache:
+    """Per process: with the embedded broker the workers share one host, usually one process."""
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, report: str) -> list[ReportInvoiceRef] | None:
+        with self._lock:
+            entry = self._entries.get(report)
+            if entry is None or entry[0] < time.monotonic():
+                return None
+            return _decode(entry[1])
+
+    def put(self, report: str, refs: list[ReportInvoiceRef]) -> None:
+        with self._lock:
+            self._entries[report] = (time.monotonic() + TTL_S, _encode(refs))
+            self._entries.move_to_end(report)
+            while len(self._entries) > MAX_ENTRIES:
+                self._entries.popitem(last=False)
+
+
+def make_report_cache(redis_url: str | None, tenant: str) -> ReportCache:
+    return RedisReportCache(redis_url, tenant) if redis_url else MemoryReportCache()
