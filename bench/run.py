@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import platform
@@ -326,6 +327,10 @@ def _ids(kind: str, rng: random.Random, ids: Sequence[str], n: int) -> Command:
     return Command(kind, " ".join(chosen), f"{n} found, 0 not found", chosen)
 
 
+#: Hands out each cold report code once per run.
+_COLD = itertools.count()
+
+
 def commands_for(kinds: Sequence[str], n: int, standins: StandIns, seed: int) -> list[Command]:
     rng = random.Random(seed)
     ids = standins.invoice_ids
@@ -338,6 +343,9 @@ def commands_for(kinds: Sequence[str], n: int, standins: StandIns, seed: int) ->
             out.append(_ids(kind, rng, ids, 20))
         elif kind == "report":
             out.append(Command("report", f"report {standins.report_code}", "20 found, 0 not found"))
+        elif kind == "report_cold":  # a report code no earlier request used
+            code = standins.cold_report_codes[next(_COLD) % len(standins.cold_report_codes)]
+            out.append(Command("report_cold", f"report {code}", "20 found, 0 not found"))
         else:
             raise ValueError(kind)
     return out
@@ -676,7 +684,7 @@ def run(cfg: Config) -> dict[str, Any]:
             "sizes",
             cfg.sizes_rate,
             cfg.sizes_duration,
-            ["ids5", "ids20", "report"],
+            ["ids5", "ids20", "report", "report_cold"],
             lambda s, f: start_ours(cfg, s, "redis", f),
         )
     if cfg.run_embedded:
@@ -751,7 +759,8 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
     if sizes and "by_kind" in sizes:
         base = sizes["by_kind"]["ids5"]["e2e_p50_ms"]
         for kind, label in (
-            ("report", "report of 100 invoices (first page of 20)"),
+            ("report_cold", "report of 100 invoices, first look (page of 20)"),
+            ("report", "report of 100 invoices, seen in the last 30 min (page of 20)"),
             ("ids20", "20 ids in one command (the most allowed)"),
         ):
             value = sizes["by_kind"][kind]["e2e_p50_ms"]
@@ -896,7 +905,8 @@ def markdown(results: dict[str, Any]) -> str:
         names = {
             "ids5": "`/invoice` 5 ids",
             "ids20": "`/invoice` 20 ids",
-            "report": "`/invoice report` (100 invoices, page of 20)",
+            "report": "`/invoice report`, seen in the last 30 min (100 invoices, page of 20)",
+            "report_cold": "`/invoice report`, first look (100 invoices, page of 20)",
         }
         base = sizes["by_kind"]["ids5"]["e2e_p50_ms"]
         for kind, s in sizes["by_kind"].items():

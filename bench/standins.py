@@ -59,6 +59,8 @@ from sandbox.slack import SlackStandIn
 BOT_TOKEN = "xoxb-sandbox-token"
 REPORT_CODE = "B29000100"
 REPORT_FLOW_ID = "ID01benchRprt1"
+#: Codes of reports that are each looked up once (never seen before by the bot).
+COLD_REPORTS = 2000
 _LINE_CODE = "E_system_发票明细_code"
 _REGION = (0.0, 0.0, 2000.0, 1338.0)
 
@@ -110,7 +112,14 @@ def synthetic_world(n_invoices: int, report_size: int) -> tuple[SandboxWorld, li
         ids.append(invoice_id)
     world.reports_by_code[REPORT_CODE] = entries
     world.reports_by_id[REPORT_FLOW_ID] = entries
+    for code in cold_report_codes():  # the same invoices under codes the bot has never seen
+        world.reports_by_code[code] = entries
     return world, ids
+
+
+def cold_report_codes() -> list[str]:
+    """Report codes each looked up once: a report nobody looked at in the last 30 minutes."""
+    return [f"B291{n:05d}" for n in range(COLD_REPORTS)]
 
 
 class AsyncFront:
@@ -443,6 +452,7 @@ def serve(args: argparse.Namespace) -> int:
         "control_url": server.base_url,
         "invoice_ids": ids,
         "report_code": REPORT_CODE,
+        "cold_report_codes": cold_report_codes(),
         "pid": os.getpid(),
     }
     print(json.dumps(info), flush=True)
@@ -559,6 +569,10 @@ class StandIns:
     @property
     def report_code(self) -> str:
         return str(self.info["report_code"])
+
+    @property
+    def cold_report_codes(self) -> list[str]:
+        return [str(code) for code in self.info["cold_report_codes"]]
 
     def response_urls(self, n: int) -> list[str]:
         urls: list[str] = []

@@ -13,6 +13,7 @@ import httpx
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from tasks import lean_http
 from tasks.contracts import ReplyTarget
 
 log = logging.getLogger(__name__)
@@ -179,7 +180,7 @@ class Replier:
         status, answer, retry_after = 0, "", 0.0
         for attempt in range(_ATTEMPTS):
             try:
-                response = self._http.post(url, json=body)
+                response = lean_http.send(self._http, "POST", url, json_body=body)
                 status, answer = response.status_code, response.text
                 retry_after = _seconds(response.headers.get("Retry-After"))
             except httpx.HTTPError as exc:

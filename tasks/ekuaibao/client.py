@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
+from tasks import lean_http
 from tasks.ekuaibao.errors import (
     BadRequest,
     CredentialsRejected,
@@ -290,11 +291,13 @@ class EkuaibaoClient:
 
     def _send(self, path: str, access_token: str | None, body: dict[str, Any]) -> Any:
         params = {"accessToken": access_token} if access_token else None
-        return self._answer(path, lambda: self._http.post(path, params=params, json=body))
+        return self._answer(
+            path, lambda: lean_http.send(self._http, "POST", path, params=params, json_body=body)
+        )
 
     def _send_get(self, path: str, access_token: str, query: dict[str, str]) -> Any:
         params = {**query, "accessToken": access_token}
-        return self._answer(path, lambda: self._http.get(path, params=params))
+        return self._answer(path, lambda: lean_http.send(self._http, "GET", path, params=params))
 
     def _answer(self, path: str, request: Callable[[], httpx.Response]) -> Any:
         """Run one HTTP request and map its outcome: the one error map for every call."""

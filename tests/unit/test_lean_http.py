@@ -1,0 +1,77 @@
+"""Requests sent past the Client's extras must be the requests the Client would send."""
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tasks import lean_http
+
+pytestmark = pytest.mark.no_net
+
+
+def recorder(seen: list[httpx.Request], status: int = 200) -> httpx.MockTransport:
+    def handle(request: httpx.Request) -> httpx.Response:
+        request.read()
+        seen.append(request)
+        return httpx.Response(status, json={"items": ["中文"]})
+
+    return httpx.MockTransport(handle)
+
+
+def client(transport: httpx.BaseTransport, **kw: Any) -> httpx.Client:
+    return httpx.Client(
+        base_url="https://ekb.test/tenant",
+        transport=transport,
+        headers={"User-Agent": "ekb-invoice-bot/test"},
+        timeout=httpx.Timeout(7.0, connect=3.0),
+        **kw,
+    )
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_the_same_request_as_the_client_would_send(method: str) -> None:
+    seen: list[httpx.Request] = []
+    http = client(recorder(seen))
+    params = {"accessToken": "ID_a b/+:c$"}
+    body = {"invoiceIds": ["djg8:1:2", "ID_$x"], "name": "发票"} if method == "POST" else None
+    if method == "POST":
+        http.post("/api/x", params=params, json=body)
+    else:
+        http.get("/api/x", params=params)
+    answer = lean_http.send(http, method, "/api/x", params=params, json_body=body)
+    theirs, mine = seen
+    assert str(mine.url) == str(theirs.url) == (
+        "https://ekb.test/tenant/api/x?accessToken=ID_a+b%2F%2B%3Ac%24"
+    )
+    assert mine.method == theirs.method and mine.content == theirs.content
+    assert sorted(mine.headers.multi_items()) == sorted(theirs.headers.multi_items())
+    assert mine.extensions["timeout"] == theirs.extensions["timeout"]
+    assert answer.status_code == 200 and answer.json() == {"items": ["中文"]}
+    assert answer.is_closed
+
+
+def test_absolute_urls_and_mounted_proxies_are_respected() -> None:
+    direct: list[httpx.Request] = []
+    proxied: list[httpx.Request] = []
+    http = client(recorder(direct), mounts={"https://hooks.slack.test": recorder(proxied)})
+    lean_http.send(http, "POST", "https://hooks.slack.test/commands/T1/2/x", json_body={"a": 1})
+    lean_http.send(http, "POST", "/api/x", json_body={"a": 1})
+    assert [str(r.url) for r in proxied] == ["https://hooks.slack.test/commands/T1/2/x"]
+    assert [str(r.url) for r in direct] == ["https://ekb.test/tenant/api/x"]
+
+
+def test_transport_errors_are_httpx_errors() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    with pytest.raises(httpx.ConnectError):
+        lean_http.send(client(httpx.MockTransport(refuse)), "POST", "/api/x", json_body={})
+
+
+def test_without_the_routing_helper_the_client_sends_it(monkeypatch) -> None:
+    seen: list[httpx.Request] = []
+    http = client(recorder(seen))
+    monkeypatch.delattr(httpx.Client, "_transport_for_url")
+    monkeypatch.setattr(http, "send", lambda request: httpx.Response(201, request=request))
+    assert lean_http.send(http, "POST", "/api/x", json_body={}).status_code == 201
