@@ -89,3 +89,5 @@ def _logging(**_: Any) -> None:
     """Replace Celery's logging with ours: same format, secrets redacted."""
     configure_logging(_settings.log_level)
     logging.getLogger("celery.worker.strategy").setLevel(logging.WARNING)
+    # "Task … succeeded in …" repeats our own line per lookup; failures still show (ERROR)
+    logging.getLogger("celery.app.trace").setLevel(logging.WARNING)

@@ -17,12 +17,21 @@ pytestmark = pytest.mark.no_net
         "response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT111%2F222%2FabcDEF&x=1",
         "https://app.ekuaibao.com/api/x?accessToken=ID_3vMMouDbGqM:djg8LshfUkfM00",
         "https://files-dd.ekuaibao.com/a.pdf?Expires=1&OSSAccessKeyId=STS.abc&Signature=xyz%3D&security-token=CAIS8",
+        '{"appKey": "abcDEF", "appSecurity": "CAIS8"}',
+        "refreshToken=ID_3vMMouDbGqM&x=1",
+        "https://hooks.slack.com/actions/T111/222/abcDEF",
+        "HTTPS%3A%2F%2Fhooks.slack.com%2FACTIONS%2FT111%2F222%2FabcDEF",
     ],
 )
 def test_redact_removes_secrets(secret: str) -> None:
     cleaned = redact(f"failed: {secret} !")
     for part in ("1234-5678", "A111", "abcDEF", "ID_3vMMouDbGqM", "STS.abc", "xyz%3D", "CAIS8"):
         assert part not in cleaned
+
+
+def test_lines_without_secrets_are_left_as_they_are() -> None:
+    line = "lookup 0de0: 5 ids for user U0SANDBOX in C0SANDBOX, 发票 djg8:1:2"
+    assert redact(line) is line
 
 
 def test_filter_cleans_messages_args_and_tracebacks() -> None:
