@@ -41,8 +41,10 @@ def test_the_same_request_as_the_client_would_send(method: str) -> None:
         http.get("/api/x", params=params)
     answer = lean_http.send(http, method, "/api/x", params=params, json_body=body)
     theirs, mine = seen
-    assert str(mine.url) == str(theirs.url) == (
-        "https://ekb.test/tenant/api/x?accessToken=ID_a+b%2F%2B%3Ac%24"
+    assert (
+        str(mine.url)
+        == str(theirs.url)
+        == ("https://ekb.test/tenant/api/x?accessToken=ID_a+b%2F%2B%3Ac%24")
     )
     assert mine.method == theirs.method and mine.content == theirs.content
     assert sorted(mine.headers.multi_items()) == sorted(theirs.headers.multi_items())
