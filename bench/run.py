@@ -1092,8 +1092,8 @@ def parse(argv: Sequence[str] | None) -> Config:
         default=50.0,
         help="added to every Slack answer after the post is recorded",
     )
-    p.add_argument("--workers", type=int, default=2, help="`invoicebot worker` processes")
-    p.add_argument("--worker-concurrency", type=int, default=32, help="threads per worker")
+    p.add_argument("--workers", type=int, default=3, help="`invoicebot worker` processes")
+    p.add_argument("--worker-concurrency", type=int, default=16, help="threads per worker")
     p.add_argument("--bot-threads", type=int, default=16, help="waitress threads (both apps)")
     p.add_argument("--embedded-rates", type=_rates, help="default 10,25,50,75,100,125,150,200")
     p.add_argument("--no-baseline", action="store_true")
