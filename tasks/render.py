@@ -231,6 +231,115 @@ def invoice_blocks(
     return blocks
 
 
+def _compact_head(invoice: InvoiceSummary, texts: Texts) -> str:
+    from tasks import headers
+
+    master = invoice.master
+    title = invoice_title(
+        invoice.invoice_id,
+        texts,
+        master.object_id if master else None,
+        master.number if master else None,
+    )
+    first = [f":receipt: *{escape(title)}*"]
+    second: list[str] = []
+    if master is not None:
+        first.append(headers.category_words(master, texts))
+        if master.issued_ms:
+            first.append(headers.beijing_date(master.issued_ms))
+        if master.seller:
+            second.append(f"{texts.header_seller} {headers.fit(master.seller, 200)}")
+        if master.buyer:
+            second.append(f"{texts.header_buyer} {headers.fit(master.buyer, 200)}")
+    lines = [" · ".join(first)]
+    if second:
+        lines.append(" · ".join(second))
+    lines.append(f"`{escape(invoice.invoice_id)}`")
+    return "\n".join(lines)
+
+
+def _compact_tail(invoice: InvoiceSummary, texts: Texts, with_links: bool) -> str:
+    from tasks import headers
+
+    master = invoice.master
+    parts: list[str] = []
+    if invoice.lines:
+        totals = invoice.totals
+        parts.append(
+            f"{texts.totals_amount} {money(totals.amount)} · {texts.totals_tax} "
+            f"{money(totals.tax)} · {texts.totals_total} *{money(totals.total)}*"
+        )
+        if totals.incomplete:
+            parts.append(texts.totals_incomplete.format(count=totals.incomplete))
+        if master is not None:
+            warning = headers.mismatch_warning(master, totals.total, texts)
+            if warning:
+                parts.append(warning)
+    else:
+        is_invoice = master is not None and master.object_id == "invoice"
+        parts.append(texts.no_lines_invoice if is_invoice else texts.no_lines)
+        if master is not None and master.total is not None:
+            label = texts.header_total if is_invoice else texts.header_amount
+            parts.append(f"{label} *{money(master.total)}*")
+    if not invoice.attachments:
+        parts.append(texts.no_attachment)
+    elif not with_links:
+        parts.extend(
+            f":paperclip: {escape(a.file_name)} · {texts.kinds[a.kind]}"
+            for a in invoice.attachments
+        )
+    return "\n".join(parts)
+
+
+def _open_button(link: Attachment, index: int, texts: Texts) -> Block:
+    label = clip(texts.open_button.format(kind=texts.kinds[link.kind]), MAX_BUTTON)
+    return {
+        "type": "button",
+        "action_id": f"open_attachment_{index}",
+        "text": {"type": "plain_text", "text": label},
+        "url": link.url,
+    }
+
+
+def compact_invoice_blocks(
+    invoice: InvoiceSummary, texts: Texts, first_link_index: int = 0, with_links: bool = True
+) -> list[Block]:
+    """One invoice in one section (two with several attachments), for replies listing many
+    invoices: all of them fit in one message, where the full layout would take three.
+    The first attachment is the section's button; line items are cut at 3000 characters
+    with a note saying how many are not shown."""
+    head = _compact_head(invoice, texts)
+    tail = _compact_tail(invoice, texts, with_links)
+    room = MAX_SECTION - len(head) - len(tail) - 2
+    body: list[str] = []
+    shown = 0
+    for n, line in enumerate(invoice.lines, start=1):
+        text = _line_text(n, line, texts)
+        more = texts.too_long.format(count=len(invoice.lines) - n)
+        if sum(len(b) + 1 for b in body) + len(text) + 1 + len(more) + 1 > room:
+            break
+        body.append(text)
+        shown = n
+    if shown < len(invoice.lines):
+        body.append(texts.too_long.format(count=len(invoice.lines) - shown))
+    block: Block = section("\n".join([head, *body, tail]))
+    links = invoice.attachments if with_links else ()
+    if links:
+        block["accessory"] = _open_button(links[0], first_link_index, texts)
+    blocks = [block]
+    if len(links) > 1:
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    _open_button(link, first_link_index + offset, texts)
+                    for offset, link in enumerate(links[1:25], start=1)
+                ],
+            }
+        )
+    return blocks
+
+
 @dataclass(frozen=True)
 class Controls:
     """The buttons under a reply, and what they need to redo it later."""
@@ -281,6 +390,29 @@ def _controls_block(
     return {"type": "actions", "elements": elements}
 
 
+def _invoice_groups(
+    result: LookupResult, texts: Texts, share: bool, *, compact: bool
+) -> list[tuple[list[str], list[Block]]]:
+    """Each invoice's blocks (a divider first), then the ids not found, as one more group."""
+    groups: list[tuple[list[str], list[Block]]] = []
+    link_index = 0
+    render = compact_invoice_blocks if compact else invoice_blocks
+    for invoice in result.invoices:
+        blocks = render(invoice, texts, link_index, with_links=not share)
+        groups.append(([invoice.invoice_id], [DIVIDER, *blocks]))
+        link_index += len(invoice.attachments)
+    if result.not_found:
+        ids = ", ".join(f"`{escape(i)}`" for i in result.not_found)
+        wording = texts.not_found_or_denied if result.hides_denials else texts.not_found
+        groups.append(
+            (
+                list(result.not_found),
+                [DIVIDER, section(wording.format(count=len(result.not_found), ids=ids))],
+            )
+        )
+    return groups
+
+
 def lookup_messages(
     result: LookupResult, texts: Texts, controls: Controls | None = None
 ) -> list[Message]:
@@ -321,23 +453,10 @@ def lookup_messages(
     elif expiry is not None:
         head.append(context(texts.links_note.format(expires=slack_date(expiry))))
 
-    groups: list[tuple[list[str], list[Block]]] = []
-    link_index = 0
-    for invoice in result.invoices:
-        blocks = invoice_blocks(invoice, texts, link_index, with_links=not share)
-        groups.append(([invoice.invoice_id], [DIVIDER, *blocks]))
-        link_index += len(invoice.attachments)
-    if result.not_found:
-        ids = ", ".join(f"`{escape(i)}`" for i in result.not_found)
-        wording = texts.not_found_or_denied if result.hides_denials else texts.not_found
-        groups.append(
-            (
-                list(result.not_found),
-                [DIVIDER, section(wording.format(count=len(result.not_found), ids=ids))],
-            )
-        )
-
+    groups = _invoice_groups(result, texts, share, compact=False)
     room = MAX_BLOCKS - 2  # the buttons, and the "more in this report" note
+    if len(head) + sum(len(g) for _, g in groups) > room:  # more than one message: compact
+        groups = _invoice_groups(result, texts, share, compact=True)
     pages: list[list[Block]] = [head]
     page_ids: list[list[str]] = [[]]
     for ids_of_group, group in groups:

@@ -138,29 +138,70 @@ def _check_limits(message: dict) -> None:
             assert len(block["accessory"]["text"]["text"]) <= 75
 
 
-def test_twenty_invoices_with_many_lines_split_inside_slack_limits() -> None:
+def _twenty(lines_each: int, attachments_each: int) -> tuple[tuple[str, ...], InvoiceData]:
     ids = tuple(f"c:{i:012d}:{i:08d}" for i in range(20))
-    items = tuple(line(invoice_id=i, name="*货物*" + "长" * 200) for i in ids for _ in range(8))
+    items = tuple(
+        line(invoice_id=i, name="*货物*" + "长" * 200, id=f"{i}-{k}")
+        for i in ids
+        for k in range(lines_each)
+    )
     attachments = tuple(
         Attachment(
             invoice_id=i,
-            url=f"https://x/{n}.pdf?Expires=9",
-            file_name=f"{n}.pdf",
+            url=f"https://x/{n}-{k}.pdf?Expires=9",
+            file_name=f"{n}-{k}.pdf",
             kind="pdf",
             expires_at=9,
         )
         for n, i in enumerate(ids)
+        for k in range(attachments_each)
     )
-    messages = render.lookup_messages(assemble(ids, InvoiceData(items, attachments, 0)), EN)
+    return ids, InvoiceData(items, attachments, 0)
+
+
+def test_twenty_invoices_fit_one_message_in_the_compact_layout() -> None:
+    ids, data = _twenty(lines_each=8, attachments_each=1)
+    messages = render.lookup_messages(assemble(ids, data), EN)
+    assert len(messages) == 1  # one post, not three: read in one place, in order
+    _check_limits(messages[0])
+    blocks = messages[0]["blocks"]
+    invoices = [b for b in blocks if b["type"] == "section" and ":receipt:" in b["text"]["text"]]
+    assert len(invoices) == 20
+    assert [b["accessory"]["url"] for b in invoices] == [
+        f"https://x/{n}-0.pdf?Expires=9" for n in range(20)
+    ]
+    for block in invoices:  # every line is either shown or counted as not shown
+        text = block["text"]["text"]
+        shown = len(re.findall(r"Spec/model:", text))
+        match = re.search(r"(\d+) more line\(s\) not shown", text)
+        assert shown + (int(match.group(1)) if match else 0) == 8
+        assert "*Total incl. tax (CNY)*" in text
+
+
+def test_twenty_invoices_with_several_attachments_split_inside_slack_limits() -> None:
+    ids, data = _twenty(lines_each=2, attachments_each=3)
+    messages = render.lookup_messages(assemble(ids, data), EN)
     assert 1 < len(messages) <= render.MAX_MESSAGES
     for message in messages:
         _check_limits(message)
-    headers = [b for m in messages for b in m["blocks"] if b["type"] == "header"]
-    assert len(headers) == 20
-    action_ids = [
-        b["accessory"]["action_id"] for m in messages for b in m["blocks"] if "accessory" in b
+    buttons = [b["accessory"] for m in messages for b in m["blocks"] if "accessory" in b]
+    buttons += [
+        e
+        for m in messages
+        for b in m["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"].startswith("open_attachment_")
     ]
-    assert len(action_ids) == len(set(action_ids)) == 20
+    assert len({b["action_id"] for b in buttons}) == len(buttons) == 60
+    assert {b["url"] for b in buttons} == {a.url for a in data.attachments}
+
+
+def test_a_short_reply_keeps_the_full_layout() -> None:
+    ids, data = _twenty(lines_each=2, attachments_each=1)
+    messages = render.lookup_messages(assemble(ids[:3], data), EN)
+    assert len(messages) == 1
+    assert sum(1 for b in messages[0]["blocks"] if b["type"] == "header") == 3
 
 
 def test_an_invoice_with_hundreds_of_lines_says_what_it_left_out() -> None:
@@ -192,3 +233,19 @@ def test_short_messages() -> None:
     assert "at most 20" in render.too_many(25, 20, EN)["text"]
     assert "`a!b`" in render.malformed(["a!b"], EN)["text"]
     assert "/invoice" in render.usage(EN)["text"]
+
+
+def test_the_compact_layout_is_valid_block_kit_and_a_shared_one_has_no_links() -> None:
+    from sandbox.blockkit import validate_message
+
+    ids, data = _twenty(lines_each=3, attachments_each=1)
+    result = assemble(ids, data)
+    for controls in (
+        render.Controls(owner="U1"),
+        render.Controls(owner="U1", mode="share", shared_by="U1"),
+    ):
+        messages = render.lookup_messages(result, EN, controls)
+        assert len(messages) == 1
+        assert validate_message(messages[0]) == []
+    shared = json.dumps(messages, ensure_ascii=False)
+    assert "https://x/" not in shared and ":paperclip: 0-0.pdf" in shared
