@@ -249,3 +249,14 @@ def test_the_compact_layout_is_valid_block_kit_and_a_shared_one_has_no_links() -
         assert validate_message(messages[0]) == []
     shared = json.dumps(messages, ensure_ascii=False)
     assert "https://x/" not in shared and ":paperclip: 0-0.pdf" in shared
+
+
+def test_the_compact_layout_in_chinese() -> None:
+    from sandbox.blockkit import validate_message
+    from tasks.texts import texts_for
+
+    ids, data = _twenty(lines_each=3, attachments_each=1)
+    messages = render.lookup_messages(assemble(ids, data), texts_for("zh"), render.Controls("U1"))
+    assert len(messages) == 1 and validate_message(messages[0]) == []
+    text = json.dumps(messages, ensure_ascii=False)
+    assert text.count("*价税合计（人民币）*") == 20 and "Total" not in text
