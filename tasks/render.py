@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Context, Decimal
 from typing import Any
@@ -161,31 +161,48 @@ def _totals_block(invoice: InvoiceSummary, texts: Texts) -> list[Block]:
     return blocks
 
 
-def _attachment_block(link: Attachment, index: int, texts: Texts, with_link: bool = True) -> Block:
-    kind = texts.kinds[link.kind]
-    if not with_link:
-        return context(f":paperclip: {escape(link.file_name)} · {kind}")
+def _paperclip(link: Attachment, texts: Texts) -> str:
+    """An attachment named without its link (shared summaries)."""
+    return f":paperclip: {escape(link.file_name)} · {texts.kinds[link.kind]}"
+
+
+def _open_button(link: Attachment, index: int, texts: Texts) -> Block:
+    label = clip(texts.open_button.format(kind=texts.kinds[link.kind]), MAX_BUTTON)
     return {
-        "type": "section",
-        "text": {
-            "type": "mrkdwn",
-            "text": clip(
-                texts.attachment.format(
-                    name=escape(link.file_name), kind=kind, expires=slack_date(link.expires_at)
-                ),
-                MAX_SECTION,
-            ),
-        },
-        "accessory": {
-            "type": "button",
-            "action_id": f"open_attachment_{index}",
-            "text": {
-                "type": "plain_text",
-                "text": clip(texts.open_button.format(kind=kind), MAX_BUTTON),
-            },
-            "url": link.url,
-        },
+        "type": "button",
+        "action_id": f"open_attachment_{index}",
+        "text": {"type": "plain_text", "text": label},
+        "url": link.url,
     }
+
+
+def _attachment_block(link: Attachment, index: int, texts: Texts, with_link: bool = True) -> Block:
+    if not with_link:
+        return context(_paperclip(link, texts))
+    text = texts.attachment.format(
+        name=escape(link.file_name),
+        kind=texts.kinds[link.kind],
+        expires=slack_date(link.expires_at),
+    )
+    return {**section(text), "accessory": _open_button(link, index, texts)}
+
+
+def _title(invoice: InvoiceSummary, texts: Texts) -> str:
+    master = invoice.master
+    return invoice_title(
+        invoice.invoice_id,
+        texts,
+        master.object_id if master else None,
+        master.number if master else None,
+    )
+
+
+def _no_lines_note(invoice: InvoiceSummary, texts: Texts) -> str:
+    """Why an invoice has no lines: an invoice Ekuaibao has none for, or a ticket."""
+    master = invoice.master
+    if master is not None and master.object_id == "invoice":
+        return texts.no_lines_invoice
+    return texts.no_lines
 
 
 def invoice_blocks(
@@ -196,13 +213,7 @@ def invoice_blocks(
     from tasks import headers  # renders the invoice master; kept apart from the line items
 
     master = invoice.master
-    title = invoice_title(
-        invoice.invoice_id,
-        texts,
-        master.object_id if master else None,
-        master.number if master else None,
-    )
-    blocks: list[Block] = [header(":receipt: " + title)]
+    blocks: list[Block] = [header(":receipt: " + _title(invoice, texts))]
     if master is not None:
         fields = headers.invoice_header_fields(master, texts)
         if fields:
@@ -217,12 +228,7 @@ def invoice_blocks(
         blocks.extend(_line_sections(invoice, texts, max(budget, 1)))
         blocks.extend(_totals_block(invoice, texts))
     else:
-        note = (
-            texts.no_lines_invoice
-            if master is not None and master.object_id == "invoice"
-            else texts.no_lines
-        )
-        blocks.append(section(f"`{escape(invoice.invoice_id)}`\n{note}"))
+        blocks.append(section(f"`{escape(invoice.invoice_id)}`\n{_no_lines_note(invoice, texts)}"))
     if invoice.attachments:
         for offset, link in enumerate(invoice.attachments):
             blocks.append(_attachment_block(link, first_link_index + offset, texts, with_links))
@@ -235,13 +241,7 @@ def _compact_head(invoice: InvoiceSummary, texts: Texts) -> str:
     from tasks import headers
 
     master = invoice.master
-    title = invoice_title(
-        invoice.invoice_id,
-        texts,
-        master.object_id if master else None,
-        master.number if master else None,
-    )
-    first = [f":receipt: *{escape(title)}*"]
+    first = [f":receipt: *{escape(_title(invoice, texts))}*"]
     second: list[str] = []
     if master is not None:
         first.append(headers.category_words(master, texts))
@@ -276,29 +276,15 @@ def _compact_tail(invoice: InvoiceSummary, texts: Texts, with_links: bool) -> st
             if warning:
                 parts.append(warning)
     else:
-        is_invoice = master is not None and master.object_id == "invoice"
-        parts.append(texts.no_lines_invoice if is_invoice else texts.no_lines)
+        parts.append(_no_lines_note(invoice, texts))
         if master is not None and master.total is not None:
-            label = texts.header_total if is_invoice else texts.header_amount
+            label = texts.header_total if master.object_id == "invoice" else texts.header_amount
             parts.append(f"{label} *{money(master.total)}*")
     if not invoice.attachments:
         parts.append(texts.no_attachment)
     elif not with_links:
-        parts.extend(
-            f":paperclip: {escape(a.file_name)} · {texts.kinds[a.kind]}"
-            for a in invoice.attachments
-        )
+        parts.extend(_paperclip(a, texts) for a in invoice.attachments)
     return "\n".join(parts)
-
-
-def _open_button(link: Attachment, index: int, texts: Texts) -> Block:
-    label = clip(texts.open_button.format(kind=texts.kinds[link.kind]), MAX_BUTTON)
-    return {
-        "type": "button",
-        "action_id": f"open_attachment_{index}",
-        "text": {"type": "plain_text", "text": label},
-        "url": link.url,
-    }
 
 
 def compact_invoice_blocks(
@@ -312,13 +298,14 @@ def compact_invoice_blocks(
     tail = _compact_tail(invoice, texts, with_links)
     room = MAX_SECTION - len(head) - len(tail) - 2
     body: list[str] = []
-    shown = 0
+    used = shown = 0
     for n, line in enumerate(invoice.lines, start=1):
         text = _line_text(n, line, texts)
         more = texts.too_long.format(count=len(invoice.lines) - n)
-        if sum(len(b) + 1 for b in body) + len(text) + 1 + len(more) + 1 > room:
+        if used + len(text) + 1 + len(more) + 1 > room:
             break
         body.append(text)
+        used += len(text) + 1
         shown = n
     if shown < len(invoice.lines):
         body.append(texts.too_long.format(count=len(invoice.lines) - shown))
@@ -391,26 +378,21 @@ def _controls_block(
 
 
 def _invoice_groups(
-    result: LookupResult, texts: Texts, share: bool, *, compact: bool
-) -> list[tuple[list[str], list[Block]]]:
+    result: LookupResult, texts: Texts, share: bool, render: Callable[..., list[Block]]
+) -> Iterator[tuple[list[str], list[Block]]]:
     """Each invoice's blocks (a divider first), then the ids not found, as one more group."""
-    groups: list[tuple[list[str], list[Block]]] = []
     link_index = 0
-    render = compact_invoice_blocks if compact else invoice_blocks
     for invoice in result.invoices:
         blocks = render(invoice, texts, link_index, with_links=not share)
-        groups.append(([invoice.invoice_id], [DIVIDER, *blocks]))
+        yield [invoice.invoice_id], [DIVIDER, *blocks]
         link_index += len(invoice.attachments)
     if result.not_found:
         ids = ", ".join(f"`{escape(i)}`" for i in result.not_found)
         wording = texts.not_found_or_denied if result.hides_denials else texts.not_found
-        groups.append(
-            (
-                list(result.not_found),
-                [DIVIDER, section(wording.format(count=len(result.not_found), ids=ids))],
-            )
+        yield (
+            list(result.not_found),
+            [DIVIDER, section(wording.format(count=len(result.not_found), ids=ids))],
         )
-    return groups
 
 
 def lookup_messages(
@@ -453,10 +435,15 @@ def lookup_messages(
     elif expiry is not None:
         head.append(context(texts.links_note.format(expires=slack_date(expiry))))
 
-    groups = _invoice_groups(result, texts, share, compact=False)
     room = MAX_BLOCKS - 2  # the buttons, and the "more in this report" note
-    if len(head) + sum(len(g) for _, g in groups) > room:  # more than one message: compact
-        groups = _invoice_groups(result, texts, share, compact=True)
+    groups: list[tuple[list[str], list[Block]]] = []
+    used = len(head)
+    for full in _invoice_groups(result, texts, share, invoice_blocks):
+        groups.append(full)
+        used += len(full[1])
+        if used > room:  # more than one message: every invoice in the compact layout
+            groups = list(_invoice_groups(result, texts, share, compact_invoice_blocks))
+            break
     pages: list[list[Block]] = [head]
     page_ids: list[list[str]] = [[]]
     for ids_of_group, group in groups:
