@@ -65,7 +65,7 @@ class MemoryReportCache:
     """Per process: with the embedded broker the workers share one host, usually one process."""
 
     def __init__(self) -> None:
-        self._entries: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[float, tuple[ReportInvoiceRef, ...]]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, report: str) -> list[ReportInvoiceRef] | None:
@@ -73,11 +73,11 @@ class MemoryReportCache:
             entry = self._entries.get(report)
             if entry is None or entry[0] < time.monotonic():
                 return None
-            return _decode(entry[1])
+            return list(entry[1])  # the refs are frozen; the list is the caller's own
 
     def put(self, report: str, refs: list[ReportInvoiceRef]) -> None:
         with self._lock:
-            self._entries[report] = (time.monotonic() + TTL_S, _encode(refs))
+            self._entries[report] = (time.monotonic() + TTL_S, tuple(refs))
             self._entries.move_to_end(report)
             while len(self._entries) > MAX_ENTRIES:
                 self._entries.popitem(last=False)
