@@ -212,8 +212,8 @@ def _wait_listening(
     raise RuntimeError(f"not listening after 60 s; see {log_path}")
 
 
-def start_ours(cfg: Config, standins: StandIns, broker: str, folder: Path) -> System:
-    secret = secrets.token_hex(16)
+def _app_env(standins: StandIns, secret: str) -> dict[str, str]:
+    """What both apps need: Slack and Ekuaibao (the stand-ins), credentials, a clean env."""
     env = clean_env()
     env.update(
         SLACK_BOT_TOKEN=BOT_TOKEN,
@@ -222,6 +222,14 @@ def start_ours(cfg: Config, standins: StandIns, broker: str, folder: Path) -> Sy
         EKUAIBAO_BASE_URL=standins.ekuaibao_url,
         EKUAIBAO_APP_KEY=APP_KEY,
         EKUAIBAO_APP_SECURITY=APP_SECURITY,
+    )
+    return env
+
+
+def start_ours(cfg: Config, standins: StandIns, broker: str, folder: Path) -> System:
+    secret = secrets.token_hex(16)
+    env = _app_env(standins, secret)
+    env.update(
         EKUAIBAO_RATE_LIMIT=RATE_LIMIT,
         EKUAIBAO_RATE_BURST=RATE_BURST,
         WORKER_POOL="threads",
@@ -270,15 +278,7 @@ def start_ours(cfg: Config, standins: StandIns, broker: str, folder: Path) -> Sy
 
 def start_baseline(cfg: Config, standins: StandIns, folder: Path) -> System:
     secret = secrets.token_hex(16)
-    env = clean_env()
-    env.update(
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=secret,
-        SLACK_API_URL=standins.slack_api_url,
-        EKUAIBAO_BASE_URL=standins.ekuaibao_url,
-        EKUAIBAO_APP_KEY=APP_KEY,
-        EKUAIBAO_APP_SECURITY=APP_SECURITY,
-    )
+    env = _app_env(standins, secret)
     port = free_port()
     log_path = folder / "baseline.log"
     app = _spawn(
