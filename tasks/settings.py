@@ -24,6 +24,8 @@ _SLACK_ID_KINDS: dict[str, tuple[re.Pattern[str], str]] = {
     "allowed_slack_channels": (re.compile(r"[CG][A-Z0-9]{2,}"), "a Slack channel id (C… or G…)"),
 }
 _ID_SEPARATORS = re.compile(r"[,\s]+")
+#: What a worker cannot run without.
+EKUAIBAO = ("ekuaibao_app_key", "ekuaibao_app_security")
 
 
 def _default_state_dir() -> Path:
