@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import time
 import urllib.parse
 from typing import Any
@@ -35,7 +36,29 @@ def slash_command(
     timestamp: int | None = None,
 ) -> tuple[bytes, dict[str, str]]:
     """A form-encoded slash command payload with the fields Slack sends."""
-    form = {
+    form = slash_command_fields(
+        text,
+        response_url,
+        command=command,
+        user_id=user_id,
+        channel_id=channel_id,
+        team_id=team_id,
+    )
+    body = urllib.parse.urlencode(form).encode()
+    return body, signed_headers(secret, body, "application/x-www-form-urlencoded", timestamp)
+
+
+def slash_command_fields(
+    text: str,
+    response_url: str,
+    *,
+    command: str = "/invoice",
+    user_id: str = "U0SANDBOX",
+    channel_id: str = "C0SANDBOX",
+    team_id: str = "T0SANDBOX",
+) -> dict[str, str]:
+    """The fields of a slash command: form-encoded over HTTP, a JSON object in Socket Mode."""
+    return {
         "token": "deprecated-verification-token",
         "team_id": team_id,
         "team_domain": "sandbox",
@@ -50,8 +73,6 @@ def slash_command(
         "response_url": response_url,
         "trigger_id": f"{int(time.time())}.1.sandbox",
     }
-    body = urllib.parse.urlencode(form).encode()
-    return body, signed_headers(secret, body, "application/x-www-form-urlencoded", timestamp)
 
 
 def interaction(
@@ -80,7 +101,23 @@ def block_action(
     message_ts: str = "1700000000.000100",
 ) -> tuple[bytes, dict[str, str]]:
     """A click on one of the bot's buttons, as Slack sends it (form-encoded `payload=`)."""
-    payload = {
+    payload = block_action_payload(
+        action_id, value, response_url, user=user, channel=channel, message_ts=message_ts
+    )
+    return interaction(secret, payload, timestamp=None)
+
+
+def block_action_payload(
+    action_id: str,
+    value: str,
+    response_url: str,
+    *,
+    user: str = "U0SANDBOX",
+    channel: str = "C0SANDBOX",
+    message_ts: str = "1700000000.000100",
+) -> dict[str, Any]:
+    """The `block_actions` payload of a click on one of the bot's buttons."""
+    return {
         "type": "block_actions",
         "user": {"id": user},
         "team": {"id": "T0SANDBOX"},
@@ -104,4 +141,41 @@ def block_action(
             }
         ],
     }
-    return interaction(secret, payload, timestamp=None)
+
+
+def message_shortcut_payload(
+    message: dict[str, Any], response_url: str, *, user: str = "U0SANDBOX"
+) -> dict[str, Any]:
+    """ "Look up invoices" in a message's ⋯ menu (`message_action`)."""
+    return {
+        "type": "message_action",
+        "callback_id": "lookup_invoices",
+        "trigger_id": "1.2.3",
+        "action_ts": f"{time.time():.6f}",
+        "team": {"id": "T0SANDBOX"},
+        "user": {"id": user},
+        "channel": {"id": "C0SANDBOX"},
+        "message": message,
+        "response_url": response_url,
+    }
+
+
+def event_callback(inner: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
+    """An Events API envelope around one event, as Slack delivers it."""
+    return {
+        "type": "event_callback",
+        "token": "x",
+        "team_id": "T0SANDBOX",
+        "api_app_id": "A0SANDBOX",
+        "event": inner,
+        "event_id": event_id or f"Ev{secrets.token_hex(6)}",
+        "event_time": int(time.time()),
+        "authorizations": [
+            {
+                "team_id": "T0SANDBOX",
+                "user_id": "U0SANDBOXBOT",
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+    }

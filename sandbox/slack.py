@@ -17,11 +17,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from sandbox.blockkit import validate_message
 from sandbox.ekuaibao import HttpRequest, HttpResponse, LoopbackServer
+
+if TYPE_CHECKING:  # the Socket Mode stand-in needs `websockets`, a dev extra
+    from sandbox.socket_mode import SocketModeStandIn
 
 __all__ = ["ApiCall", "ResponsePost", "SlackStandIn"]
 
@@ -92,8 +95,11 @@ class SlackStandIn:
         port: int = 0,
         bot_token: str = "xoxb-sandbox-token",
         clock: Callable[[], float] = time.time,
+        socket_mode: SocketModeStandIn | None = None,
     ) -> None:
         self.bot_token = bot_token
+        #: Answers `apps.connections.open` for its app token; without one, every token is refused.
+        self.socket_mode = socket_mode
         self.clock = clock
         self.users: dict[str, dict[str, Any]] = {DEFAULT_USER_ID: _default_user()}
         #: usergroups.users.list: user group id (S…) -> member user ids.
@@ -270,6 +276,8 @@ class SlackStandIn:
             )
         elif not token:
             response = _api_error("not_authed")
+        elif method == "apps.connections.open":
+            response = self._connections_open(token)
         elif token != self.bot_token:
             response = _api_error("invalid_auth")
         elif not body_ok:
@@ -289,6 +297,12 @@ class SlackStandIn:
         with self._lock:
             self._ts_seq += 1
             return f"{int(self.clock())}.{self._ts_seq:06d}"
+
+    def _connections_open(self, token: str) -> HttpResponse:
+        """Socket Mode: a one-time WebSocket URL for the app-level token."""
+        if self.socket_mode is None or token != self.socket_mode.app_token:
+            return _api_error("invalid_auth")
+        return HttpResponse.json(200, {"ok": True, "url": self.socket_mode.new_url()})
 
     def _auth_test(self, params: dict[str, Any]) -> HttpResponse:
         return HttpResponse.json(
