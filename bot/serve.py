@@ -6,12 +6,11 @@ import argparse
 import contextlib
 import logging
 import signal
-import threading
 from types import FrameType
 
 from bot.supervise import Supervised, WorkerChild
 from tasks.redact import configure_logging, redact
-from tasks.settings import EKUAIBAO, Settings, fail, load_settings
+from tasks.settings import EKUAIBAO, Settings, load_settings
 
 log = logging.getLogger("invoicebot")
 
@@ -45,7 +44,9 @@ def serve(args: argparse.Namespace) -> int:
         if http_mode:
             _serve_http(app, args, settings, child)
         else:
-            _serve_socket_mode(app, settings)
+            from bot.socket_mode import serve_socket_mode
+
+            serve_socket_mode(app, settings, _describe_broker(settings))
     finally:
         if child:
             child.stop()
@@ -81,33 +82,3 @@ def _serve_http(
     signal.signal(signal.SIGINT, stop)
     with contextlib.suppress(OSError):  # the listening socket was closed by stop()
         server.run()
-
-
-def _serve_socket_mode(app: object, settings: Settings) -> None:
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-    from slack_sdk import WebClient
-    from slack_sdk.errors import SlackApiError
-
-    assert settings.slack_app_token is not None
-    handler = SocketModeHandler(
-        app,  # type: ignore[arg-type]
-        settings.slack_app_token.get_secret_value(),
-        web_client=WebClient(base_url=settings.slack_api_url),
-    )
-    try:
-        handler.connect()  # type: ignore[no-untyped-call]
-    except SlackApiError as exc:
-        fail(
-            f"Slack refused SLACK_APP_TOKEN ({exc.response.get('error', 'error')}): use an "
-            "app-level token with the connections:write scope"
-        )
-    except OSError as exc:
-        fail(f"could not reach Slack at SLACK_API_URL ({type(exc).__name__})")
-    print(
-        f"invoicebot: connected in Socket Mode (broker: {_describe_broker(settings)})", flush=True
-    )
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda signum, frame: stopped.set())
-    signal.signal(signal.SIGINT, lambda signum, frame: stopped.set())
-    stopped.wait()
-    handler.close()  # type: ignore[no-untyped-call]

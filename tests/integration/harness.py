@@ -16,8 +16,18 @@ from typing import Any
 import httpx
 
 from sandbox.ekuaibao import EkuaibaoStandIn
-from sandbox.signing import block_action, event, interaction, slash_command
+from sandbox.signing import (
+    block_action,
+    block_action_payload,
+    event,
+    event_callback,
+    interaction,
+    message_shortcut_payload,
+    slash_command,
+    slash_command_fields,
+)
 from sandbox.slack import ApiCall, ResponsePost, SlackStandIn
+from sandbox.socket_mode import SocketModeStandIn
 
 REPO = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/9"
@@ -84,23 +94,7 @@ class RunningBot:
         self, inner: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None
     ) -> httpx.Response:
         """An Events API callback, as Slack signs and (re)delivers it."""
-        envelope = {
-            "type": "event_callback",
-            "token": "x",
-            "team_id": "T0SANDBOX",
-            "api_app_id": "A0SANDBOX",
-            "event": inner,
-            "event_id": event_id or f"Ev{secrets.token_hex(6)}",
-            "event_time": int(time.time()),
-            "authorizations": [
-                {
-                    "team_id": "T0SANDBOX",
-                    "user_id": "U0SANDBOXBOT",
-                    "is_bot": True,
-                    "is_enterprise_install": False,
-                }
-            ],
-        }
+        envelope = event_callback(inner, event_id=event_id)
         body, headers = event(self.secret, envelope)
         if retry_num:
             headers.update(
@@ -127,17 +121,7 @@ class RunningBot:
         self, message: dict[str, Any], *, user: str = "U0SANDBOX"
     ) -> tuple[httpx.Response, str]:
         response_url = self.slack.new_response_url()
-        payload = {
-            "type": "message_action",
-            "callback_id": "lookup_invoices",
-            "trigger_id": "1.2.3",
-            "action_ts": f"{time.time():.6f}",
-            "team": {"id": "T0SANDBOX"},
-            "user": {"id": user},
-            "channel": {"id": "C0SANDBOX"},
-            "message": message,
-            "response_url": response_url,
-        }
+        payload = message_shortcut_payload(message, response_url, user=user)
         body, headers = interaction(self.secret, payload)
         return httpx.post(self.events_url, content=body, headers=headers, timeout=10), response_url
 
@@ -270,3 +254,97 @@ def start_worker(
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
+
+
+@dataclass
+class SocketCommand:
+    envelope_id: str
+    response_url: str
+
+
+@dataclass
+class SocketBot:
+    """The bot in Socket Mode: requests go as envelopes over the stand-in's WebSocket."""
+
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    slack: SlackStandIn
+    socket_mode: SocketModeStandIn
+    escape_slashes: bool = False  # write `/` as `\/` in envelopes, as Slack's JSON does
+
+    def send(self, kind: str, payload: dict[str, Any]) -> str:
+        return self.socket_mode.send(kind, payload, escape_slashes=self.escape_slashes)
+
+    def command(self, text: str, *, user_id: str = "U0SANDBOX") -> SocketCommand:
+        url = self.slack.new_response_url()
+        fields = slash_command_fields(text, url, user_id=user_id)
+        return SocketCommand(self.send("slash_commands", dict(fields)), url)
+
+    def event(self, inner: dict[str, Any], *, event_id: str | None = None) -> str:
+        return self.send("events_api", event_callback(inner, event_id=event_id))
+
+    def click(self, action_id: str, value: str, *, user: str = "U0SANDBOX") -> SocketCommand:
+        url = self.slack.new_response_url()
+        payload = block_action_payload(action_id, value, url, user=user)
+        return SocketCommand(self.send("interactive", payload), url)
+
+    def shortcut(self, message: dict[str, Any], *, user: str = "U0SANDBOX") -> SocketCommand:
+        url = self.slack.new_response_url()
+        payload = message_shortcut_payload(message, url, user=user)
+        return SocketCommand(self.send("interactive", payload), url)
+
+    def reply(self, command: SocketCommand, n: int = 1, timeout: float = 30) -> list[ResponsePost]:
+        return self.slack.wait_for_posts(command.response_url, n, timeout=timeout)
+
+    wait_api = RunningBot.wait_api
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the bot process itself (not its worker child), from /proc."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_socket_bot(
+    ekuaibao: EkuaibaoStandIn,
+    slack: SlackStandIn,
+    folder: Path,
+    *,
+    worker: bool = True,
+    **extra: str,
+) -> SocketBot:
+    """`invoicebot serve` with SLACK_APP_TOKEN and no --http; ready once it said it connected."""
+    socket_mode = slack.socket_mode
+    assert socket_mode is not None, "SlackStandIn(socket_mode=...) hands out the WebSocket URL"
+    folder.mkdir(parents=True, exist_ok=True)
+    log_path = folder / f"socket-bot-{free_port()}.log"
+    env = bot_env(ekuaibao, slack, folder / "state", None, "unused", **extra)
+    del env["SLACK_SIGNING_SECRET"]  # Socket Mode needs none
+    env["SLACK_APP_TOKEN"] = socket_mode.app_token
+    args = [sys.executable, "-m", "bot.cli", "serve", "--worker" if worker else "--no-worker"]
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(
+            args, env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=folder
+        )
+    bot = SocketBot(proc, log_path, slack, socket_mode)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"bot exited ({proc.returncode}):\n{bot.log()}")
+        if "connected in Socket Mode" in bot.log():
+            socket_mode.wait_open(timeout=5)
+            return bot
+        time.sleep(0.05)
+    bot.stop()
+    raise RuntimeError(f"bot did not connect in time:\n{bot.log()}")
