@@ -71,6 +71,8 @@ class SocketModeStandIn:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._tickets: set[str] = set()
+        #: Every ticket handed out: a secret, like the URL that carries it.
+        self.tickets_issued: list[str] = []
         self._refuse: list[int] = []  # HTTP statuses for the next handshakes
         self._connections: list[Connection] = []
         self._sent: dict[str, _Sent] = {}
@@ -132,6 +134,7 @@ class SocketModeStandIn:
         ticket = secrets.token_hex(16)
         with self._lock:
             self._tickets.add(ticket)
+            self.tickets_issued.append(ticket)
         return f"ws://{self.host}:{self.port}/link/?ticket={ticket}&app_id={APP_ID}"
 
     def refuse_next(self, n: int, status: int = 503) -> None:

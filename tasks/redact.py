@@ -12,7 +12,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"(accessToken|refreshToken|appSecurity|appKey)([=:\"' ]+)[^&\s\"',}]+"),
         r"\1\2[redacted]",
     ),
-    (re.compile(r"(Signature|security-token|OSSAccessKeyId)=[^&\s\"']+"), r"\1=[redacted]"),
+    # signed links; `ticket` authorises a Socket Mode WebSocket URL
+    (re.compile(r"(Signature|security-token|OSSAccessKeyId|ticket)=[^&\s\"']+"), r"\1=[redacted]"),
     (
         re.compile(r"https?://[^\s\"']*/(commands|actions|hooks)/[^\s\"']+"),
         "[response_url redacted]",
@@ -27,7 +28,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 #: Every pattern above contains one of these words: most log lines need no further look.
 _MAYBE = re.compile(
-    r"xox|xapp|Token|appSecurity|appKey|Signature|security-token|OSSAccessKeyId"
+    r"xox|xapp|Token|appSecurity|appKey|Signature|security-token|OSSAccessKeyId|ticket"
     r"|commands|actions|hooks",
     re.I,
 )
@@ -37,6 +38,9 @@ def redact(text: str) -> str:
     """Replace anything that looks like a token, signed URL part or response_url."""
     if not _MAYBE.search(text):
         return text
+    # JSON may write `/` as `\/` (Slack's does, e.g. in Socket Mode envelopes logged at
+    # DEBUG): read it as `/`, so the URL patterns see the plain URL
+    text = text.replace("\\/", "/")
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text

@@ -12,7 +12,8 @@ import pytest
 
 from sandbox.ekuaibao import EkuaibaoStandIn
 from sandbox.slack import SlackStandIn
-from tests.integration.harness import RunningBot, start_bot
+from sandbox.socket_mode import SocketModeStandIn
+from tests.integration.harness import RunningBot, SocketBot, start_bot, start_socket_bot
 
 pytestmark = pytest.mark.integration
 DISCOUNT = "djg8LshfUkfM00:033002100311:23272058"
@@ -28,6 +29,43 @@ def debug_bot(
     )
     yield running
     running.stop()
+
+
+def assert_no_secret_in(
+    log: str,
+    signing_secret: str | None,
+    response_urls: list[str],
+    ekuaibao: EkuaibaoStandIn,
+    *extra: tuple[str, str],
+) -> None:
+    assert "DEBUG" in log  # the scenario really ran at DEBUG
+    secrets = {
+        "bot token": "xoxb-sandbox-token",
+        "app security": "sandbox-app-security",
+        "app key": "sandbox-app-key",
+        **dict(extra),
+    }
+    if signing_secret:
+        secrets["signing secret"] = signing_secret
+    for url in response_urls:
+        secrets[f"response_url {url[-6:]}"] = urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1]
+    for call in ekuaibao.calls:
+        if call.query.get("accessToken"):
+            secrets["accessToken"] = call.query["accessToken"]
+    for url in ekuaibao.signed_urls_served():
+        match = re.search(r"Signature=([^&]+)", url)
+        assert match
+        secrets[f"Signature {match.group(1)[:6]}"] = urllib.parse.unquote(match.group(1))
+        secrets[f"Signature(raw) {match.group(1)[:6]}"] = match.group(1)
+        token = re.search(r"security-token=([^&]+)", url)
+        if token:
+            secrets[f"security-token {token.group(1)[:6]}"] = token.group(1)[:40]
+    leaked = {
+        name: log[max(0, log.find(value) - 80) : log.find(value) + 20]
+        for name, value in secrets.items()
+        if value and value in log
+    }
+    assert leaked == {}, json.dumps(leaked, ensure_ascii=False, indent=1)
 
 
 def test_no_secret_in_debug_logs_across_all_entry_points(
@@ -73,33 +111,7 @@ def test_no_secret_in_debug_logs_across_all_entry_points(
     bot.reply(failing, n=2)
     time.sleep(1.0)
 
-    log = bot.log()
-    assert "DEBUG" in log  # the scenario really ran at DEBUG
-    secrets = {
-        "signing secret": bot.secret,
-        "bot token": "xoxb-sandbox-token",
-        "app security": "sandbox-app-security",
-        "app key": "sandbox-app-key",
-    }
-    for url in response_urls:
-        secrets[f"response_url {url[-6:]}"] = urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1]
-    for call in ekuaibao.calls:
-        if call.query.get("accessToken"):
-            secrets["accessToken"] = call.query["accessToken"]
-    for url in ekuaibao.signed_urls_served():
-        match = re.search(r"Signature=([^&]+)", url)
-        assert match
-        secrets[f"Signature {match.group(1)[:6]}"] = urllib.parse.unquote(match.group(1))
-        secrets[f"Signature(raw) {match.group(1)[:6]}"] = match.group(1)
-        token = re.search(r"security-token=([^&]+)", url)
-        if token:
-            secrets[f"security-token {token.group(1)[:6]}"] = token.group(1)[:40]
-    leaked = {
-        name: log[max(0, log.find(value) - 80) : log.find(value) + 20]
-        for name, value in secrets.items()
-        if value and value in log
-    }
-    assert leaked == {}, json.dumps(leaked, ensure_ascii=False, indent=1)
+    assert_no_secret_in(bot.log(), bot.secret, response_urls, ekuaibao)
 
 
 def test_every_answered_request_has_one_audit_line(debug_bot: RunningBot) -> None:
@@ -116,3 +128,73 @@ def test_every_answered_request_has_one_audit_line(debug_bot: RunningBot) -> Non
     assert "user=U0SANDBOX" in line and "channel=C0SANDBOX" in line
     assert "access=" in line and "outcome=answered found=1 not_found=0" in line
     assert "http" not in line
+
+
+@pytest.fixture(scope="module")
+def debug_socket_bot(
+    ekuaibao: EkuaibaoStandIn, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SocketBot]:
+    with SocketModeStandIn() as socket_mode, SlackStandIn(socket_mode=socket_mode) as slack:
+        running = start_socket_bot(
+            ekuaibao, slack, tmp_path_factory.mktemp("debug-socket"), LOG_LEVEL="DEBUG"
+        )
+        running.escape_slashes = True  # as Slack's JSON writes them: https:\/\/hooks…
+        yield running
+        running.stop()
+
+
+def test_no_secret_in_debug_logs_in_socket_mode(
+    debug_socket_bot: SocketBot, ekuaibao: EkuaibaoStandIn
+) -> None:
+    bot = debug_socket_bot
+    slack = bot.slack
+    response_urls: list[str] = []
+
+    command = bot.command(f"{DISCOUNT} {MEAL}")
+    response_urls.append(command.response_url)
+    [post] = bot.reply(command)
+    report = bot.command("report B23001249")
+    response_urls.append(report.response_url)
+    bot.reply(report)
+    refresh = next(
+        e
+        for b in post.body["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "refresh_links"
+    )
+    click = bot.click("refresh_links", refresh["value"])
+    response_urls.append(click.response_url)
+    bot.reply(click)
+    shortcut = bot.shortcut({"type": "message", "ts": "1.1", "text": f"pls check {MEAL}"})
+    response_urls.append(shortcut.response_url)
+    bot.reply(shortcut)
+    since = len(slack.api_calls)
+    bot.event(
+        {
+            "type": "message",
+            "channel_type": "im",
+            "channel": "D0SANDBOX",
+            "user": "U0SANDBOX",
+            "text": MEAL,
+            "ts": f"{time.time():.6f}",
+        }
+    )
+    bot.wait_api("chat.postMessage", since=since)
+    ekuaibao.fail_next(2, status=502)  # a retry path too
+    failing = bot.command(MEAL)
+    response_urls.append(failing.response_url)
+    bot.reply(failing, n=2)
+    bot.socket_mode.request_refresh(close_after=1.0)  # a reconnect: a new URL and ticket
+    bot.socket_mode.wait_connections(2)
+    time.sleep(1.0)
+
+    log = bot.log()
+    # slack_sdk logs each envelope as received, slashes escaped: that is what was redacted
+    assert 'on_message invoked: (message: {"envelope_id"' in log
+    assert '"response_url": "[response_url redacted]"' in log
+    tickets = [(f"ticket {t[:6]}", t) for t in bot.socket_mode.tickets_issued]
+    assert len(tickets) == 2
+    assert_no_secret_in(
+        log, None, response_urls, ekuaibao, ("app token", bot.socket_mode.app_token), *tickets
+    )

@@ -1,3 +1,4 @@
+import json
 import logging
 
 import pytest
@@ -27,6 +28,25 @@ def test_redact_removes_secrets(secret: str) -> None:
     cleaned = redact(f"failed: {secret} !")
     for part in ("1234-5678", "A111", "abcDEF", "ID_3vMMouDbGqM", "STS.abc", "xyz%3D", "CAIS8"):
         assert part not in cleaned
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        {"response_url": "https://hooks.slack.com/commands/T111/222/abcDEF"},
+        {"response_url": "https://hooks.slack.com/actions/T111/222/abcDEF"},
+        {"url": "wss://wss-primary.slack.com/link/?ticket=abcDEF-1&app_id=A111"},
+        {"headers": {"Authorization": "Bearer xapp-1-A111-222-abcDEF"}},
+        {"token": "xapp-1-A111-222-abcDEF", "bot": "xoxb-1234-5678-abcDEF"},
+        {"files": ["https://files-dd.ekuaibao.com/a.pdf?Expires=1&Signature=abcDEF%3D"]},
+    ],
+)
+def test_redact_removes_secrets_from_json_that_escapes_slashes(secret: dict[str, object]) -> None:
+    """Slack's JSON writes `/` as `\\/`; slack_sdk logs Socket Mode envelopes as received."""
+    envelope = json.dumps({"envelope_id": "e1", "payload": secret}).replace("/", "\\/")
+    cleaned = redact(f"on_message invoked: (message: {envelope})")
+    assert "abcDEF" not in cleaned and "A111-222" not in cleaned
+    assert "envelope_id" in cleaned
 
 
 def test_lines_without_secrets_are_left_as_they_are() -> None:
