@@ -199,14 +199,21 @@ def run_one(name: str, quick: bool) -> dict[str, Any]:
         refused.close()
         time.sleep(0.5)
 
-        client = _candidate(name, slack.api_url)
-        client.connect()
-        sm.wait_open(timeout=15)
-        result["refresh"] = case_refresh(sm, 2 if quick else 4)
-        result["close_frame"] = case_end(sm, sm.close, 30)
-        result["tcp_drop"] = case_end(sm, sm.drop, 30)
-        result["dead_peer"] = case_end(sm, sm.freeze, 30 if quick else 90)
-        client.close()
+        cases: dict[str, Callable[[], dict[str, Any]]] = {
+            "refresh": lambda: case_refresh(sm, 2 if quick else 4),
+            "close_frame": lambda: case_end(sm, sm.close, 30),
+            "tcp_drop": lambda: case_end(sm, sm.drop, 30),
+            "dead_peer": lambda: case_end(sm, sm.freeze, 30 if quick else 70),
+        }
+        for case, run in cases.items():  # a fresh client for each case
+            client = _candidate(name, slack.api_url)
+            client.connect()
+            sm.wait_open(timeout=15)
+            result[case] = run()
+            client.close()
+            for conn in sm.open_connections():
+                sm.drop(conn)  # nothing left over for the next case
+            time.sleep(0.5)
     return result
 
 

@@ -40,6 +40,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo", help="run the bot against local Slack and Ekuaibao stand-ins"
     )
     demo.add_argument("--keep", action="store_true", help="keep the demo's folder of logs")
+    demo.add_argument(
+        "--socket-mode",
+        action="store_true",
+        help="run the bot in Socket Mode, over a local WebSocket stand-in",
+    )
 
     args = parser.parse_args(argv)
     if args.command == "serve":
@@ -52,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_worker()
     from sandbox.demo import run_demo
 
-    return run_demo(keep=args.keep)
+    return run_demo(keep=args.keep, socket_mode_demo=args.socket_mode)
 
 
 if __name__ == "__main__":

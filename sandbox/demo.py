@@ -1,11 +1,13 @@
 """`invoicebot demo`: the real bot and worker against local Slack and Ekuaibao stand-ins.
 
 Nothing leaves 127.0.0.1 and nothing needs an account or Redis: the bot runs in HTTP mode
-with the embedded broker and its worker child, exactly as `invoicebot serve` would.
+(or, with --socket-mode, in Socket Mode over a local WebSocket) with the embedded broker
+and its worker child, exactly as `invoicebot serve` would.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -17,13 +19,23 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from sandbox.ekuaibao import DEMO_INVOICE_IDS, REPORT_CODE, EkuaibaoStandIn
-from sandbox.signing import block_action, slash_command
+from sandbox.signing import (
+    block_action,
+    block_action_payload,
+    slash_command,
+    slash_command_fields,
+)
 from sandbox.slack import SlackStandIn
 from sandbox.terminal import to_text
+from tasks.settings import fail
+
+if TYPE_CHECKING:  # needs `websockets`, a dev extra; imported when the demo runs in Socket Mode
+    from sandbox.socket_mode import SocketModeStandIn
 
 BOT_TOKEN = "xoxb-sandbox-token"
 
@@ -49,22 +61,66 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) 
     raise RuntimeError("the bot did not become healthy in time")
 
 
+class _Http:
+    """Requests as Slack sends them in HTTP mode: signed POSTs to /slack/events."""
+
+    def __init__(self, url: str, secret: str) -> None:
+        self.url, self.secret = url, secret
+
+    def command(self, text: str, response_url: str) -> tuple[float, dict[str, object]]:
+        body, headers = slash_command(self.secret, text, response_url)
+        started = time.perf_counter()
+        ack = httpx.post(self.url, content=body, headers=headers, timeout=10)
+        ack_ms = (time.perf_counter() - started) * 1000
+        ack.raise_for_status()
+        return ack_ms, ack.json() if ack.content else {}
+
+    def click(self, action_id: str, value: str, response_url: str) -> None:
+        body, headers = block_action(self.secret, action_id, value, response_url)
+        httpx.post(self.url, content=body, headers=headers, timeout=10).raise_for_status()
+
+
+class _Socket:
+    """Requests as Slack sends them in Socket Mode: envelopes over the bot's WebSocket."""
+
+    def __init__(self, socket_mode: SocketModeStandIn) -> None:
+        self.socket_mode = socket_mode
+
+    def command(self, text: str, response_url: str) -> tuple[float, dict[str, object]]:
+        envelope_id = self.socket_mode.send(
+            "slash_commands", dict(slash_command_fields(text, response_url))
+        )
+        ack = self.socket_mode.wait_ack(envelope_id, timeout=10)
+        return ack.latency_s * 1000, dict(ack.payload or {})
+
+    def click(self, action_id: str, value: str, response_url: str) -> None:
+        payload = block_action_payload(action_id, value, response_url)
+        self.socket_mode.wait_ack(self.socket_mode.send("interactive", payload), timeout=10)
+
+
+def _wait_connected(log_path: Path, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Socket Mode: the bot says so once Slack's `hello` arrived over the WebSocket."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the bot exited with status {proc.returncode}")
+        if "connected in Socket Mode" in log_path.read_text(errors="replace"):
+            return
+        time.sleep(0.1)
+    raise RuntimeError("the bot did not connect in Socket Mode in time")
+
+
 def _lookup(
-    bot_url: str, secret: str, slack: SlackStandIn, text: str
+    bot: _Http | _Socket, slack: SlackStandIn, text: str
 ) -> tuple[float, float, list[dict[str, object]], dict[str, object]]:
-    """One signed `/invoice`; returns ack ms, reply ms, the reply messages and the ack body."""
+    """One `/invoice`; returns ack ms, reply ms, the reply messages and the ack body."""
     response_url = slack.new_response_url()
-    body, headers = slash_command(secret, text, response_url)
     sent_at = time.time()
-    started = time.perf_counter()
-    ack = httpx.post(bot_url, content=body, headers=headers, timeout=10)
-    ack_ms = (time.perf_counter() - started) * 1000
-    ack.raise_for_status()
+    ack_ms, ack_body = bot.command(text, response_url)
     first = slack.wait_for_posts(response_url, 1, timeout=60)
     reply_ms = (first[0].at - sent_at) * 1000
     time.sleep(0.3)  # a long reply may come as several messages
     posts = slack.posts_for(response_url)
-    ack_body = ack.json() if ack.content else {}
     return ack_ms, reply_ms, [p.body for p in posts], ack_body
 
 
@@ -88,7 +144,7 @@ def _first_link(message: dict[str, object]) -> str | None:
 
 
 def _click_refresh(
-    bot_url: str, secret: str, slack: SlackStandIn, message: dict[str, object]
+    bot: _Http | _Socket, slack: SlackStandIn, message: dict[str, object]
 ) -> dict[str, object] | None:
     """Press the reply's "Refresh links" button, as Slack would send the click."""
     blocks = message.get("blocks")
@@ -102,16 +158,31 @@ def _click_refresh(
     if not refresh:
         return None
     response_url = slack.new_response_url()
-    body, headers = block_action(secret, "refresh_links", refresh[0]["value"], response_url)
-    httpx.post(bot_url, content=body, headers=headers, timeout=10).raise_for_status()
+    bot.click("refresh_links", refresh[0]["value"], response_url)
     return slack.wait_for_posts(response_url, 1, timeout=60)[0].body
 
 
-def run_demo(keep: bool = False) -> int:
+def _socket_mode_stand_in() -> SocketModeStandIn:
+    try:
+        from sandbox.socket_mode import SocketModeStandIn
+    except ImportError:
+        fail(
+            "the Socket Mode demo needs the websockets package for its Slack stand-in: "
+            "pip install -e '.[dev]'"
+        )
+    return SocketModeStandIn()
+
+
+def run_demo(keep: bool = False, socket_mode_demo: bool = False) -> int:
+    socket_mode = _socket_mode_stand_in() if socket_mode_demo else None
     folder = Path(tempfile.mkdtemp(prefix="invoicebot-demo-"))
     secret = secrets.token_hex(16)
     clock = _LaterClock()
-    with EkuaibaoStandIn(clock=clock) as ekuaibao, SlackStandIn(bot_token=BOT_TOKEN) as slack:
+    with contextlib.ExitStack() as stack:
+        ekuaibao = stack.enter_context(EkuaibaoStandIn(clock=clock))
+        if socket_mode is not None:
+            stack.enter_context(socket_mode)
+        slack = stack.enter_context(SlackStandIn(bot_token=BOT_TOKEN, socket_mode=socket_mode))
         port = _free_port()
         env = {
             k: v
@@ -128,34 +199,44 @@ def run_demo(keep: bool = False) -> int:
             STATE_DIR=str(folder / "state"),
             LOG_LEVEL="INFO",
         )
+        command = [sys.executable, "-m", "bot.cli", "serve", "--http", "--port", str(port)]
+        mode = "HTTP mode"
+        if socket_mode is not None:
+            del env["SLACK_SIGNING_SECRET"]  # Socket Mode needs none
+            env["SLACK_APP_TOKEN"] = socket_mode.app_token
+            command = [sys.executable, "-m", "bot.cli", "serve"]
+            mode = "Socket Mode"
         log_path = folder / "bot.log"
         print(
-            "Starting the bot (HTTP mode, embedded broker, worker child) and local stand-ins "
+            f"Starting the bot ({mode}, embedded broker, worker child) and local stand-ins "
             "for Slack and Ekuaibao…",
             flush=True,
         )
         with log_path.open("wb") as log_file:
             bot = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "serve", "--http", "--port", str(port)],
+                command,
                 env=env,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 cwd=folder,
             )
             try:
-                _wait_healthy(f"http://127.0.0.1:{port}/healthz", bot)
-                events = f"http://127.0.0.1:{port}/slack/events"
+                bot_in: _Http | _Socket
+                if socket_mode is None:
+                    _wait_healthy(f"http://127.0.0.1:{port}/healthz", bot)
+                    bot_in = _Http(f"http://127.0.0.1:{port}/slack/events", secret)
+                else:
+                    _wait_connected(log_path, bot)
+                    bot_in = _Socket(socket_mode)
                 text = " ".join(DEMO_INVOICE_IDS)
-                cold_ack, cold_reply, _, _ = _lookup(events, secret, slack, text)
-                ack_ms, reply_ms, messages, ack_body = _lookup(events, secret, slack, text)
+                cold_ack, cold_reply, _, _ = _lookup(bot_in, slack, text)
+                ack_ms, reply_ms, messages, ack_body = _lookup(bot_in, slack, text)
                 report_text = f"report {REPORT_CODE}"
-                report_ack, report_ms, report_messages, _ = _lookup(
-                    events, secret, slack, report_text
-                )
+                report_ack, report_ms, report_messages, _ = _lookup(bot_in, slack, report_text)
                 old_link = _first_link(messages[0])
                 clock.offset = 2 * 3600  # two hours later, the signed links have expired
                 old_status = httpx.get(old_link, timeout=5).status_code if old_link else 0
-                refreshed = _click_refresh(events, secret, slack, messages[0])
+                refreshed = _click_refresh(bot_in, slack, messages[0])
                 new_link = _first_link(refreshed) if refreshed else None
                 new_status = httpx.get(new_link, timeout=5).status_code if new_link else 0
             except (RuntimeError, TimeoutError) as exc:
@@ -199,7 +280,8 @@ def run_demo(keep: bool = False) -> int:
         print()
     print(f"Report lookup: ack {report_ack:.0f} ms, reply {report_ms:.0f} ms.")
     print(
-        f"Ack latency: {ack_ms:.0f} ms (Slack allows 3000 ms). Reply arrived {reply_ms:.0f} ms "
+        f"Ack latency{' over the socket' if socket_mode else ''}: {ack_ms:.0f} ms "
+        f"(Slack allows 3000 ms). Reply arrived {reply_ms:.0f} ms "
         f"after the command (first, cold request: ack {cold_ack:.0f} ms, "
         f"reply {cold_reply:.0f} ms)."
     )
