@@ -5,10 +5,10 @@
 Each candidate runs in its own process against `sandbox.socket_mode.SocketModeStandIn`
 with a listener that acks at once, so every millisecond of ack latency is the client's.
 Cases: a `refresh_requested` disconnect with envelopes flowing through the switch-over
-(max ack latency, missing and duplicate acks); a close frame and a torn-down TCP
-connection (time to the next `hello`); a peer that stops answering (time to the next
-`hello`, CPU used meanwhile); a refused WebSocket handshake at start-up (what `connect()`
-does). Prints a Markdown table; `--json` prints the raw numbers.
+(max ack latency, missing and duplicate acks); a close frame, a TCP connection ended
+without one (FIN or RST) and a peer that stops answering (time to the next `hello`, and
+the CPU the process used over at least 5 s); a refused WebSocket handshake at start-up
+(what `connect()` does). Prints a Markdown table; `--json` prints the raw numbers.
 """
 
 from __future__ import annotations
@@ -202,7 +202,8 @@ def run_one(name: str, quick: bool) -> dict[str, Any]:
         cases: dict[str, Callable[[], dict[str, Any]]] = {
             "refresh": lambda: case_refresh(sm, 2 if quick else 4),
             "close_frame": lambda: case_end(sm, sm.close, 30),
-            "tcp_drop": lambda: case_end(sm, sm.drop, 30),
+            "tcp_fin": lambda: case_end(sm, sm.drop, 30),
+            "tcp_rst": lambda: case_end(sm, lambda c: sm.drop(c, reset=True), 30),
             "dead_peer": lambda: case_end(sm, sm.freeze, 30 if quick else 70),
         }
         for case, run in cases.items():  # a fresh client for each case
@@ -224,20 +225,21 @@ def _fmt(seconds: float | None, cap: str = "none") -> str:
 def table(results: list[dict[str, Any]]) -> str:
     rows = [
         "| client | refresh: max ack / over 3 s / missing / dup | close frame: reconnect "
-        "| TCP torn down: reconnect, CPU | peer stops answering: reconnect, CPU "
-        "| refused handshake: `connect()` |",
-        "|---|---|---|---|---|---|",
+        "| TCP FIN, no close frame: reconnect, CPU | TCP RST: reconnect, CPU "
+        "| peer stops answering: reconnect, CPU | refused handshake: `connect()` |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in results:
         if "error" in r:
-            rows.append(f"| {r['candidate']} | error: {r['error']} | | | | |")
+            rows.append(f"| {r['candidate']} | error: {r['error']} | | | | | |")
             continue
         f = r["refresh"]
         rows.append(
             f"| {r['candidate']} | {f['max_ack_s']:.2f} s / {f['acks_over_3s']} of "
             f"{f['envelopes']} / {f['missing_acks']} / {f['duplicate_acks']} "
             f"| {_fmt(r['close_frame']['reconnect_s'])} "
-            f"| {_fmt(r['tcp_drop']['reconnect_s'])}, {r['tcp_drop']['cpu_pct']:.0f} % "
+            f"| {_fmt(r['tcp_fin']['reconnect_s'])}, {r['tcp_fin']['cpu_pct']:.0f} % "
+            f"| {_fmt(r['tcp_rst']['reconnect_s'])}, {r['tcp_rst']['cpu_pct']:.0f} % "
             f"| {_fmt(r['dead_peer']['reconnect_s'], 'none in the wait')}, "
             f"{r['dead_peer']['cpu_pct']:.0f} % "
             f"| {r['refused_connect']} |"

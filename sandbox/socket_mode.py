@@ -5,9 +5,9 @@ connection with `hello`, sends every payload as an envelope to one of the app's 
 connections, expects `{"envelope_id"}` back within 3 s, and now and then asks the app to
 move to a fresh connection (`disconnect`, `refresh_requested`) before closing the old one.
 This stand-in does the same over ws://127.0.0.1, records each ack with its latency, and
-has knobs for the ways a connection ends: a close frame, a torn-down TCP connection, and
-a peer that simply stops answering. Acks are accepted on any of the app's connections,
-as slack_sdk sends them on its newest one.
+has knobs for the ways a connection ends: a close frame, a TCP connection ended without
+one (FIN or RST), and a peer that simply stops answering. Acks are accepted on any of the
+app's connections, as slack_sdk sends them on its newest one.
 
 Needs the `websockets` package (a dev extra): only tests, benchmarks and the demo use it.
 """
@@ -19,6 +19,8 @@ import http
 import itertools
 import json
 import secrets
+import socket
+import struct
 import threading
 import time
 from collections.abc import Coroutine
@@ -209,9 +211,15 @@ class SocketModeStandIn:
         """A close frame from Slack's side (the closing handshake finishes in the background)."""
         self._loop.call_soon_threadsafe(self._close_soon, conn, code, reason)
 
-    def drop(self, conn: Connection) -> None:
-        """Tear the TCP connection down without a close frame."""
-        self._loop.call_soon_threadsafe(conn.ws.transport.abort)
+    def drop(self, conn: Connection, *, reset: bool = False) -> None:
+        """End the TCP connection without a close frame: a FIN, or with ``reset`` a RST."""
+        transport = conn.ws.transport
+        if reset:
+            sock = transport.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self._loop.call_soon_threadsafe(transport.abort)
+        else:
+            self._loop.call_soon_threadsafe(transport.close)
 
     def freeze(self, conn: Connection) -> None:
         """Stop reading and sending on the connection: pings go unanswered, TCP stays up."""
@@ -258,14 +266,21 @@ class SocketModeStandIn:
         text = json.dumps(envelope)
         if escape_slashes:
             text = text.replace("/", "\\/")
-        with self._lock:
-            live = self._open()
-            if not live:
-                raise RuntimeError("no open Socket Mode connection to send an envelope on")
-            conn = live[next(self._round_robin) % len(live)]
-            self._sent[envelope_id] = _Sent(envelope, conn.number, time.monotonic())
-        self._call(conn.ws.send(text))
-        return envelope_id
+        for _ in range(3):  # a connection may close between picking it and sending
+            with self._lock:
+                live = self._open()
+                if not live:
+                    raise RuntimeError("no open Socket Mode connection to send an envelope on")
+                conn = live[next(self._round_robin) % len(live)]
+                self._sent[envelope_id] = _Sent(envelope, conn.number, time.monotonic())
+            try:
+                self._call(conn.ws.send(text))
+            except ConnectionClosed:
+                with self._lock:
+                    conn.closed_at = conn.closed_at or time.monotonic()
+                continue
+            return envelope_id
+        raise RuntimeError("every Socket Mode connection closed while sending")
 
     @property
     def acks(self) -> list[Ack]:
