@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import httpx
 
@@ -65,7 +66,7 @@ def main() -> int:
             deadline = time.monotonic() + 60
             while True:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"serve did not become ready:\n{open(log_path).read()}")
+                    raise SystemExit(f"serve did not become ready:\n{Path(log_path).read_text()}")
                 try:
                     if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
                         break
@@ -84,7 +85,7 @@ def main() -> int:
         finally:
             proc.send_signal(signal.SIGTERM)
             code = proc.wait(timeout=30)
-        assert code == 0, f"serve exited {code}:\n{open(log_path).read()}"
+        assert code == 0, f"serve exited {code}:\n{Path(log_path).read_text()}"
     print(
         f"plain install: /invoice acked in {ack_ms:.0f} ms, answered in {reply_ms:.0f} ms, "
         "serve stopped cleanly"
