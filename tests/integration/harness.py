@@ -251,7 +251,7 @@ def start_bot(
         if proc.poll() is not None:
             raise RuntimeError(f"bot exited ({proc.returncode}):\n{bot.log()}")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}/livez", timeout=1).status_code == 200:
                 return bot
         except httpx.HTTPError:
             time.sleep(0.05)
