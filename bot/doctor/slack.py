@@ -154,7 +154,7 @@ def app_token_check(settings: Settings, socket_mode: bool, forced_http: bool) ->
     return ok(name, "Slack offers a Socket Mode connection (apps.connections.open)")
 
 
-def clock_check(answer: Answer) -> Check:
+def clock_check(answer: Answer, socket_mode: bool = False) -> Check:
     """Our clock against the `Date` of Slack's answer (whole seconds, so ±1 s of noise)."""
     name = "Clock"
     date = answer.header("date")
@@ -165,25 +165,29 @@ def clock_check(answer: Answer) -> Check:
     except (TypeError, ValueError):
         return warn(name, "Slack's Date header was unreadable — keep NTP on")
     skew = (answer.sent_at + answer.received_at) / 2 - slack_now
-    return clock_verdict(skew)
+    return clock_verdict(skew, socket_mode)
 
 
-def clock_verdict(skew_s: float) -> Check:
-    """`skew_s` > 0: our clock is ahead of Slack's."""
+def clock_verdict(skew_s: float, socket_mode: bool = False) -> Check:
+    """`skew_s` > 0: our clock is ahead of Slack's. Only HTTP mode checks signatures."""
     name = "Clock"
     size = abs(skew_s)
-    way = "ahead of" if skew_s > 0 else "behind"
-    if size >= SIGNATURE_WINDOW_S:
+    off = f"{_duration(size)} {'ahead of' if skew_s > 0 else 'behind'} Slack's"
+    if size >= SIGNATURE_WINDOW_S and not socket_mode:
         return fail(
             name,
-            f"{_duration(size)} {way} Slack's — Slack's requests are refused when clocks differ "
-            "by 5 minutes; sync the clock (NTP)",
+            f"{off} — Slack's requests are refused when clocks differ by 5 minutes; sync the "
+            "clock (NTP)",
+        )
+    if size >= SIGNATURE_WINDOW_S:
+        return warn(
+            name,
+            f"{off} — Socket Mode does not mind, but expiry times are off by as much and HTTP "
+            "mode would refuse Slack's requests; sync the clock (NTP)",
         )
     if size >= CLOCK_WARN_S:
         return warn(
-            name,
-            f"{_duration(size)} {way} Slack's; at 5 minutes Slack's requests are refused — "
-            "sync the clock (NTP)",
+            name, f"{off}; at 5 minutes Slack's requests are refused — sync the clock (NTP)"
         )
     return ok(name, f"within {max(1, round(size))} s of Slack's")
 
@@ -209,5 +213,5 @@ def slack_checks(
         scopes_check(auth, manifest_path),
         signing_secret_check(settings, socket_mode),
         app_token_check(settings, socket_mode, forced_http),
-        clock_check(timed),
+        clock_check(timed, socket_mode),
     ]
