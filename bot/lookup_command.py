@@ -15,7 +15,7 @@ import sys
 
 from bot.parsing import Lookup, Malformed, ReportLookup, TooMany, parse_command
 from tasks import render
-from tasks.contracts import LookupRequest
+from tasks.contracts import REPORT_PAGE_SIZE, LookupRequest
 from tasks.ekuaibao.errors import BadRequest, CredentialsRejected, Unavailable
 from tasks.redact import configure_logging
 from tasks.settings import EKUAIBAO, fail, load_settings
@@ -83,6 +83,13 @@ def run_lookup(args: argparse.Namespace) -> int:
         return _error(f"the lookup failed unexpectedly ({type(exc).__name__}); try --verbose")
     finally:
         deps.executor.shutdown(wait=False)
+    page = result.report
+    if page is not None and request.page > 0 and page.first >= page.total:
+        pages = max(1, -(-page.total // REPORT_PAGE_SIZE))
+        return _error(
+            f"report {request.report} has {page.total} invoice(s) on {pages} page(s): "
+            f"--page {args.page} is past its end"
+        )
     controls = render.Controls(owner="", report=request.report, page=request.page)
     _print(render.lookup_messages(result, texts, controls), as_json=args.json)
     return 0
