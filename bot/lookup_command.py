@@ -62,7 +62,14 @@ def run_lookup(args: argparse.Namespace) -> int:
     from tasks.runtime import build_deps
     from tasks.service import ReportNotFound, fetch
 
-    deps = build_deps(settings)
+    try:
+        deps = build_deps(settings)
+    except Exception as exc:  # e.g. a STATE_DIR it cannot write
+        logging.getLogger(__name__).exception("could not set up the lookup")
+        return _error(
+            f"could not set up the lookup ({type(exc).__name__}): check STATE_DIR and "
+            "CELERY_BROKER_URL (`invoicebot doctor` checks both)"
+        )
     try:
         result = fetch(request, deps)
     except CredentialsRejected:

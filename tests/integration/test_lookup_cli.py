@@ -199,3 +199,14 @@ def test_verbose_logs_never_carry_the_signed_links(ekuaibao_api, tmp_path) -> No
     for url in served:
         assert url.split("?")[0] not in result.stderr
     assert "Signature=" not in result.stderr and "OSSAccessKeyId" not in result.stderr
+
+
+def test_a_state_folder_it_cannot_make_is_one_line(ekuaibao_api, tmp_path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = lookup(ekuaibao_api, tmp_path, DEMO_INVOICE_IDS[0], STATE_DIR=str(blocker / "state"))
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "invoicebot: could not set up the lookup (NotADirectoryError): check STATE_DIR and "
+        "CELERY_BROKER_URL (`invoicebot doctor` checks both)"
+    ]
