@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from celery import Celery
 
+from tasks.celery_app import PUBLISH_STEP_S
 from tasks.contracts import LOOKUP_TASK, NOTICE_TASK, LookupRequest, Notice
 from tasks.redact import redact
 
@@ -36,6 +37,7 @@ def celery_enqueue(celery: Celery) -> Enqueue:
                 argsrepr=summary,
                 kwargsrepr="{}",
                 retry=True,
+                confirm_timeout=PUBLISH_STEP_S,  # AMQP: the broker has it, or we say so
             )
         except Exception as exc:
             log.error(

@@ -31,11 +31,15 @@ def serve(args: argparse.Namespace) -> int:
         from tasks.access import OPEN_MODE_WARNING
 
         log.warning("%s (set ACCESS_MODE or an allowlist to restrict it)", OPEN_MODE_WARNING)
+    if one_host := settings.one_host_warning():
+        log.warning("%s", one_host)
 
     from bot.app import build_app
     from bot.enqueue import celery_enqueue, warm_up
     from tasks.celery_app import app as celery
+    from tasks.celery_app import bound_publishing
 
+    bound_publishing(celery, settings)
     warm_up(celery)
     app = build_app(settings, celery_enqueue(celery))
     child = WorkerChild() if run_worker else None
@@ -64,8 +68,16 @@ def _serve_http(
     app: object, args: argparse.Namespace, settings: Settings, child: Supervised | None
 ) -> None:
     from bot.http import make_server
+    from bot.readiness import BrokerProbe
+    from tasks.celery_app import app as celery
 
-    server = make_server(app, args.host, args.port, threads=args.threads)  # type: ignore[arg-type]
+    server = make_server(
+        app,  # type: ignore[arg-type]
+        args.host,
+        args.port,
+        threads=args.threads,
+        ready=BrokerProbe(celery),
+    )
     port = getattr(server, "effective_port", args.port)
     print(
         f"invoicebot: listening on http://{args.host}:{port}/slack/events "

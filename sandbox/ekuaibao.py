@@ -902,6 +902,12 @@ class EkuaibaoStandIn:
         with self._lock:
             return [c for c in self._slots if c is not None]
 
+    @property
+    def arrivals(self) -> int:
+        """Requests received so far, finished or still being answered."""
+        with self._lock:
+            return len(self._slots)
+
     def calls_to(self, path_fragment: str) -> list[RecordedCall]:
         return [c for c in self.calls if path_fragment in c.path]
 

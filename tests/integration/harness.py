@@ -21,15 +21,24 @@ from sandbox.slack import ApiCall, ResponsePost, SlackStandIn
 
 REPO = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/9"
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 BOT_TOKEN = "xoxb-sandbox-token"
 
 
-def redis_reachable() -> bool:
+def reachable(port: int) -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
             return True
     except OSError:
         return False
+
+
+def redis_reachable() -> bool:
+    return reachable(6379)
+
+
+def rabbitmq_reachable() -> bool:
+    return reachable(5672)
 
 
 def free_port() -> int:
