@@ -12,25 +12,36 @@ from tasks.settings import Settings
 
 BROKER = "Broker"
 PERSISTENCE = "Redis persistence"
+STATE = "Shared state"
 _TIMEOUT_S = 3
 
 
 def broker_checks(settings: Settings) -> list[Check]:
     url = settings.broker_url
     if settings.is_embedded:
-        return [embedded_check(url), skip(PERSISTENCE, "the broker is not Redis")]
-    if settings.redis_url:
-        return redis_checks(settings.redis_url)
-    if url.startswith("memory://"):
-        return [
+        checks = [embedded_check(url), skip(PERSISTENCE, "the broker is not Redis")]
+    elif settings.broker_is_redis:
+        checks = redis_checks(url)
+    elif url.startswith("memory://"):
+        checks = [
             fail(
                 BROKER,
-                "memory:// lives inside one process: the bot and workers cannot share "
-                "it — unset CELERY_BROKER_URL (embedded broker) or use redis:// or amqp://",
+                "memory:// lives inside one process: the bot and workers cannot share it — "
+                "unset CELERY_BROKER_URL (embedded broker) or use redis:// or amqp://",
             ),
             skip(PERSISTENCE, "the broker is not Redis"),
         ]
-    return [kombu_check(url), skip(PERSISTENCE, "the broker is not Redis")]
+    else:
+        checks = [kombu_check(url), skip(PERSISTENCE, "the broker is not Redis")]
+    return checks + shared_state_checks(settings)
+
+
+def shared_state_checks(settings: Settings) -> list[Check]:
+    """STATE_REDIS_URL reachable; or, with a networked broker and no Redis, one host only."""
+    if settings.state_redis_url:
+        return [redis_ping(STATE, settings.state_redis_url, "STATE_REDIS_URL")]
+    one_host = settings.one_host_warning()
+    return [warn(STATE, one_host)] if one_host else []
 
 
 def _writable(folder: Path) -> tuple[bool, Path]:
@@ -70,28 +81,47 @@ def embedded_check(url: str) -> Check:
     return ok(BROKER, f"embedded ({path}), {state}; one host only")
 
 
+def _redis(url: str) -> Any:
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=_TIMEOUT_S, socket_connect_timeout=_TIMEOUT_S)
+
+
+def _ping(client: Any, shown: str, setting: str) -> str | None:
+    """Why PING failed, in words with what to do; None when Redis answered."""
+    import redis
+
+    try:
+        client.ping()
+    except redis.AuthenticationError:
+        return f"{shown} refused the password — fix it in {setting}"
+    except redis.RedisError as exc:
+        return (
+            f"cannot reach Redis at {shown} ({type(exc).__name__}) — is it running, and is "
+            f"{setting} right?"
+        )
+    return None
+
+
+def redis_ping(name: str, url: str, setting: str) -> Check:
+    shown = public_url(url)
+    client = _redis(url)
+    try:
+        problem = _ping(client, shown, setting)
+    finally:
+        client.close()
+    return fail(name, problem) if problem else ok(name, f"Redis at {shown} answers PING")
+
+
 def redis_checks(url: str) -> list[Check]:
     import redis
 
     shown = public_url(url)
-    client = redis.Redis.from_url(url, socket_timeout=_TIMEOUT_S, socket_connect_timeout=_TIMEOUT_S)
+    client = _redis(url)
     try:
-        try:
-            client.ping()
-        except redis.AuthenticationError:
-            return [
-                fail(BROKER, f"{shown} refused the password — fix it in CELERY_BROKER_URL"),
-                skip(PERSISTENCE, "needs the broker"),
-            ]
-        except redis.RedisError as exc:
-            return [
-                fail(
-                    BROKER,
-                    f"cannot reach Redis at {shown} ({type(exc).__name__}) — is it "
-                    "running, and is CELERY_BROKER_URL right?",
-                ),
-                skip(PERSISTENCE, "needs the broker"),
-            ]
+        problem = _ping(client, shown, "CELERY_BROKER_URL")
+        if problem:
+            return [fail(BROKER, problem), skip(PERSISTENCE, "needs the broker")]
         checks = [ok(BROKER, f"Redis at {shown} answers PING")]
         try:
             config: Any = client.config_get("appendonly")

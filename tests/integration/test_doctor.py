@@ -331,6 +331,18 @@ def test_redis_unreachable_and_amqp_unreachable(slack_api, ekuaibao_api, tmp_pat
     )
     assert result.returncode == 1
     assert line(result, "Broker").startswith(f"✗ Broker: cannot connect to amqp://127.0.0.1:{port}")
+    assert line(result, "Shared state").startswith(
+        "⚠ Shared state: shared state (de-duplication, reply ledger, Ekuaibao token and budget) "
+        "is kept in SQLite under"
+    )
+    assert "doctor-pw" not in result.stdout
+    result = doctor(env | {"STATE_REDIS_URL": f"redis://:doctor-pw@127.0.0.1:{port}/12"}, tmp_path)
+    assert result.returncode == 1
+    assert line(result, "Shared state") == (
+        f"✗ Shared state: cannot reach Redis at redis://127.0.0.1:{port}/12 (ConnectionError) — "
+        "is it running, and is STATE_REDIS_URL right?"
+    )
+    assert line(result, "Broker").startswith("✓ Broker: embedded")
     assert "doctor-pw" not in result.stdout
 
 
@@ -358,3 +370,10 @@ def test_redis_broker_reports_its_persistence(slack_api, ekuaibao_api, tmp_path)
     else:
         assert persistence.startswith("✗ Redis persistence: appendonly is off")
         assert result.returncode == 1
+    # the same Redis for shared state only, beside the embedded broker
+    result = doctor(
+        good_env(slack_api, ekuaibao_api, tmp_path) | {"STATE_REDIS_URL": url}, tmp_path
+    )
+    assert result.returncode == 0, result.stdout
+    assert line(result, "Shared state") == f"✓ Shared state: Redis at {url} answers PING"
+    assert line(result, "Redis persistence").startswith("– Redis persistence: skipped")
