@@ -169,6 +169,19 @@ def wait_for_broker(url: str, stopped: threading.Event, backoff: Backoff | None 
             return False
 
 
+def broker_refusal(url: str) -> Callable[[int], str | None]:
+    """Celery exits at once when the broker refuses it (RabbitMQ after a password change:
+    "Unrecoverable error"); restarting it would only repeat that, so that exit is final."""
+
+    def permanent(code: int) -> str | None:
+        check = broker_check(url, BROKER_CHECK_S)
+        if check.verdict == "refused":
+            return describe(check, url)
+        return settings_error(code)
+
+    return permanent
+
+
 def run_worker() -> int:
     settings = load_settings(require=EKUAIBAO)
     configure_logging(settings.log_level)
@@ -179,14 +192,6 @@ def run_worker() -> int:
     signal.signal(signal.SIGINT, lambda signum, frame: stopped.set())
     if not wait_for_broker(settings.broker_url, stopped):
         return 0
-
-    def permanent(code: int) -> str | None:
-        """Celery also exits at once when the broker starts refusing us (a password
-        changed); restarting it would only repeat that."""
-        check = broker_check(settings.broker_url, BROKER_CHECK_S)
-        if check.verdict == "refused":
-            return describe(check, settings.broker_url)
-        return settings_error(code)
 
     gave_up: list[str] = []
 
@@ -217,7 +222,11 @@ def run_worker() -> int:
     # Celery runs in a supervised child: kombu can die on a broker restart
     # ("Unrecoverable error"), and a lookup queue without a consumer helps nobody.
     child = Supervised(
-        argv, "celery worker", permanent=permanent, on_give_up=give_up, stop_timeout=CELERY_STOP_S
+        argv,
+        "celery worker",
+        permanent=broker_refusal(settings.broker_url),
+        on_give_up=give_up,
+        stop_timeout=CELERY_STOP_S,
     )
     child.start()
     stopped.wait()
