@@ -38,6 +38,13 @@ def serve_until(
     while not stop.is_set():
         wasyncore.loop(timeout=POLL_S, use_poll=use_poll, map=socket_map, count=1)
     for listener in [d for d in socket_map.values() if isinstance(d, BaseWSGIServer)]:
+        # Connections the kernel has already completed would be reset by the close: take
+        # them in first; their requests are served below like any other.
+        while True:
+            before = len(socket_map)
+            listener.handle_accept()
+            if len(socket_map) == before:
+                break
         # only the listening socket: the server's trigger still wakes the loop for replies
         wasyncore.dispatcher.close(listener)
     deadline = time.monotonic() + drain_s

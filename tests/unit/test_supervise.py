@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 import threading
 import time
@@ -44,11 +45,11 @@ def test_a_crashing_child_is_restarted_with_growing_delays(tmp_path: Path) -> No
     time.sleep(3.2)
     supervised.stop()
     times = starts(tmp_path)
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     # delays 0.2, 0.4, 0.8, 0.8 … plus the child's own start-up (~20-50 ms)
     assert 4 <= len(times) <= 6, gaps
     assert gaps[0] < gaps[1] < gaps[2], gaps
-    assert all(0.75 <= gap for gap in gaps[2:]), gaps
+    assert all(gap >= 0.75 for gap in gaps[2:]), gaps
 
 
 def test_a_settings_error_is_not_restarted(tmp_path: Path) -> None:
