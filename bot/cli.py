@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="invoicebot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -40,8 +40,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo", help="run the bot against local Slack and Ekuaibao stand-ins"
     )
     demo.add_argument("--keep", action="store_true", help="keep the demo's folder of logs")
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.command == "serve":
         from bot.serve import serve
 
