@@ -6,7 +6,8 @@ import pytest
 
 from sandbox.ekuaibao import EkuaibaoStandIn
 from sandbox.slack import SlackStandIn
-from tests.integration.harness import bot_env, start_bot, start_worker
+from tests.integration.conftest import require_redis
+from tests.integration.harness import TcpProxy, bot_env, start_bot, start_worker
 
 pytestmark = pytest.mark.integration
 MEAL = "0aM9AbvdhI0400:011001900111:07517347"
@@ -15,8 +16,15 @@ MEAL = "0aM9AbvdhI0400:011001900111:07517347"
 def test_broker_down_tells_the_user_at_once(
     ekuaibao: EkuaibaoStandIn, slack: SlackStandIn, tmp_path
 ) -> None:
-    bot = start_bot(ekuaibao, slack, tmp_path, broker="redis://127.0.0.1:1/0", worker=False)
+    """The broker answered at start-up (serve refuses to start without one) and then went
+    away. Its own database, 11: only a PING and failed publishes reach it."""
+    require_redis()
+    proxy = TcpProxy(("127.0.0.1", 6379))
+    bot = start_bot(
+        ekuaibao, slack, tmp_path, broker=f"redis://127.0.0.1:{proxy.port}/11", worker=False
+    )
     try:
+        proxy.cut()
         command = bot.command(MEAL)
         assert command.ack.status_code == 200
         assert command.ack_ms < 3000
