@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="invoicebot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -65,8 +65,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--language", choices=["en", "zh"], help="reply language (default: BOT_LANGUAGE, else en)"
     )
     lookup.add_argument("--verbose", action="store_true", help="log what happens to stderr")
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.command == "serve":
         from bot.serve import serve
 

@@ -68,7 +68,10 @@ def wait_until(condition, timeout: float, what: str) -> None:  # type: ignore[no
 
 @pytest.mark.parametrize(
     ("kind", "upstream", "scheme", "path"),
-    [("redis", 6379, "redis://", "/9"), ("rabbitmq", 5672, "amqp://guest:guest@", "//")],
+    [
+        ("redis", 6379, "redis://", "/" + REDIS_URL.rsplit("/", 1)[1]),
+        ("rabbitmq", 5672, "amqp://guest:guest@", "//"),
+    ],
 )
 def test_a_hung_broker_is_told_within_the_ack_and_readiness_says_so(
     ekuaibao: EkuaibaoStandIn,
