@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from slack_bolt import App
@@ -22,16 +22,28 @@ EVENTS_PATH = "/slack/events"
 MAX_BODY = 1024 * 1024
 
 
-def wsgi_app(app: App) -> WSGIApplication:
-    """`POST /slack/events` for commands, events and interactivity; `GET /healthz`."""
+def wsgi_app(app: App, ready: Callable[[], bool] | None = None) -> WSGIApplication:
+    """`POST /slack/events` for commands, events and interactivity.
+
+    `GET /livez`: the process answers. `GET /readyz` (and `/healthz`): it can also queue a
+    lookup (`ready`, the broker probe), else 503.
+    """
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
+
+    def probe(path: str) -> tuple[str, dict[str, object]]:
+        if path == "/livez" or ready is None:
+            return "200 OK", {"ok": True}
+        if ready():
+            return "200 OK", {"ok": True, "broker": "reachable"}
+        return "503 Service Unavailable", {"ok": False, "broker": "unreachable"}
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
-        if path == "/healthz" and method in ("GET", "HEAD"):
-            body = json.dumps({"ok": True}).encode()
+        if path in ("/livez", "/readyz", "/healthz") and method in ("GET", "HEAD"):
+            status, answer = probe(path)
+            body = json.dumps(answer).encode()
             start_response(
-                "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+                status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
             )
             return [body]
         if path == EVENTS_PATH and method == "POST":
@@ -59,11 +71,11 @@ def wsgi_app(app: App) -> WSGIApplication:
 
 
 def make_server(
-    app: App, host: str, port: int, threads: int = 16
+    app: App, host: str, port: int, threads: int = 16, ready: Callable[[], bool] | None = None
 ) -> MultiSocketServer | BaseWSGIServer:
     """A bound server; `effective_port` tells the port when 0 was asked for."""
     return create_server(
-        wsgi_app(app),
+        wsgi_app(app, ready),
         host=host,
         port=port,
         threads=threads,

@@ -35,6 +35,20 @@ RESPONSE_URL_USES = 5
 RESPONSE_URL_TTL_S = 30 * 60
 
 DEFAULT_USER_ID = "U0SANDBOX"
+APP_ID = "A0SANDBOX"
+#: What an app installed from manifest.yml is granted (auth.test's `x-oauth-scopes`).
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "app_mentions:read",
+    "im:history",
+    "reactions:write",
+    "users:read",
+    "users:read.email",
+    "usergroups:read",
+    "channels:read",
+    "groups:read",
+)
 _ALNUM = string.ascii_letters + string.digits
 
 
@@ -94,12 +108,17 @@ class SlackStandIn:
         host: str = "127.0.0.1",
         port: int = 0,
         bot_token: str = "xoxb-sandbox-token",
+        app_token: str | None = None,
         clock: Callable[[], float] = time.time,
         socket_mode: SocketModeStandIn | None = None,
     ) -> None:
         self.bot_token = bot_token
-        #: Answers `apps.connections.open` for its app token; without one, every token is refused.
+        #: Where `apps.connections.open` URLs lead; without it, to no socket at all.
         self.socket_mode = socket_mode
+        #: The app-level token `apps.connections.open` accepts; None = it accepts none.
+        self.app_token = app_token or (socket_mode.app_token if socket_mode else None)
+        #: The bot token's scopes, as auth.test reports them in `x-oauth-scopes`.
+        self.granted_scopes: tuple[str, ...] = BOT_SCOPES
         self.clock = clock
         self.users: dict[str, dict[str, Any]] = {DEFAULT_USER_ID: _default_user()}
         #: usergroups.users.list: user group id (S…) -> member user ids.
@@ -108,7 +127,7 @@ class SlackStandIn:
         self.shared_channels: set[str] = set()
         #: conversations.info answers channel_not_found, like a private channel the bot is not in.
         self.hidden_channels: set[str] = set()
-        self._server = LoopbackServer(host, port, self._handle)
+        self._server = LoopbackServer(host, port, self._handle, clock)
         self._lock = threading.Lock()
         self._posted = threading.Condition(self._lock)
         self._urls: dict[str, _ResponseUrl] = {}
@@ -278,6 +297,8 @@ class SlackStandIn:
             response = _api_error("not_authed")
         elif method == "apps.connections.open":
             response = self._connections_open(token)
+        elif self.app_token is not None and token == self.app_token:
+            response = _api_error("not_allowed_token_type")
         elif token != self.bot_token:
             response = _api_error("invalid_auth")
         elif not body_ok:
@@ -298,12 +319,6 @@ class SlackStandIn:
             self._ts_seq += 1
             return f"{int(self.clock())}.{self._ts_seq:06d}"
 
-    def _connections_open(self, token: str) -> HttpResponse:
-        """Socket Mode: a one-time WebSocket URL for the app-level token."""
-        if self.socket_mode is None or token != self.socket_mode.app_token:
-            return _api_error("invalid_auth")
-        return HttpResponse.json(200, {"ok": True, "url": self.socket_mode.new_url()})
-
     def _auth_test(self, params: dict[str, Any]) -> HttpResponse:
         return HttpResponse.json(
             200,
@@ -317,7 +332,22 @@ class SlackStandIn:
                 "bot_id": BOT_ID,
                 "is_enterprise_install": False,
             },
-            {"x-oauth-scopes": "commands,chat:write,app_mentions:read,im:history,users:read"},
+            {"x-oauth-scopes": ",".join(self.granted_scopes)},
+        )
+
+    def _connections_open(self, token: str) -> HttpResponse:
+        """Socket Mode's WebSocket URL, for the app-level token only: a one-time URL of the
+        Socket Mode stand-in, or one with no socket behind it."""
+        if token == self.bot_token:
+            return _api_error("not_allowed_token_type")
+        if self.app_token is None or token != self.app_token:
+            return _api_error("invalid_auth")
+        if self.socket_mode is not None:
+            return HttpResponse.json(200, {"ok": True, "url": self.socket_mode.new_url()})
+        ticket = "".join(secrets.choice(_ALNUM) for _ in range(32))
+        host = self.base_url.split("://", 1)[1]
+        return HttpResponse.json(
+            200, {"ok": True, "url": f"ws://{host}/link/?ticket={ticket}&app_id={APP_ID}"}
         )
 
     def _post_message(self, params: dict[str, Any]) -> HttpResponse:

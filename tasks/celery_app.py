@@ -44,19 +44,14 @@ def create_app(settings: BrokerSettings) -> Celery:
         # The embedded broker has no broadcast: remote control would only add idle polling.
         worker_enable_remote_control=not settings.is_embedded,
         broker_connection_timeout=2.0,
-        # The bot publishes inside Slack's 3 s: fail fast and tell the user instead.
-        task_publish_retry_policy={
-            "max_retries": 2,
-            "interval_start": 0,
-            "interval_step": 0.2,
-            "interval_max": 0.4,
-        },
+        # One retry, at once: it mends a connection the broker dropped while we were idle.
+        task_publish_retry_policy={"max_retries": 1, "interval_start": 0, "interval_max": 0},
         # A task whose retry could not be published (broker down) must not be acked as
         # done: left unacked, it is redelivered. The reply ledger keeps that to one answer.
         task_acks_on_failure_or_timeout=False,
         broker_transport_options=_transport_options(settings),
     )
-    if settings.redis_url:
+    if settings.broker_is_redis:
         app.conf.broker_transport = redis_transport.TRANSPORT
     return app
 
@@ -64,20 +59,42 @@ def create_app(settings: BrokerSettings) -> Celery:
 def _transport_options(settings: BrokerSettings) -> dict[str, object]:
     if settings.is_embedded:
         return {"polling_interval": EMBEDDED_POLLING_S}
-    if settings.redis_url:
+    if settings.broker_is_redis:
         return {
             # Retries wait up to 5 min in the worker; Redis must not redeliver them meanwhile,
             # but a dead worker's lookups must come back well inside the 30-minute reply window.
             "visibility_timeout": settings.broker_visibility_timeout_s,
             # kombu sweeps for abandoned messages every interval x throttle seconds (100 s by
-            # default); sweep every 10 s instead.
-            "unacked_restore_interval": 10,
+            # default); sweep every 5 s instead.
+            "unacked_restore_interval": 5,
             "unacked_restore_throttle": 1,
-            # a Redis that vanished without closing the connection must not hang a publish
+            # a Redis that vanished without closing the connection must not hang a worker
             "socket_timeout": 10,
             "socket_connect_timeout": 5,
         }
     return {}
+
+
+#: The bot's whole publish (connect, send, one retry) must end inside Slack's 3-second ack,
+#: with time left to answer "can't queue": each broker round trip gets this long.
+PUBLISH_STEP_S = 0.5
+
+
+def bound_publishing(app: Celery, settings: BrokerSettings) -> None:
+    """The bot only publishes: give every broker step a short timeout, so a broker that
+    accepts connections but never answers costs at most three steps (the send, then the
+    reconnect kombu tries: connect and one more try).
+
+    AMQP publishes are also confirmed: without confirms a publish into a hung broker's
+    socket buffer "succeeds" and the lookup is silently lost.
+    """
+    app.conf.broker_connection_timeout = PUBLISH_STEP_S
+    options = dict(app.conf.broker_transport_options or {})
+    if settings.broker_is_redis:
+        options.update(socket_timeout=PUBLISH_STEP_S, socket_connect_timeout=PUBLISH_STEP_S)
+    elif settings.is_amqp:
+        options.update(confirm_publish=True)
+    app.conf.broker_transport_options = options
 
 
 _settings = broker_settings()

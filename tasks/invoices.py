@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -12,6 +13,8 @@ from tasks.celery_app import app
 from tasks.contracts import LOOKUP_TASK, NOTICE_TASK, LookupRequest, Notice
 from tasks.service import handle_lookup, handle_notice
 from tasks.settings import load_settings
+
+log = logging.getLogger(__name__)
 
 
 @app.task(name=LOOKUP_TASK, bind=True, acks_late=True, ignore_result=True, max_retries=None)
@@ -33,13 +36,21 @@ def post_notice(notice: dict[str, Any]) -> None:
 def _check_settings(**_: Any) -> None:
     """`celery -A tasks worker` refuses to start without the Ekuaibao settings."""
     try:
-        load_settings(require=("ekuaibao_app_key", "ekuaibao_app_security"))
+        settings = load_settings(require=("ekuaibao_app_key", "ekuaibao_app_security"))
     except SystemExit as exc:  # load_settings already printed the one-line reason
         os._exit(exc.code if isinstance(exc.code, int) else 2)
+    if one_host := settings.one_host_warning():
+        log.warning("%s", one_host)
 
 
 @signals.worker_process_init.connect
-@signals.worker_ready.connect
 def _warm_up(**_: Any) -> None:
     """Build the HTTP clients before the first task, not during it."""
     runtime.deps()
+
+
+@signals.worker_ready.connect
+def _ready(**_: Any) -> None:
+    """The main process: warm up (the threads pool runs tasks here) and say, once, what
+    the access policy means."""
+    runtime.log_startup_warnings()

@@ -1,20 +1,30 @@
-"""kombu's Redis transport, reusing one Redis client per channel instead of one per command.
+"""kombu's Redis transport, with leases renewed and one Redis client per channel.
 
-kombu builds a new `redis.Redis` for every publish and every delivery and ack bookkeeping
-step (`Channel.conn_or_acquire`). With redis-py 5 and later each construction copies its
-table of ~200 response callbacks: measured at ~7 % of a busy worker's CPU (py-spy, bench
-at 50 req/s). A `redis.Redis` is thread-safe (each command takes a connection from the
-channel's pool), so one per channel serves every caller; it is rebuilt if kombu replaces
-the pool (after a reconnect).
+Leases: kombu redelivers a message that stayed unacknowledged for `visibility_timeout`,
+whether its worker died or is simply still holding it (a lookup waiting out a retry
+countdown holds its message for up to 5 minutes). So the timeout had to be long, and a
+killed worker's lookups came back only after it. Here each worker re-stamps, every few
+seconds, the messages it holds, so a short timeout only ever catches a dead worker's.
+
+One client: kombu builds a new `redis.Redis` for every publish and every delivery and ack
+bookkeeping step (`Channel.conn_or_acquire`). With redis-py 5 and later each construction
+copies its table of ~200 response callbacks: measured at ~7 % of a busy worker's CPU
+(py-spy, bench at 50 req/s). A `redis.Redis` is thread-safe (each command takes a
+connection from the channel's pool), so one per channel serves every caller; it is rebuilt
+if kombu replaces the pool (after a reconnect).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
 from kombu.transport import redis as kombu_redis
+
+log = logging.getLogger(__name__)
 
 #: For Celery's `broker_transport`: the URL stays `redis://…`.
 TRANSPORT = "tasks.redis_transport:Transport"
@@ -33,6 +43,56 @@ class Channel(kombu_redis.Channel):
             shared = self._shared_client = self._create_client()  # type: ignore[attr-defined]
         yield shared
 
+    def renew_leases(self, held: set[str]) -> int:
+        """Re-stamp the messages of this channel that the worker still holds; returns how
+        many.
+
+        Only `held` ones: a task that failed leaves its message unacknowledged on purpose
+        (to be redelivered), so its lease must lapse. `xx`: a message acked meanwhile is
+        not put back into the index.
+        """
+        qos: Any = self.qos
+        tags = [tag for tag in list(qos._delivered) if tag in held and tag not in qos._dirty]
+        if not tags:
+            return 0
+        now = time.time()
+        with self.conn_or_acquire() as client:
+            client.zadd(self.unacked_index_key, dict.fromkeys(tags, now), xx=True)
+        return len(tags)
+
+
+def held_delivery_tags() -> set[str]:
+    """Messages whose task this worker is running, or waiting to run (a retry's countdown
+    included): Celery forgets a request once its task has finished, however it ended."""
+    from celery.worker import state
+
+    return {request.message.delivery_tag for request in list(state.requests.values())}
+
+
+def lease_interval(visibility_timeout: float) -> float:
+    """Renew well inside the timeout, so one late renewal never lets a lease lapse."""
+    return max(1.0, min(10.0, visibility_timeout / 4))
+
 
 class Transport(kombu_redis.Transport):
     Channel = Channel
+
+    def register_with_event_loop(self, connection: Any, loop: Any) -> None:
+        super().register_with_event_loop(connection, loop)
+        timeout = connection.client.transport_options.get(
+            "visibility_timeout", kombu_redis.Channel.visibility_timeout
+        )
+        cycle: Any = self.cycle
+        old = getattr(cycle, "_lease_tref", None)
+        if old is not None:  # a reconnect registers again
+            old.cancel()
+        cycle._lease_tref = loop.call_repeatedly(lease_interval(timeout), self._renew, cycle)
+
+    @staticmethod
+    def _renew(cycle: Any) -> None:
+        held = held_delivery_tags()
+        for channel in list(cycle._channels):
+            try:
+                channel.renew_leases(held)
+            except channel.connection_errors:  # the poll loop reconnects; renew next tick
+                log.debug("lease renewal skipped: Redis connection error", exc_info=True)

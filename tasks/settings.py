@@ -49,9 +49,12 @@ class BrokerSettings(BaseSettings):
     )
     state_dir: Path = Field(default_factory=_default_state_dir)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    #: Redis: a lookup whose worker died unacknowledged is redelivered after this long. It
-    #: must exceed the longest retry delay (5 min), which workers hold unacknowledged.
-    broker_visibility_timeout_s: int = Field(default=600, ge=30, le=3600)
+    #: Redis: a lookup whose worker died is redelivered after this long. Live workers renew
+    #: the lease of every lookup they hold, so this bounds only how long a dead one's wait.
+    broker_visibility_timeout_s: int = Field(default=30, ge=10, le=3600)
+    #: Where bots and workers share state (de-duplication, reply ledger, Ekuaibao token and
+    #: budget, report cache). Unset: the broker's Redis, or SQLite files under STATE_DIR.
+    state_redis_url: str | None = None
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -79,6 +82,13 @@ class BrokerSettings(BaseSettings):
             raise ValueError("use redis://…, amqp://… or embedded://…")
         return value
 
+    @field_validator("state_redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.lower().startswith(("redis://", "rediss://")):
+            raise ValueError("use redis://… or rediss://…")
+        return value
+
     @property
     def broker_url(self) -> str:
         """The broker Celery should use; the embedded one lives in the state folder."""
@@ -95,10 +105,30 @@ class BrokerSettings(BaseSettings):
         return self.broker_url.startswith("embedded://")
 
     @property
+    def is_amqp(self) -> bool:
+        return self.broker_url.lower().startswith(("amqp://", "amqps://", "pyamqp://"))
+
+    @property
+    def broker_is_redis(self) -> bool:
+        return self.broker_url.lower().startswith(("redis://", "rediss://"))
+
+    @property
     def redis_url(self) -> str | None:
-        """The broker's Redis, reused for the shared token cache and de-duplication."""
-        url = self.broker_url
-        return url if url.startswith(("redis://", "rediss://")) else None
+        """The Redis holding the state every bot and worker shares: STATE_REDIS_URL, else
+        the broker's Redis; None means SQLite files under STATE_DIR (one host only)."""
+        if self.state_redis_url:
+            return self.state_redis_url
+        return self.broker_url if self.broker_is_redis else None
+
+    def one_host_warning(self) -> str | None:
+        """A networked broker invites several hosts, but SQLite state is one host's."""
+        if self.redis_url or self.is_embedded:
+            return None
+        return (
+            "shared state (de-duplication, reply ledger, Ekuaibao token and budget) is kept in "
+            f"SQLite under {self.state_dir}: every bot and worker must run on this host. "
+            "Set STATE_REDIS_URL to run them on several hosts"
+        )
 
 
 class Settings(BrokerSettings):
@@ -215,10 +245,12 @@ class Settings(BrokerSettings):
         return "open"
 
 
-def fail(message: str) -> NoReturn:
-    """One line on stderr and exit status 2: the contract for a bad setting."""
+def fail(message: str, status: int = 2) -> NoReturn:
+    """One line on stderr and exit status 2: the contract for a bad setting. Status 1 is
+    for what may pass by itself (a broker not up yet), so a service manager restarts on 1
+    but not on 2."""
     print(f"invoicebot: {message}", file=sys.stderr)
-    raise SystemExit(2)
+    raise SystemExit(status)
 
 
 def load_settings(*, require: tuple[str, ...] = ()) -> Settings:

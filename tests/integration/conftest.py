@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterator
@@ -8,22 +9,61 @@ import pytest
 
 from sandbox.ekuaibao import EkuaibaoStandIn
 from sandbox.slack import SlackStandIn
-from tests.integration.harness import REDIS_URL, RunningBot, redis_reachable, start_bot
+from tests.integration.harness import (
+    RABBITMQ_URL,
+    REDIS_URL,
+    RunningBot,
+    rabbitmq_reachable,
+    redis_reachable,
+    start_bot,
+)
+
+
+def _require(name: str, where: str, up: bool) -> None:
+    """In CI a missing broker is a failure, not a skip: every broker must really be tested."""
+    if up:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{name} is not reachable on {where} and CI=true")
+    pytest.skip(f"{name} is not reachable on {where}")
 
 
 def require_redis() -> None:
-    """In CI a missing Redis is a failure, not a skip: the Redis path must really be tested."""
-    if redis_reachable():
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail("Redis is not reachable on 127.0.0.1:6379 and CI=true")
-    pytest.skip("Redis is not reachable on 127.0.0.1:6379")
+    _require("Redis", "127.0.0.1:6379", redis_reachable())
 
 
-def flush_redis() -> None:
+def require_rabbitmq() -> None:
+    _require("RabbitMQ", "127.0.0.1:5672", rabbitmq_reachable())
+
+
+def flush_redis(url: str = REDIS_URL) -> None:
     import redis
 
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    redis.Redis.from_url(url).flushdb()
+
+
+def purge_rabbitmq(url: str = RABBITMQ_URL) -> None:
+    """Lookups an earlier module left queued must not be answered by this module's worker."""
+    from kombu import Connection
+
+    from tasks.celery_app import QUEUE
+
+    connection = Connection(url, connect_timeout=5)
+    with connection, contextlib.suppress(*connection.channel_errors):  # no such queue yet
+        connection.default_channel.queue_purge(QUEUE)
+
+
+def broker_for(kind: str) -> str | None:
+    """A clean broker of that kind (None: the embedded default), or a skip/fail."""
+    if kind == "redis":
+        require_redis()
+        flush_redis()
+        return REDIS_URL
+    if kind == "rabbitmq":
+        require_rabbitmq()
+        purge_rabbitmq()
+        return RABBITMQ_URL
+    return None
 
 
 class OffsetClock:
@@ -61,21 +101,22 @@ def _healthy_ekuaibao(request: pytest.FixtureRequest) -> Iterator[None]:
         request.getfixturevalue("ekuaibao_clock").offset = 0.0
 
 
-@pytest.fixture(scope="module", params=["embedded", "redis"])
+BROKERS = ["embedded", "redis", "rabbitmq"]
+
+
+@pytest.fixture(scope="module", params=BROKERS)
 def bot(
     request: pytest.FixtureRequest,
     ekuaibao: EkuaibaoStandIn,
     slack: SlackStandIn,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RunningBot]:
-    """The real bot with a worker, once on the embedded broker and once on Redis."""
-    broker = None
-    if request.param == "redis":
-        require_redis()
-        flush_redis()
-        broker = REDIS_URL
+    """The real bot with a worker, on each broker the README names."""
     running = start_bot(
-        ekuaibao, slack, tmp_path_factory.mktemp(f"bot-{request.param}"), broker=broker
+        ekuaibao,
+        slack,
+        tmp_path_factory.mktemp(f"bot-{request.param}"),
+        broker=broker_for(request.param),
     )
     yield running
     running.stop()

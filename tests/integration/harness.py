@@ -30,16 +30,26 @@ from sandbox.slack import ApiCall, ResponsePost, SlackStandIn
 from sandbox.socket_mode import SocketModeStandIn
 
 REPO = Path(__file__).resolve().parents[2]
-REDIS_URL = "redis://127.0.0.1:6379/9"
+#: Flushed by the tests; TEST_REDIS_DB lets two checkouts test side by side.
+REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('TEST_REDIS_DB', '9')}"
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 BOT_TOKEN = "xoxb-sandbox-token"
 
 
-def redis_reachable() -> bool:
+def reachable(port: int) -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
             return True
     except OSError:
         return False
+
+
+def redis_reachable() -> bool:
+    return reachable(6379)
+
+
+def rabbitmq_reachable() -> bool:
+    return reachable(5672)
 
 
 def free_port() -> int:
@@ -226,7 +236,7 @@ def start_bot(
         if proc.poll() is not None:
             raise RuntimeError(f"bot exited ({proc.returncode}):\n{bot.log()}")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}/livez", timeout=1).status_code == 200:
                 return bot
         except httpx.HTTPError:
             time.sleep(0.05)

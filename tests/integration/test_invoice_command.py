@@ -229,8 +229,12 @@ def test_concurrent_commands_each_get_exactly_one_reply(bot: RunningBot) -> None
     assert all(len(bot.slack.posts_for(c.response_url)) == 1 for c in commands)
 
 
-def test_healthz_and_unknown_paths(bot: RunningBot) -> None:
-    assert httpx.get(f"http://127.0.0.1:{bot.port}/healthz").json() == {"ok": True}
+def test_health_probes_and_unknown_paths(bot: RunningBot) -> None:
+    base = f"http://127.0.0.1:{bot.port}"
+    assert httpx.get(f"{base}/livez").json() == {"ok": True}
+    for path in ("/readyz", "/healthz"):
+        answer = httpx.get(base + path)
+        assert answer.status_code == 200 and answer.json() == {"ok": True, "broker": "reachable"}
     assert httpx.get(f"http://127.0.0.1:{bot.port}/nope").status_code == 404
 
 
