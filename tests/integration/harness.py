@@ -64,6 +64,15 @@ class Command:
     ack: httpx.Response
     ack_ms: float
     response_url: str
+    sent_at: float = field(default_factory=time.time)
+
+
+#: Seconds from each command to its first reply, by broker, for the suite's summary.
+REPLY_TIMES: dict[str, list[float]] = {}
+
+
+def broker_kind(url: str) -> str:
+    return {"amqp": "rabbitmq"}.get(url.split(":", 1)[0], url.split(":", 1)[0])
 
 
 @dataclass
@@ -98,7 +107,12 @@ class RunningBot:
         return Command(ack, (time.perf_counter() - started) * 1000, url)
 
     def reply(self, command: Command, n: int = 1, timeout: float = 30) -> list[ResponsePost]:
-        return self.slack.wait_for_posts(command.response_url, n, timeout=timeout)
+        posts = self.slack.wait_for_posts(command.response_url, n, timeout=timeout)
+        if self.broker_url:
+            REPLY_TIMES.setdefault(broker_kind(self.broker_url), []).append(
+                posts[0].at - command.sent_at
+            )
+        return posts
 
     def event(
         self, inner: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None
