@@ -75,6 +75,8 @@ def run_worker() -> int:
     from tasks.celery_app import QUEUE
 
     concurrency = settings.worker_concurrency
+    if settings.worker_pool == "prefork" and "worker_concurrency" not in settings.model_fields_set:
+        concurrency = os.cpu_count() or 2  # the default 64 is threads, not processes
     argv = [
         sys.executable,
         "-m",

@@ -10,7 +10,10 @@ headers and timeouts. Errors are httpx's own, as from `Client.post`.
 
 from __future__ import annotations
 
+import itertools
 import json
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -59,3 +62,34 @@ def send(
         response.close()
     response.request = request
     return response
+
+
+class ThreadShardedTransport(httpx.BaseTransport):
+    """Several connection pools; each thread always uses the same one.
+
+    httpcore's pool does work quadratic in its size on every request and every answer (it
+    counts its idle connections once per idle connection, under its lock), so one pool of
+    ~200 connections for a worker's ~250 threads cost more CPU than the lookups themselves.
+    Pools shared by at most `threads_per_pool` threads stay small, and a thread (which has
+    at most one request in flight) never waits for another pool's connections.
+    """
+
+    def __init__(
+        self, make_pool: Callable[[], httpx.BaseTransport], threads: int, threads_per_pool: int
+    ) -> None:
+        self._pools = [make_pool() for _ in range(max(1, -(-threads // threads_per_pool)))]
+        self._next = itertools.count()
+        self._local = threading.local()
+
+    def _pool(self) -> httpx.BaseTransport:
+        pool: httpx.BaseTransport | None = getattr(self._local, "pool", None)
+        if pool is None:
+            pool = self._local.pool = self._pools[next(self._next) % len(self._pools)]
+        return pool
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._pool().handle_request(request)
+
+    def close(self) -> None:
+        for pool in self._pools:
+            pool.close()

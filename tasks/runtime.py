@@ -18,6 +18,7 @@ from tasks.dedup import make_ledger
 from tasks.ekuaibao.client import Credentials, EkuaibaoClient
 from tasks.ekuaibao.tokens import FileTokenStore, RedisTokenStore, TokenStore, store_key
 from tasks.language import LanguagePicker
+from tasks.lean_http import ThreadShardedTransport
 from tasks.ratelimit import (
     RateLimitedTransport,
     RateLimiter,
@@ -37,6 +38,8 @@ _deps: Deps | None = None
 _pid: int | None = None
 
 USER_AGENT = "ekb-invoice-bot/0.1"
+#: Threads sharing one Ekuaibao connection pool (see ThreadShardedTransport).
+THREADS_PER_POOL = 16
 
 
 def build_deps(settings: Settings) -> Deps:
@@ -46,7 +49,14 @@ def build_deps(settings: Settings) -> Deps:
     timeout = httpx.Timeout(
         settings.ekuaibao_timeout_s, connect=min(5.0, settings.ekuaibao_timeout_s)
     )
+    # A lookup makes up to 3 Ekuaibao calls at once (lines, links, masters), 2 of them on
+    # the pool: room for every lookup the worker runs, in small per-thread connection pools.
+    lookups = settings.worker_concurrency
+    pool_threads = max(64, 3 * lookups)
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+    per_pool = httpx.Limits(
+        max_connections=2 * THREADS_PER_POOL, max_keepalive_connections=THREADS_PER_POOL
+    )
     key = store_key(settings.ekuaibao_base_url, app_key)
     limiter: RateLimiter = (
         RedisRateLimiter(
@@ -60,7 +70,11 @@ def build_deps(settings: Settings) -> Deps:
         )
     )
     transport = RateLimitedTransport(
-        httpx.HTTPTransport(limits=limits),
+        ThreadShardedTransport(
+            lambda: httpx.HTTPTransport(limits=per_pool),
+            threads=lookups + pool_threads,
+            threads_per_pool=THREADS_PER_POOL,
+        ),
         limiter,
         lease=lease_size(settings.ekuaibao_rate_limit, settings.ekuaibao_rate_burst),
     )
@@ -79,7 +93,7 @@ def build_deps(settings: Settings) -> Deps:
         if settings.redis_url
         else FileTokenStore(settings.state_dir, key)
     )
-    executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="ekuaibao")
+    executor = ThreadPoolExecutor(max_workers=pool_threads, thread_name_prefix="ekuaibao")
     client = EkuaibaoClient(
         ekuaibao_http,
         Credentials(app_key, settings.ekuaibao_app_security.get_secret_value()),
