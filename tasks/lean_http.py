@@ -10,7 +10,6 @@ headers and timeouts. Errors are httpx's own, as from `Client.post`.
 
 from __future__ import annotations
 
-import itertools
 import json
 import threading
 from collections.abc import Callable
@@ -64,32 +63,35 @@ def send(
     return response
 
 
-class ThreadShardedTransport(httpx.BaseTransport):
-    """Several connection pools; each thread always uses the same one.
+class PerThreadTransport(httpx.BaseTransport):
+    """A small connection pool for each thread, made on its first request.
 
     httpcore's pool does work quadratic in its size on every request and every answer (it
-    counts its idle connections once per idle connection, under its lock), so one pool of
-    ~200 connections for a worker's ~250 threads cost more CPU than the lookups themselves.
-    Pools shared by at most `threads_per_pool` threads stay small, and a thread (which has
-    at most one request in flight) never waits for another pool's connections.
+    counts its idle connections once per idle connection, under its lock): one pool shared
+    by a worker's ~250 threads cost more CPU than the lookups and made the GIL the
+    bottleneck. A thread has at most one request in flight, so its own pool stays at one
+    or two connections. `make_pool` must be cheap: share one SSL context between pools.
     """
 
-    def __init__(
-        self, make_pool: Callable[[], httpx.BaseTransport], threads: int, threads_per_pool: int
-    ) -> None:
-        self._pools = [make_pool() for _ in range(max(1, -(-threads // threads_per_pool)))]
-        self._next = itertools.count()
+    def __init__(self, make_pool: Callable[[], httpx.BaseTransport]) -> None:
+        self._make_pool = make_pool
         self._local = threading.local()
+        self._lock = threading.Lock()
+        self._pools: list[httpx.BaseTransport] = []
 
     def _pool(self) -> httpx.BaseTransport:
         pool: httpx.BaseTransport | None = getattr(self._local, "pool", None)
         if pool is None:
-            pool = self._local.pool = self._pools[next(self._next) % len(self._pools)]
+            pool = self._local.pool = self._make_pool()
+            with self._lock:
+                self._pools.append(pool)
         return pool
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         return self._pool().handle_request(request)
 
     def close(self) -> None:
-        for pool in self._pools:
+        with self._lock:
+            pools, self._pools = self._pools, []
+        for pool in pools:
             pool.close()
