@@ -39,6 +39,7 @@ TARGETS = {
     "steady_p99_floor_100": 1.30,
     "steady_ack_p99_ms": 10.0,
     "steady_cpu_ms": 7.0,
+    "report_first_look_ratio": 1.05,  # × two round trips (the report search comes first)
 }
 
 
@@ -328,6 +329,17 @@ def evaluate(
         )
     steady = sc.get("steady_one_worker") or []
     floor_ms = floor.get("floor_ms")
+    cold = ((sc.get("sizes") or {}).get("by_kind") or {}).get("report_cold")
+    if cold and floor_ms and cold.get("e2e_p50_ms"):
+        value = cold["e2e_p50_ms"] / (2 * floor_ms)
+        limit = TARGETS["report_first_look_ratio"]
+        add(
+            "a report's first look: e2e p50 ÷ two round trips",
+            f"≤ {limit:.2f}×",
+            value,
+            value <= limit,
+            f"{_f(cold['e2e_p50_ms'])} ms vs 2 × {_f(floor_ms)} ms",
+        )
     for rate, key in ((50.0, "steady_p99_floor_50"), (100.0, "steady_p99_floor_100")):
         row = next((r for r in steady if r["rate"] == rate), None)
         if row is None or not floor_ms:
