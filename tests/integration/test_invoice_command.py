@@ -182,6 +182,17 @@ def test_an_ekuaibao_5xx_is_repeated_at_once_and_answered(
     assert len(bot.slack.posts_for(command.response_url)) == 1
 
 
+def test_an_ekuaibao_429_slows_every_worker_down_and_is_waited_out(
+    bot: RunningBot, ekuaibao: EkuaibaoStandIn
+) -> None:
+    bot.reply(bot.command(MEAL))
+    ekuaibao.fail_next(1, status=429)
+    command = bot.command(MEAL)
+    [post] = bot.reply(command)
+    assert "¥452.00" in blocks_text(post.body)
+    assert "Ekuaibao answered 429: shared rate lowered" in bot.log()
+
+
 def test_ekuaibao_failing_every_repeat_retries_the_lookup_then_answers(
     bot: RunningBot, ekuaibao: EkuaibaoStandIn
 ) -> None:
