@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 from slack_bolt import App, BoltResponse
-from slack_sdk import WebClient
 
 from bot import listeners
 from bot.enqueue import Enqueue
@@ -30,15 +29,19 @@ def build_app(settings: Settings, enqueue: Enqueue) -> App:
     signing_secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
-    client = WebClient(token=token, base_url=settings.slack_api_url, timeout=10)
+    # Bolt builds the client from `token`. Given a `client` instead, it reads
+    # SLACK_BOT_TOKEN from the environment anyway and warns that the token "will be
+    # unused"; so let it build the client, then point that client at our Slack URL.
     app = App(
-        client=client,
+        token=token,
         signing_secret=signing_secret,
         process_before_response=True,
         token_verification_enabled=False,
         request_verification_enabled=signing_secret is not None,
         logger=logging.getLogger("slack_bolt"),
     )
+    app.client.base_url = settings.slack_api_url
+    app.client.timeout = 10
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse:

@@ -1,13 +1,15 @@
-"""`invoicebot`: serve the Slack app, run a worker, or run the self-contained demo."""
+"""`invoicebot`: serve the Slack app, run a worker, check a set-up, look invoices up, or run
+the self-contained demo."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="invoicebot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -41,7 +43,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     demo.add_argument("--keep", action="store_true", help="keep the demo's folder of logs")
 
-    args = parser.parse_args(argv)
+    doctor = commands.add_parser(
+        "doctor", help="check the settings, Slack, Ekuaibao, the broker and the clock"
+    )
+    doctor.add_argument(
+        "--http", action="store_true", help="check for HTTP mode even if SLACK_APP_TOKEN is set"
+    )
+    doctor.add_argument(
+        "--manifest", type=Path, help="the app's manifest.yml (default: ./manifest.yml)"
+    )
+
+    lookup = commands.add_parser(
+        "lookup", help="print what the bot would answer for invoice ids or a report, no Slack"
+    )
+    what = lookup.add_mutually_exclusive_group(required=True)
+    what.add_argument("ids", nargs="*", default=[], metavar="ID", help="Ekuaibao invoice ids")
+    what.add_argument("--report", metavar="CODE", help="a report code (B23001249) or id")
+    lookup.add_argument("--page", type=int, default=1, help="report: which page of 20 (from 1)")
+    lookup.add_argument("--json", action="store_true", help="print the Block Kit messages")
+    lookup.add_argument(
+        "--language", choices=["en", "zh"], help="reply language (default: BOT_LANGUAGE, else en)"
+    )
+    lookup.add_argument("--verbose", action="store_true", help="log what happens to stderr")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.command == "serve":
         from bot.serve import serve
 
@@ -50,6 +78,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.supervise import run_worker
 
         return run_worker()
+    if args.command == "doctor":
+        from bot.doctor import run_doctor
+
+        return run_doctor(args)
+    if args.command == "lookup":
+        from bot.lookup_command import run_lookup
+
+        return run_lookup(args)
     from sandbox.demo import run_demo
 
     return run_demo(keep=args.keep)

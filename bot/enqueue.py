@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from celery import Celery
@@ -12,6 +13,11 @@ from tasks.contracts import LOOKUP_TASK, NOTICE_TASK, LookupRequest, Notice
 from tasks.redact import redact
 
 log = logging.getLogger(__name__)
+
+#: How long a command's publish may keep trying a broker that refuses (restarting):
+#: the ack must still leave in Slack's 3 s.
+PUBLISH_BUDGET_S = 2.0
+RETRY_PAUSE_S = 0.1
 
 Enqueue = Callable[[LookupRequest | Notice], None]
 
@@ -29,26 +35,45 @@ def celery_enqueue(celery: Celery) -> Enqueue:
             summary = (
                 f"(lookup {request.request_id}, {len(request.ids)} ids, report {request.report!r})"
             )
-        try:
-            celery.send_task(
-                name,
-                args=[request.model_dump(mode="json")],
-                # Monitoring tools show these instead of the args (which hold the response_url).
-                argsrepr=summary,
-                kwargsrepr="{}",
-                retry=True,
-                confirm_timeout=PUBLISH_STEP_S,  # AMQP: the broker has it, or we say so
-            )
-        except Exception as exc:
-            log.error(
-                "could not queue lookup %s: %s: %s",
-                request_id,
-                type(exc).__name__,
-                redact(str(exc))[:200],
-            )
-            raise EnqueueFailed(request_id) from None
+        deadline = time.monotonic() + PUBLISH_BUDGET_S
+        while True:
+            try:
+                celery.send_task(
+                    name,
+                    args=[request.model_dump(mode="json")],
+                    # Monitoring tools show these instead of the args (the response_url).
+                    argsrepr=summary,
+                    kwargsrepr="{}",
+                    retry=True,
+                    confirm_timeout=PUBLISH_STEP_S,  # AMQP: the broker has it, or we say so
+                )
+                return
+            except Exception as exc:
+                # A refusal is quick and often a broker restarting: try again while the
+                # ack can still wait. A timeout means a hung broker: another try would
+                # only stack another timeout onto the person's wait.
+                if not _timed_out(exc) and time.monotonic() + RETRY_PAUSE_S < deadline:
+                    time.sleep(RETRY_PAUSE_S)
+                    continue
+                log.error(
+                    "could not queue lookup %s: %s: %s",
+                    request_id,
+                    type(exc).__name__,
+                    redact(str(exc))[:200],
+                )
+                raise EnqueueFailed(request_id) from None
 
     return enqueue
+
+
+def _timed_out(exc: BaseException | None) -> bool:
+    """Anywhere in the chain: kombu wraps the socket's or redis-py's timeout in its own."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, TimeoutError) or "Timeout" in type(exc).__name__:
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 def warm_up(celery: Celery) -> bool:

@@ -10,9 +10,7 @@ import logging
 import threading
 import time
 
-from celery import Celery
-
-from tasks.redact import redact
+from tasks.broker_check import broker_check, describe
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +19,8 @@ CACHE_S = 2.0
 
 
 class BrokerProbe:
-    def __init__(self, celery: Celery, timeout_s: float = 1.0) -> None:
-        self._celery = celery
+    def __init__(self, broker_url: str, timeout_s: float = 1.0) -> None:
+        self._url = broker_url
         self._timeout = timeout_s
         self._lock = threading.Lock()
         self._checked_at = -CACHE_S
@@ -31,25 +29,11 @@ class BrokerProbe:
     def __call__(self) -> bool:
         with self._lock:  # concurrent probes wait for the one round trip in flight
             if time.monotonic() - self._checked_at >= CACHE_S:
-                ready = self._check()
-                if ready != self._ready:
-                    log.log(
-                        logging.INFO if ready else logging.WARNING,
-                        "the broker is %s",
-                        "reachable again" if ready else "not reachable: /readyz says 503",
-                    )
-                self._ready, self._checked_at = ready, time.monotonic()
+                check = broker_check(self._url, self._timeout)
+                if check.ok != self._ready:
+                    if check.ok:
+                        log.info("the broker is reachable")
+                    else:
+                        log.warning("%s; /readyz says 503", describe(check, self._url))
+                self._ready, self._checked_at = check.ok, time.monotonic()
             return self._ready
-
-    def _check(self) -> bool:
-        connection = self._celery.connection_for_write()
-        connection.connect_timeout = self._timeout
-        try:
-            connection.ensure_connection(max_retries=0)
-            connection.default_channel  # noqa: B018  Redis pings here; AMQP opens a channel
-            return True
-        except Exception as exc:
-            log.debug("readiness probe failed: %s", redact(str(exc))[:200])
-            return False
-        finally:
-            connection.release()

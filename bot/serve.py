@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
+import errno
 import logging
 import signal
+import socket
 import threading
 from types import FrameType
+from typing import TYPE_CHECKING
 
-from bot.supervise import Supervised, WorkerChild
-from tasks.redact import configure_logging, redact
+from bot.supervise import BROKER_CHECK_S, Supervised, WorkerChild
+from tasks.broker_check import broker_check, describe, where
+from tasks.redact import configure_logging
 from tasks.settings import EKUAIBAO, Settings, fail, load_settings
+
+if TYPE_CHECKING:
+    from waitress.server import BaseWSGIServer, MultiSocketServer
 
 log = logging.getLogger("invoicebot")
 
@@ -27,7 +33,12 @@ def serve(args: argparse.Namespace) -> int:
         require.extend(EKUAIBAO)
     settings = load_settings(require=tuple(require))
     configure_logging(settings.log_level)
-    if settings.effective_access_mode == "open":
+    # Commands would be refused one by one at the first publish: say it once, now.
+    check = broker_check(settings.broker_url, BROKER_CHECK_S)
+    if not check.ok:
+        fail(describe(check, settings.broker_url), status=2 if check.verdict == "refused" else 1)
+    if settings.effective_access_mode == "open" and not run_worker:
+        # with a worker child, the child says it (the worker is where access is decided)
         from tasks.access import OPEN_MODE_WARNING
 
         log.warning("%s (set ACCESS_MODE or an allowlist to restrict it)", OPEN_MODE_WARNING)
@@ -42,42 +53,82 @@ def serve(args: argparse.Namespace) -> int:
     bound_publishing(celery, settings)
     warm_up(celery)
     app = build_app(settings, celery_enqueue(celery))
-    child = WorkerChild() if run_worker else None
+    if not http_mode:
+        child = WorkerChild() if run_worker else None
+        if child:
+            child.start()
+        try:
+            _serve_socket_mode(app, settings)
+        finally:
+            if child:
+                child.stop()
+        return 0
+    server = _bind(app, args, settings)  # before the worker child: a used port must not start one
+    stopping = threading.Event()
+    gave_up: list[str] = []
+
+    def give_up(code: int, reason: str) -> None:
+        gave_up.append(f"the worker child exited with status {code} and was not restarted")
+        stopping.set()
+
+    child = WorkerChild(on_give_up=give_up) if run_worker else None
     if child:
         child.start()
     try:
-        if http_mode:
-            _serve_http(app, args, settings, child)
-        else:
-            _serve_socket_mode(app, settings)
+        _serve_http(server, args, settings, child, stopping)
     finally:
         if child:
             child.stop()
+    if gave_up:
+        fail(gave_up[0] + ": see its line above")
     return 0
 
 
 def _describe_broker(settings: Settings) -> str:
-    if settings.is_embedded:
-        return "embedded (" + settings.broker_url.removeprefix("embedded://") + ")"
-    return redact(
-        settings.broker_url.split("@")[-1] if "@" in settings.broker_url else settings.broker_url
-    )
+    return where(settings.broker_url)
+
+
+def _bind(
+    app: object, args: argparse.Namespace, settings: Settings
+) -> MultiSocketServer | BaseWSGIServer:
+    """The listening server, or one line saying why there is none."""
+    from bot.http import make_server
+    from bot.readiness import BrokerProbe
+
+    try:
+        return make_server(
+            app,  # type: ignore[arg-type]
+            args.host,
+            args.port,
+            threads=args.threads,
+            ready=BrokerProbe(settings.broker_url),
+        )
+    except socket.gaierror:
+        fail(f"cannot listen on {args.host}: no such address; check --host")
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            fail(
+                f"port {args.port} is already in use on {args.host}: stop the other process "
+                "or pass --port"
+            )
+        if exc.errno == errno.EACCES:
+            fail(f"not allowed to listen on port {args.port}: pass --port above 1023")
+        if exc.errno == errno.EADDRNOTAVAIL:
+            fail(f"cannot listen on {args.host}: not an address of this machine; check --host")
+        fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
 
 
 def _serve_http(
-    app: object, args: argparse.Namespace, settings: Settings, child: Supervised | None
+    server: MultiSocketServer | BaseWSGIServer,
+    args: argparse.Namespace,
+    settings: Settings,
+    child: Supervised | None,
+    stopping: threading.Event,
 ) -> None:
-    from bot.http import make_server
-    from bot.readiness import BrokerProbe
-    from tasks.celery_app import app as celery
+    """Until SIGTERM or SIGINT: then refuse new connections, finish the requests already
+    received, and return (the caller then stops the worker child)."""
+    from bot.graceful import DRAIN_S, serve_until
 
-    server = make_server(
-        app,  # type: ignore[arg-type]
-        args.host,
-        args.port,
-        threads=args.threads,
-        ready=BrokerProbe(celery),
-    )
     port = getattr(server, "effective_port", args.port)
     print(
         f"invoicebot: listening on http://{args.host}:{port}/slack/events "
@@ -87,12 +138,16 @@ def _serve_http(
     )
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        server.close()
+        stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    with contextlib.suppress(OSError):  # the listening socket was closed by stop()
-        server.run()
+    cut = serve_until(server, stopping, DRAIN_S)
+    log.info(
+        "stopped serving HTTP (%d connection(s) cut)%s",
+        cut,
+        "; stopping the worker child" if child else "",
+    )
 
 
 def _serve_socket_mode(app: object, settings: Settings) -> None:

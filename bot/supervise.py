@@ -9,20 +9,77 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 
+from tasks.broker_check import broker_check, describe
 from tasks.redact import configure_logging
-from tasks.settings import EKUAIBAO, load_settings
+from tasks.settings import EKUAIBAO, fail, load_settings
 
 log = logging.getLogger("invoicebot")
 
+#: `fail()`'s status: a bad setting, which no restart will fix.
+EXIT_SETTINGS = 2
+#: Celery's warm shutdown finishes the lookups it runs; one lookup's calls are bounded
+#: (EKUAIBAO_TIMEOUT_S per call), and a lookup killed after this is redelivered anyway.
+CELERY_STOP_S = 25.0
+#: `serve` waits for its `invoicebot worker` child a little longer than that child waits
+#: for Celery, so the inner bound decides.
+WORKER_CHILD_STOP_S = CELERY_STOP_S + 5.0
+#: How long each broker check at worker start may take.
+BROKER_CHECK_S = 3.0
+
+
+class Backoff:
+    """1, 2, 4 … 60 s between restarts; back to the first delay once a child stayed up.
+
+    A child that dies at once, again and again (a broker refusing us, a crash at import),
+    must not be restarted several times a second forever.
+    """
+
+    def __init__(self, first: float = 1.0, cap: float = 60.0, settle: float = 60.0) -> None:
+        self.first, self.cap, self.settle = first, cap, settle
+        self._next = first
+
+    def after(self, uptime: float) -> float:
+        """The delay before the next start, given how long the last run lasted."""
+        if uptime >= self.settle:
+            self._next = self.first
+        delay = self._next
+        self._next = min(self._next * 2, self.cap)
+        return delay
+
+
+def settings_error(code: int) -> str | None:
+    """Exit status 2 is our bad-settings contract: the child already said which one."""
+    if code == EXIT_SETTINGS:
+        return "it refused its settings (see the line above)"
+    return None
+
 
 class Supervised:
-    """A child process restarted if it dies, and stopped (SIGTERM, then SIGKILL) with us."""
+    """A child process restarted with backoff if it dies, and stopped (SIGTERM, then
+    SIGKILL) with us. `permanent` tells, from an exit status, that a restart cannot help;
+    then the child stays down and `on_give_up` gets the status and the reason (or, without
+    it, the log does)."""
 
-    def __init__(self, args: list[str], name: str) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        name: str,
+        *,
+        permanent: Callable[[int], str | None] = settings_error,
+        on_give_up: Callable[[int, str], None] | None = None,
+        backoff: Backoff | None = None,
+        stop_timeout: float = 15.0,
+    ) -> None:
         self._args = args
         self._name = name
+        self._permanent = permanent
+        self._on_give_up = on_give_up
+        self._backoff = backoff or Backoff()
+        self._stop_timeout = stop_timeout
         self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._watcher = threading.Thread(target=self._watch, name=name, daemon=True)
 
@@ -31,33 +88,60 @@ class Supervised:
         self._watcher.start()
 
     def _spawn(self) -> None:
-        # our own argv (sys.executable and fixed arguments), never user input
-        self._proc = subprocess.Popen(self._args, preexec_fn=_die_with_parent)  # noqa: S603
+        with self._lock:
+            if self._stopping.is_set():
+                return
+            # our own argv (sys.executable and fixed arguments), never user input
+            self._proc = subprocess.Popen(self._args, preexec_fn=_die_with_parent)  # noqa: S603
 
     def _watch(self) -> None:
         while not self._stopping.is_set():
             assert self._proc is not None
+            started = time.monotonic()
             code = self._proc.wait()
             if self._stopping.is_set():
                 return
-            log.error("the %s exited with status %s; restarting it in 1 s", self._name, code)
-            time.sleep(1)
-            if not self._stopping.is_set():
+            reason = self._permanent(code)
+            if reason is not None:
+                if self._on_give_up:
+                    self._on_give_up(code, reason)
+                else:
+                    log.error("the %s exited with status %s: %s", self._name, code, reason)
+                return
+            delay = self._backoff.after(time.monotonic() - started)
+            log.error(
+                "the %s exited with status %s; restarting it in %g s", self._name, code, delay
+            )
+            if not self._stopping.wait(delay):
                 self._spawn()
 
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._proc and self._proc.poll() is None:
-            self._proc.terminate()
+    def stop(self) -> int | None:
+        """Stop the child and return its exit status (None if it was not running)."""
+        with self._lock:
+            self._stopping.set()
+            proc = self._proc
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            proc.terminate()
             try:
-                self._proc.wait(timeout=15)
+                proc.wait(timeout=self._stop_timeout)
             except subprocess.TimeoutExpired:
-                self._proc.kill()
+                log.error(
+                    "the %s did not stop within %g s; killing it", self._name, self._stop_timeout
+                )
+                proc.kill()
+        return proc.wait()
 
 
-def WorkerChild() -> Supervised:
+def WorkerChild(on_give_up: Callable[[int, str], None] | None = None) -> Supervised:
     """`invoicebot worker` as a child of `invoicebot serve`."""
-    return Supervised([sys.executable, "-m", "bot.cli", "worker"], "worker child")
+    return Supervised(
+        [sys.executable, "-m", "bot.cli", "worker"],
+        "worker child",
+        on_give_up=on_give_up,
+        stop_timeout=WORKER_CHILD_STOP_S,
+    )
 
 
 def _die_with_parent() -> None:
@@ -69,10 +153,51 @@ def _die_with_parent() -> None:
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def wait_for_broker(url: str, stopped: threading.Event, backoff: Backoff | None = None) -> bool:
+    """Until the broker answers: True then, False if we were stopped meanwhile. A broker
+    that refuses us is a bad setting: one line and exit status 2."""
+    backoff = backoff or Backoff()
+    while True:
+        check = broker_check(url, BROKER_CHECK_S)
+        if check.ok:
+            return True
+        if check.verdict == "refused":
+            fail(describe(check, url))
+        delay = backoff.after(0.0)
+        log.warning("%s; trying again in %g s", describe(check, url), delay)
+        if stopped.wait(delay):
+            return False
+
+
+def broker_refusal(url: str) -> Callable[[int], str | None]:
+    """Celery exits at once when the broker refuses it (RabbitMQ after a password change:
+    "Unrecoverable error"); restarting it would only repeat that, so that exit is final."""
+
+    def permanent(code: int) -> str | None:
+        check = broker_check(url, BROKER_CHECK_S)
+        if check.verdict == "refused":
+            return describe(check, url)
+        return settings_error(code)
+
+    return permanent
+
+
 def run_worker() -> int:
     settings = load_settings(require=EKUAIBAO)
     configure_logging(settings.log_level)
     from tasks.celery_app import QUEUE
+
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopped.set())
+    signal.signal(signal.SIGINT, lambda signum, frame: stopped.set())
+    if not wait_for_broker(settings.broker_url, stopped):
+        return 0
+
+    gave_up: list[str] = []
+
+    def give_up(code: int, reason: str) -> None:
+        gave_up.append(reason)
+        stopped.set()
 
     concurrency = settings.worker_concurrency
     if settings.worker_pool == "prefork" and "worker_concurrency" not in settings.model_fields_set:
@@ -99,11 +224,16 @@ def run_worker() -> int:
     ]
     # Celery runs in a supervised child: kombu can die on a broker restart
     # ("Unrecoverable error"), and a lookup queue without a consumer helps nobody.
-    child = Supervised(argv, "celery worker")
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda signum, frame: stopped.set())
-    signal.signal(signal.SIGINT, lambda signum, frame: stopped.set())
+    child = Supervised(
+        argv,
+        "celery worker",
+        permanent=broker_refusal(settings.broker_url),
+        on_give_up=give_up,
+        stop_timeout=CELERY_STOP_S,
+    )
     child.start()
     stopped.wait()
+    if gave_up:
+        fail(gave_up[0])
     child.stop()
     return 0

@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from email.message import Message
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Literal
@@ -200,10 +201,14 @@ class _QuietServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(
-        self, address: tuple[str, int], app: Callable[[HttpRequest], HttpResponse]
+        self,
+        address: tuple[str, int],
+        app: Callable[[HttpRequest], HttpResponse],
+        clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(address, _Handler)
         self.app = app
+        self.clock = clock
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
 
@@ -241,6 +246,10 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The `Date` header follows the stand-in's clock, so a test can skew it."""
+        return formatdate(self.server.clock() if timestamp is None else timestamp, usegmt=True)
+
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
@@ -277,10 +286,17 @@ class _Handler(BaseHTTPRequestHandler):
 class LoopbackServer:
     """Runs an ``HttpRequest -> HttpResponse`` function on a daemon-thread HTTP server."""
 
-    def __init__(self, host: str, port: int, app: Callable[[HttpRequest], HttpResponse]) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        app: Callable[[HttpRequest], HttpResponse],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._host = host
         self._port = port
         self._app = app
+        self._clock = clock
         self._server: _QuietServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -298,7 +314,7 @@ class LoopbackServer:
     def start(self, name: str) -> None:
         if self._server is not None:
             return
-        self._server = _QuietServer((self._host, self._port), self._app)
+        self._server = _QuietServer((self._host, self._port), self._app, self._clock)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.01},
@@ -799,6 +815,9 @@ class EkuaibaoStandIn:
         self.clock = clock
         self.world = world if world is not None else SandboxWorld.load()
         self.delay_s: float = 0.0
+        #: What §1 `location` answers as the tenant's platform; None = this stand-in itself.
+        #: Set it to another host to play a tenant that lives on another platform.
+        self.platform_url: str | None = None
         self.tokens_issued = 0
         self.tokens_refreshed = 0
         self._server = LoopbackServer(host, port, self._handle)
@@ -885,6 +904,7 @@ class EkuaibaoStandIn:
             self._stalls.clear()
             self._reject_credentials = False
         self.delay_s = 0.0
+        self.platform_url = None
 
     # observations ----------------------------------------------------------------------
 
@@ -957,8 +977,9 @@ class EkuaibaoStandIn:
         if path in (REFRESH_PATH, REFRESH_DAYS_PATH):
             return self._require("POST", req) or self._refresh(req)
         if path == LOCATION_PATH:
+            platform = self.platform_url or self.base_url
             return self._require("GET", req) or HttpResponse.json(
-                200, {"value": f"{self.base_url}/"}
+                200, {"value": platform.rstrip("/") + "/"}
             )
         if path.startswith("/files/"):
             return self._require("GET", req) or self._file(req)

@@ -32,6 +32,20 @@ RESPONSE_URL_USES = 5
 RESPONSE_URL_TTL_S = 30 * 60
 
 DEFAULT_USER_ID = "U0SANDBOX"
+APP_ID = "A0SANDBOX"
+#: What an app installed from manifest.yml is granted (auth.test's `x-oauth-scopes`).
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "app_mentions:read",
+    "im:history",
+    "reactions:write",
+    "users:read",
+    "users:read.email",
+    "usergroups:read",
+    "channels:read",
+    "groups:read",
+)
 _ALNUM = string.ascii_letters + string.digits
 
 
@@ -91,9 +105,14 @@ class SlackStandIn:
         host: str = "127.0.0.1",
         port: int = 0,
         bot_token: str = "xoxb-sandbox-token",
+        app_token: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.bot_token = bot_token
+        #: The app-level token `apps.connections.open` accepts; None = it accepts none.
+        self.app_token = app_token
+        #: The bot token's scopes, as auth.test reports them in `x-oauth-scopes`.
+        self.granted_scopes: tuple[str, ...] = BOT_SCOPES
         self.clock = clock
         self.users: dict[str, dict[str, Any]] = {DEFAULT_USER_ID: _default_user()}
         #: usergroups.users.list: user group id (S…) -> member user ids.
@@ -102,7 +121,7 @@ class SlackStandIn:
         self.shared_channels: set[str] = set()
         #: conversations.info answers channel_not_found, like a private channel the bot is not in.
         self.hidden_channels: set[str] = set()
-        self._server = LoopbackServer(host, port, self._handle)
+        self._server = LoopbackServer(host, port, self._handle, clock)
         self._lock = threading.Lock()
         self._posted = threading.Condition(self._lock)
         self._urls: dict[str, _ResponseUrl] = {}
@@ -270,6 +289,10 @@ class SlackStandIn:
             )
         elif not token:
             response = _api_error("not_authed")
+        elif method == "apps.connections.open":
+            response = self._connections_open(token)
+        elif self.app_token is not None and token == self.app_token:
+            response = _api_error("not_allowed_token_type")
         elif token != self.bot_token:
             response = _api_error("invalid_auth")
         elif not body_ok:
@@ -303,7 +326,19 @@ class SlackStandIn:
                 "bot_id": BOT_ID,
                 "is_enterprise_install": False,
             },
-            {"x-oauth-scopes": "commands,chat:write,app_mentions:read,im:history,users:read"},
+            {"x-oauth-scopes": ",".join(self.granted_scopes)},
+        )
+
+    def _connections_open(self, token: str) -> HttpResponse:
+        """Socket Mode's WebSocket URL, for the app-level token only (no socket behind it)."""
+        if token == self.bot_token:
+            return _api_error("not_allowed_token_type")
+        if self.app_token is None or token != self.app_token:
+            return _api_error("invalid_auth")
+        ticket = "".join(secrets.choice(_ALNUM) for _ in range(32))
+        host = self.base_url.split("://", 1)[1]
+        return HttpResponse.json(
+            200, {"ok": True, "url": f"ws://{host}/link/?ticket={ticket}&app_id={APP_ID}"}
         )
 
     def _post_message(self, params: dict[str, Any]) -> HttpResponse:

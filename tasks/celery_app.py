@@ -77,12 +77,13 @@ def _transport_options(settings: BrokerSettings) -> dict[str, object]:
 
 #: The bot's whole publish (connect, send, one retry) must end inside Slack's 3-second ack,
 #: with time left to answer "can't queue": each broker round trip gets this long.
-PUBLISH_STEP_S = 0.8
+PUBLISH_STEP_S = 0.5
 
 
 def bound_publishing(app: Celery, settings: BrokerSettings) -> None:
     """The bot only publishes: give every broker step a short timeout, so a broker that
-    accepts connections but never answers costs at most two steps.
+    accepts connections but never answers costs at most three steps (the send, then the
+    reconnect kombu tries: connect and one more try).
 
     AMQP publishes are also confirmed: without confirms a publish into a hung broker's
     socket buffer "succeeds" and the lookup is silently lost.

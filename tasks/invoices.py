@@ -44,7 +44,13 @@ def _check_settings(**_: Any) -> None:
 
 
 @signals.worker_process_init.connect
-@signals.worker_ready.connect
 def _warm_up(**_: Any) -> None:
     """Build the HTTP clients before the first task, not during it."""
     runtime.deps()
+
+
+@signals.worker_ready.connect
+def _ready(**_: Any) -> None:
+    """The main process: warm up (the threads pool runs tasks here) and say, once, what
+    the access policy means."""
+    runtime.log_startup_warnings()

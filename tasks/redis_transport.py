@@ -43,19 +43,30 @@ class Channel(kombu_redis.Channel):
             shared = self._shared_client = self._create_client()  # type: ignore[attr-defined]
         yield shared
 
-    def renew_leases(self) -> int:
-        """Re-stamp every message this channel holds unacknowledged; returns how many.
+    def renew_leases(self, held: set[str]) -> int:
+        """Re-stamp the messages of this channel that the worker still holds; returns how
+        many.
 
-        `xx`: a message acked meanwhile is not put back into the index.
+        Only `held` ones: a task that failed leaves its message unacknowledged on purpose
+        (to be redelivered), so its lease must lapse. `xx`: a message acked meanwhile is
+        not put back into the index.
         """
         qos: Any = self.qos
-        tags = [tag for tag in list(qos._delivered) if tag not in qos._dirty]
+        tags = [tag for tag in list(qos._delivered) if tag in held and tag not in qos._dirty]
         if not tags:
             return 0
         now = time.time()
         with self.conn_or_acquire() as client:
             client.zadd(self.unacked_index_key, dict.fromkeys(tags, now), xx=True)
         return len(tags)
+
+
+def held_delivery_tags() -> set[str]:
+    """Messages whose task this worker is running, or waiting to run (a retry's countdown
+    included): Celery forgets a request once its task has finished, however it ended."""
+    from celery.worker import state
+
+    return {request.message.delivery_tag for request in list(state.requests.values())}
 
 
 def lease_interval(visibility_timeout: float) -> float:
@@ -79,8 +90,9 @@ class Transport(kombu_redis.Transport):
 
     @staticmethod
     def _renew(cycle: Any) -> None:
+        held = held_delivery_tags()
         for channel in list(cycle._channels):
             try:
-                channel.renew_leases()
+                channel.renew_leases(held)
             except channel.connection_errors:  # the poll loop reconnects; renew next tick
                 log.debug("lease renewal skipped: Redis connection error", exc_info=True)

@@ -93,11 +93,8 @@ def build_deps(settings: Settings) -> Deps:
         executor=executor,
     )
     slack = slack_client(settings)
-    access = AccessChecker(AccessPolicy.from_settings(settings), slack, client)
-    for warning in access.startup_warnings():
-        log.warning("%s", warning)
     return Deps(
-        access=access,
+        access=AccessChecker(AccessPolicy.from_settings(settings), slack, client),
         ledger=make_ledger(settings.redis_url, settings.state_dir),
         reports=make_report_cache(settings.redis_url, key),
         client=client,
@@ -106,6 +103,14 @@ def build_deps(settings: Settings) -> Deps:
         language=LanguagePicker(settings.bot_language, slack),
         retry=RetryPolicy(settings.ekuaibao_retry_base_s, settings.ekuaibao_retry_window_s),
     )
+
+
+def log_startup_warnings() -> None:
+    """What an operator should know about the access policy: once per worker, from its
+    main process, not once per pool process."""
+    access = deps().access
+    for warning in access.startup_warnings() if access else ():
+        log.warning("%s", warning)
 
 
 def deps() -> Deps:

@@ -246,10 +246,12 @@ class Settings(BrokerSettings):
         return "open"
 
 
-def fail(message: str) -> NoReturn:
-    """One line on stderr and exit status 2: the contract for a bad setting."""
+def fail(message: str, status: int = 2) -> NoReturn:
+    """One line on stderr and exit status 2: the contract for a bad setting. Status 1 is
+    for what may pass by itself (a broker not up yet), so a service manager restarts on 1
+    but not on 2."""
     print(f"invoicebot: {message}", file=sys.stderr)
-    raise SystemExit(2)
+    raise SystemExit(status)
 
 
 def load_settings(*, require: tuple[str, ...] = ()) -> Settings:

@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 TOKEN_PATH = "/api/openapi/v1/auth/getAccessToken"  # noqa: S105 (a path, not a secret)
+#: §1: the base URL of a tenant's platform, by corporation id (no token needed).
+LOCATION_PATH = "/api/openapi/v2/location"
 DETAIL_BATCH_PATH = "/api/openapi/v2/extension/INVOICE/object/invoice/detailBatch"
 INVOICE_URL_PATH = "/api/openapi/v2/extension/INVOICE/url"
 #: §5 master search; `{object_id}` is a §5 objectId such as `invoice` or `taxi`.
@@ -239,7 +241,38 @@ class EkuaibaoClient:
             self._known = current
             return current
 
+    def tenant_id(self) -> str:
+        """The credentials' corporationId, from a getAccessToken made now whatever is cached:
+        proof that the credentials and base URL work today. The new token is not kept."""
+        value = self._token_answer()
+        corporation = value.get("corporationId")
+        if not isinstance(corporation, str) or not corporation:
+            raise Unavailable("Ekuaibao's token answer had no corporationId")
+        return corporation
+
+    def platform_url(self, corporation_id: str) -> str:
+        """§1 location: the base URL of the tenant's platform, without a trailing slash."""
+        body = self._answer(
+            LOCATION_PATH,
+            lambda: lean_http.send(
+                self._http, "GET", LOCATION_PATH, params={"corpId": corporation_id}
+            ),
+        )
+        value = body.get("value") if isinstance(body, dict) else None
+        if not isinstance(value, str) or not value.startswith(("https://", "http://")):
+            raise Unavailable("Ekuaibao's location answer had no URL")
+        return value.rstrip("/")
+
     def _fetch_token(self) -> AccessToken:
+        value = self._token_answer()
+        access, expire = value.get("accessToken"), value.get("expireTime")
+        if not isinstance(access, str) or not access or not isinstance(expire, int | float):
+            raise Unavailable("Ekuaibao's token answer was incomplete")
+        log.info("fetched a new Ekuaibao access token (valid until %d ms)", int(expire))
+        return AccessToken(access, int(expire), self._clock())
+
+    def _token_answer(self) -> dict[str, Any]:
+        """getAccessToken's `value`; a 403 means the key, security or base URL is wrong."""
         body = {
             "appKey": self._credentials.app_key,
             "appSecurity": self._credentials.app_security,
@@ -255,11 +288,7 @@ class EkuaibaoClient:
         value = data.get("value") if isinstance(data, dict) else None
         if not isinstance(value, dict):
             raise Unavailable("Ekuaibao's token answer had no value")
-        access, expire = value.get("accessToken"), value.get("expireTime")
-        if not isinstance(access, str) or not access or not isinstance(expire, int | float):
-            raise Unavailable("Ekuaibao's token answer was incomplete")
-        log.info("fetched a new Ekuaibao access token (valid until %d ms)", int(expire))
-        return AccessToken(access, int(expire), self._clock())
+        return value
 
     def _call(self, path: str, body: dict[str, Any]) -> Any:
         """A POST API call with the shared token (see `_authorized`)."""

@@ -20,7 +20,8 @@ from sandbox.signing import block_action, event, interaction, slash_command
 from sandbox.slack import ApiCall, ResponsePost, SlackStandIn
 
 REPO = Path(__file__).resolve().parents[2]
-REDIS_URL = "redis://127.0.0.1:6379/9"
+#: Flushed by the tests; TEST_REDIS_DB lets two checkouts test side by side.
+REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('TEST_REDIS_DB', '9')}"
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 BOT_TOKEN = "xoxb-sandbox-token"
 
@@ -251,7 +252,7 @@ def start_bot(
         if proc.poll() is not None:
             raise RuntimeError(f"bot exited ({proc.returncode}):\n{bot.log()}")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}/livez", timeout=1).status_code == 200:
                 return bot
         except httpx.HTTPError:
             time.sleep(0.05)

@@ -2,7 +2,8 @@
 
 `forward`: bytes pass both ways. `blackhole`: connections stay open and new ones are
 accepted, but nothing is answered (a broker that hangs, or a network that drops packets).
-`drop()` tears every open connection down without a goodbye.
+`refuse`: each new connection is reset at once (a broker restarting). `drop()` tears every
+open connection down without a goodbye.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import time
 from types import TracebackType
 from typing import Literal
 
-Mode = Literal["forward", "blackhole"]
+Mode = Literal["forward", "blackhole", "refuse"]
+#: SO_LINGER on, 0 s: close() sends a reset, as when a host or a link goes away.
+RESET = struct.pack("ii", 1, 0)
 
 
 class TcpProxy:
@@ -42,8 +45,7 @@ class TcpProxy:
             sockets, self._open = list(self._open), set()
         for sock in sockets:
             with contextlib.suppress(OSError):
-                # linger 0: a reset, as when a host or a link goes away
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, RESET)
                 sock.close()
 
     def close(self) -> None:
@@ -70,6 +72,10 @@ class TcpProxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
+            if self.mode == "refuse":
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, RESET)
+                client.close()
+                continue
             self._track(client)
             if self.mode == "blackhole":
                 continue  # held open, never answered

@@ -6,7 +6,9 @@ import pytest
 
 from sandbox.ekuaibao import EkuaibaoStandIn
 from sandbox.slack import SlackStandIn
+from tests.integration.conftest import require_redis
 from tests.integration.harness import bot_env, start_bot, start_worker
+from tests.integration.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
 MEAL = "0aM9AbvdhI0400:011001900111:07517347"
@@ -15,8 +17,13 @@ MEAL = "0aM9AbvdhI0400:011001900111:07517347"
 def test_broker_down_tells_the_user_at_once(
     ekuaibao: EkuaibaoStandIn, slack: SlackStandIn, tmp_path
 ) -> None:
-    bot = start_bot(ekuaibao, slack, tmp_path, broker="redis://127.0.0.1:1/0", worker=False)
+    """The broker answered at start-up (serve refuses to start without one) and then went
+    away. Its own database, 11: only a PING and failed publishes reach it."""
+    require_redis()
+    proxy = TcpProxy(6379)
+    bot = start_bot(ekuaibao, slack, tmp_path, broker=proxy.url("redis://", "/11"), worker=False)
     try:
+        proxy.close()  # refuses new connections and resets the open ones
         command = bot.command(MEAL)
         assert command.ack.status_code == 200
         assert command.ack_ms < 3000

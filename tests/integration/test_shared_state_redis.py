@@ -69,3 +69,36 @@ def test_report_cache_keeps_ids_and_types_per_tenant() -> None:
 
     ttl = redis.Redis.from_url(REDIS_URL).ttl("invoicebot:report:tenant-a:B1")
     assert 0 < ttl <= TTL_S
+
+
+def test_leases_are_renewed_only_for_messages_the_worker_still_holds() -> None:
+    """A running task's message is re-stamped; one whose task ended unacknowledged (failed,
+    to be redelivered) keeps its old stamp, so kombu restores it after the timeout."""
+    from kombu import Connection, Queue
+
+    from tasks import redis_transport
+
+    connection = Connection(REDIS_URL, transport=redis_transport.Transport)
+    with connection:
+        queue = Queue("invoicebot-lease-test", routing_key="invoicebot-lease-test")
+        producer = connection.Producer()
+        for n in range(2):
+            producer.publish({"n": n}, routing_key=queue.name, declare=[queue])
+        channel = connection.default_channel
+        running, failed = (channel.basic_get(queue.name, no_ack=False) for _ in range(2))
+        assert running is not None and failed is not None
+        with channel.conn_or_acquire() as client:
+            stamped = {tag: client.zscore("unacked_index", tag) for tag in channel.qos._delivered}
+        time.sleep(0.05)
+        assert channel.renew_leases({running.delivery_tag}) == 1
+        with channel.conn_or_acquire() as client:
+            assert (
+                client.zscore("unacked_index", running.delivery_tag) > stamped[running.delivery_tag]
+            )
+            assert (
+                client.zscore("unacked_index", failed.delivery_tag) == stamped[failed.delivery_tag]
+            )
+        running.ack()
+        assert channel.renew_leases({running.delivery_tag}) == 0  # acked: never re-added
+        with channel.conn_or_acquire() as client:
+            assert client.zscore("unacked_index", running.delivery_tag) is None

@@ -91,3 +91,25 @@ def test_missing_required_setting_names_it(monkeypatch, tmp_path, capsys) -> Non
         load_settings(require=("ekuaibao_app_key",))
     assert exit_.value.code == 2
     assert "EKUAIBAO_APP_KEY is missing" in capsys.readouterr().err
+
+
+@pytest.mark.no_net
+def test_a_publish_timeout_is_found_inside_kombus_wrapping() -> None:
+
+    from kombu.exceptions import OperationalError
+
+    from bot.enqueue import _timed_out
+
+    def wrapped(inner: BaseException) -> BaseException:
+        try:
+            try:
+                raise inner
+            except BaseException as exc:
+                raise OperationalError(str(exc)) from exc
+        except OperationalError as outer:
+            return outer
+
+    assert _timed_out(wrapped(TimeoutError("timed out")))
+    assert _timed_out(wrapped(type("TimeoutError", (Exception,), {})("redis-py's own")))
+    assert not _timed_out(wrapped(ConnectionRefusedError(111, "Connection refused")))
+    assert not _timed_out(ConnectionResetError(104, "reset"))

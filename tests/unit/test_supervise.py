@@ -1,0 +1,121 @@
+"""Restarts back off and stop for good on a permanent error; real child processes."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.supervise import Backoff, Supervised, settings_error
+from tasks.broker_check import BrokerCheck, describe, where
+
+pytestmark = pytest.mark.no_net
+
+
+def test_backoff_doubles_to_a_cap_and_resets_after_a_long_run() -> None:
+    backoff = Backoff(first=1, cap=60, settle=60)
+    assert [backoff.after(0.1) for _ in range(8)] == [1, 2, 4, 8, 16, 32, 60, 60]
+    assert backoff.after(61) == 1  # it stayed up: a new, unrelated failure
+    assert backoff.after(0.1) == 2
+
+
+def child(tmp_path: Path, code: int, lifetime: float = 0.0) -> list[str]:
+    """A real process that records each start, lives a moment and exits with `code`."""
+    script = (
+        "import sys, time; open(sys.argv[1], 'a').write(f'{time.monotonic()}\\n'); "
+        f"time.sleep({lifetime}); sys.exit({code})"
+    )
+    return [sys.executable, "-c", script, str(tmp_path / "starts")]
+
+
+def starts(tmp_path: Path) -> list[float]:
+    path = tmp_path / "starts"
+    return [float(line) for line in path.read_text().split()] if path.exists() else []
+
+
+def test_a_crashing_child_is_restarted_with_growing_delays(tmp_path: Path) -> None:
+    supervised = Supervised(
+        child(tmp_path, 1), "test child", backoff=Backoff(first=0.2, cap=0.8, settle=30)
+    )
+    supervised.start()
+    time.sleep(3.2)
+    supervised.stop()
+    times = starts(tmp_path)
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    # delays 0.2, 0.4, 0.8, 0.8 … plus the child's own start-up (~20-50 ms)
+    assert 4 <= len(times) <= 6, gaps
+    assert gaps[0] < gaps[1] < gaps[2], gaps
+    assert all(gap >= 0.75 for gap in gaps[2:]), gaps
+
+
+def test_a_settings_error_is_not_restarted(tmp_path: Path) -> None:
+    given_up = threading.Event()
+    seen: list[tuple[int, str]] = []
+
+    def on_give_up(code: int, reason: str) -> None:
+        seen.append((code, reason))
+        given_up.set()
+
+    supervised = Supervised(
+        child(tmp_path, 2), "test child", on_give_up=on_give_up, backoff=Backoff(first=0.1)
+    )
+    supervised.start()
+    assert given_up.wait(10)
+    time.sleep(0.5)
+    assert len(starts(tmp_path)) == 1
+    assert seen == [(2, "it refused its settings (see the line above)")]
+    assert supervised.stop() == 2
+
+
+def test_permanent_is_asked_about_each_exit(tmp_path: Path) -> None:
+    codes: list[int] = []
+
+    def third_time_final(code: int) -> str | None:
+        codes.append(code)
+        return "final" if len(codes) == 3 else None
+
+    done = threading.Event()
+    supervised = Supervised(
+        child(tmp_path, 1),
+        "test child",
+        permanent=third_time_final,
+        on_give_up=lambda code, reason: done.set(),
+        backoff=Backoff(first=0.05, cap=0.05),
+    )
+    supervised.start()
+    assert done.wait(10)
+    assert codes == [1, 1, 1] and len(starts(tmp_path)) == 3
+    assert settings_error(1) is None
+
+
+def test_stop_terminates_a_running_child_and_reports_its_status(tmp_path: Path) -> None:
+    supervised = Supervised(child(tmp_path, 0, lifetime=30), "test child")
+    supervised.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    assert supervised.stop() == -15  # SIGTERM
+    assert time.monotonic() - started < 5
+    time.sleep(0.3)
+    assert len(starts(tmp_path)) == 1  # not restarted after we stopped it
+
+
+def test_broker_lines_never_show_credentials() -> None:
+    url = "amqp://invoicebot:s3cret-pass@rabbit.internal:5672/prod"
+    refused = describe(BrokerCheck("refused", "ACCESS_REFUSED", credentials=True), url)
+    assert refused == (
+        "the broker at amqp://rabbit.internal:5672/prod refused the credentials in "
+        "CELERY_BROKER_URL (ACCESS_REFUSED): fix the user name or password"
+    )
+    down = describe(BrokerCheck("unreachable", "connection refused"), "redis://:pw@r:6390/0")
+    assert down == (
+        "the broker at redis://r:6390/0 is not answering (connection refused): start it, "
+        "or check CELERY_BROKER_URL"
+    )
+    assert "s3cret" not in refused and "pw" not in down
+    assert where("embedded:///var/lib/invoicebot/broker.sqlite3") == (
+        "embedded (/var/lib/invoicebot/broker.sqlite3)"
+    )
