@@ -11,10 +11,9 @@ headers and timeouts. Errors are httpx's own, as from `Client.post`.
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable
 from typing import Any
 
+import httpcore
 import httpx
 
 _JSON = {"Content-Type": "application/json"}
@@ -63,35 +62,54 @@ def send(
     return response
 
 
-class PerThreadTransport(httpx.BaseTransport):
-    """A small connection pool for each thread, made on its first request.
+class LinearConnectionPool(httpcore.ConnectionPool):
+    """httpcore's connection pool, deciding the same things in time linear in its size.
 
-    httpcore's pool does work quadratic in its size on every request and every answer (it
-    counts its idle connections once per idle connection, under its lock): one pool shared
-    by a worker's ~250 threads cost more CPU than the lookups and made the GIL the
-    bottleneck. A thread has at most one request in flight, so its own pool stays at one
-    or two connections. `make_pool` must be cheap: share one SSL context between pools.
+    httpcore 1.0.9 rebuilds a list of every connection once per idle connection whenever a
+    request starts or ends, under the pool's lock: quadratic in the connections a busy
+    worker keeps to Ekuaibao (~100), it cost more CPU than the lookups themselves. Here
+    the same rules (drop closed, expired and surplus idle connections; reuse, open, or
+    replace an idle one) count once.
     """
 
-    def __init__(self, make_pool: Callable[[], httpx.BaseTransport]) -> None:
-        self._make_pool = make_pool
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._pools: list[httpx.BaseTransport] = []
+    def _assign_requests_to_connections(self) -> list[httpcore.ConnectionInterface]:
+        closing: list[httpcore.ConnectionInterface] = []
+        kept: list[httpcore.ConnectionInterface] = []
+        count = len(self._connections)
+        for connection in self._connections:
+            if connection.is_closed():
+                count -= 1
+            elif connection.has_expired() or (
+                connection.is_idle() and count > self._max_keepalive_connections
+            ):
+                count -= 1
+                closing.append(connection)
+            else:
+                kept.append(connection)
+        self._connections[:] = kept
+        for pool_request in [r for r in self._requests if r.is_queued()]:
+            origin = pool_request.request.url.origin
+            reuse = next(
+                (c for c in self._connections if c.can_handle_request(origin) and c.is_available()),
+                None,
+            )
+            if reuse is None and len(self._connections) >= self._max_connections:
+                idle = next((c for c in self._connections if c.is_idle()), None)
+                if idle is None:
+                    continue  # the request waits for a connection to come free
+                self._connections.remove(idle)
+                closing.append(idle)
+            if reuse is None:
+                reuse = self.create_connection(origin)
+                self._connections.append(reuse)
+            pool_request.assign_to_connection(reuse)
+        return closing
 
-    def _pool(self) -> httpx.BaseTransport:
-        pool: httpx.BaseTransport | None = getattr(self._local, "pool", None)
-        if pool is None:
-            pool = self._local.pool = self._make_pool()
-            with self._lock:
-                self._pools.append(pool)
-        return pool
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self._pool().handle_request(request)
-
-    def close(self) -> None:
-        with self._lock:
-            pools, self._pools = self._pools, []
-        for pool in pools:
-            pool.close()
+def http_transport(limits: httpx.Limits) -> httpx.HTTPTransport:
+    """An httpx transport whose pool is a LinearConnectionPool (a proxy's pool is kept)."""
+    transport = httpx.HTTPTransport(limits=limits)
+    pool = getattr(transport, "_pool", None)
+    if type(pool) is httpcore.ConnectionPool:
+        pool.__class__ = LinearConnectionPool
+    return transport

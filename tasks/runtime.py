@@ -18,7 +18,7 @@ from tasks.dedup import make_ledger
 from tasks.ekuaibao.client import Credentials, EkuaibaoClient
 from tasks.ekuaibao.tokens import FileTokenStore, RedisTokenStore, TokenStore, store_key
 from tasks.language import LanguagePicker
-from tasks.lean_http import PerThreadTransport
+from tasks.lean_http import http_transport
 from tasks.ratelimit import (
     RateLimitedTransport,
     RateLimiter,
@@ -48,11 +48,13 @@ def build_deps(settings: Settings) -> Deps:
         settings.ekuaibao_timeout_s, connect=min(5.0, settings.ekuaibao_timeout_s)
     )
     # A lookup makes up to 3 Ekuaibao calls at once (lines, links, masters), 2 of them on
-    # the pool: room for every lookup the worker runs, each thread with its own connection.
-    pool_threads = max(64, 3 * settings.worker_concurrency)
+    # the pool: room for every lookup the worker runs (connections kept in a linear pool).
+    lookups = settings.worker_concurrency
+    pool_threads = max(64, 3 * lookups)
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
-    per_thread = httpx.Limits(max_connections=2, max_keepalive_connections=1)
-    tls = httpx.create_ssl_context()  # ~20 ms of CPU each: made once, shared by the pools
+    ekuaibao_limits = httpx.Limits(
+        max_connections=max(64, 4 * lookups), max_keepalive_connections=max(32, 2 * lookups)
+    )
     key = store_key(settings.ekuaibao_base_url, app_key)
     limiter: RateLimiter = (
         RedisRateLimiter(
@@ -66,7 +68,7 @@ def build_deps(settings: Settings) -> Deps:
         )
     )
     transport = RateLimitedTransport(
-        PerThreadTransport(lambda: httpx.HTTPTransport(verify=tls, limits=per_thread)),
+        http_transport(ekuaibao_limits),
         limiter,
         lease=lease_size(settings.ekuaibao_rate_limit, settings.ekuaibao_rate_burst),
     )
