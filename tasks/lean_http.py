@@ -10,7 +10,9 @@ headers and timeouts. Errors are httpx's own, as from `Client.post`.
 
 from __future__ import annotations
 
+import itertools
 import json
+import threading
 from typing import Any
 
 import httpcore
@@ -104,6 +106,35 @@ class LinearConnectionPool(httpcore.ConnectionPool):
                 self._connections.append(reuse)
             pool_request.assign_to_connection(reuse)
         return closing
+
+
+class ThreadShardedTransport(httpx.BaseTransport):
+    """A few transports; each thread always uses the same one (they are dealt out in turn).
+
+    Even linear, a pool's bookkeeping visits every idle connection on every request (for
+    HTTP/1.1 with a `select` each, to see whether the server closed it): a few pools split
+    that work, and each still sees enough requests to keep its connections alive between
+    a real tenant's lookups.
+    """
+
+    def __init__(self, transports: list[httpx.BaseTransport]) -> None:
+        self._transports = transports
+        self._next = itertools.count()
+        self._local = threading.local()
+
+    def _mine(self) -> httpx.BaseTransport:
+        mine: httpx.BaseTransport | None = getattr(self._local, "transport", None)
+        if mine is None:
+            mine = self._transports[next(self._next) % len(self._transports)]
+            self._local.transport = mine
+        return mine
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._mine().handle_request(request)
+
+    def close(self) -> None:
+        for transport in self._transports:
+            transport.close()
 
 
 def http_transport(limits: httpx.Limits) -> httpx.HTTPTransport:
