@@ -1,6 +1,7 @@
 """The benchmark, in one command.
 
     python -m bench.run [--quick] [--rates 10,25,50,100] [--duration 20] [--out docs/bench-results]
+    python -m bench.run --quick --only rationed-burst,flaky,steady-one-worker
 
 What it runs (each scenario and rate on fresh processes, after a warm-up that is not counted):
 
@@ -15,7 +16,10 @@ What it runs (each scenario and rate on fresh processes, after a warm-up that is
    20) and the same report under codes each used once (its first look).
 4. **ours (embedded broker)**: the same as 1 without Redis, rising rates until e2e p99 passes
    1 s (the broker's capacity on this machine).
-5. **floor**: one Ekuaibao round trip, measured with 20 sequential ``detailBatch`` calls; and
+5. **rationed-burst**, **flaky**, **steady-one-worker** (``bench/scenarios.py``): 40 lookups
+   at once on the default Ekuaibao budget; Ekuaibao failing 30 % of calls; one worker
+   process on its defaults at steady rates (``--steady-rates``).
+6. **floor**: one Ekuaibao round trip, measured with 20 sequential ``detailBatch`` calls; and
    an in-process probe of the worker's fetch + render for 5, 20 and 100 ids (what 100 ids in
    one lookup would cost; the bot itself takes at most 20 per request).
 
@@ -48,6 +52,7 @@ from typing import Any
 
 import httpx
 
+from bench import scenarios as issue10  # the rationed, flaky and one-worker runs
 from bench.loadgen import (
     Command,
     Outcome,
@@ -70,7 +75,8 @@ DETAIL_BATCH_PATH = "/api/openapi/v2/extension/INVOICE/object/invoice/detailBatc
 INVOICE_URL_PATH = "/api/openapi/v2/extension/INVOICE/url"
 DOC = REPO / "docs" / "benchmarks.md"
 DOC_START, DOC_END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
-REDIS_URL = "redis://127.0.0.1:6379/12"
+#: BENCH_REDIS_URL: another database when 12 is somebody else's (it is flushed).
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 USER_ID = "U0SANDBOX"
 APP_KEY, APP_SECURITY = "sandbox-app-key", "sandbox-app-security"
 #: EKUAIBAO_RATE_LIMIT may be at most 1000 (tasks/settings.py); the default 5/s protects a
@@ -80,6 +86,16 @@ WARMUP_REQUESTS, WARMUP_RATE = 10, 5.0
 E2E_CAPACITY_MS = 1000.0
 #: Other processes using more CPU than this (in cores) during a session mark it disturbed.
 DISTURBED_CORES = 0.15
+#: What `--only` can pick (the floor always runs: every ratio needs it).
+SCENARIOS = (
+    "ours-redis",
+    "baseline",
+    "sizes",
+    "embedded",
+    "rationed-burst",
+    "flaky",
+    "steady-one-worker",
+)
 
 TARGETS = {
     "ack_p99_50": 10.0,
@@ -118,6 +134,8 @@ class Config:
     keep: bool
     update_doc: bool
     priority: int
+    only: frozenset[str] = frozenset(SCENARIOS)
+    steady_rates: list[float] = field(default_factory=lambda: [50.0, 100.0, 150.0])
     folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="ekb-bench-")))
 
 
@@ -655,7 +673,7 @@ def run(cfg: Config) -> dict[str, Any]:
     have_redis = redis_up()
     if not have_redis:
         log("Redis is not reachable at 127.0.0.1:6379: skipping the Redis scenarios")
-    else:
+    elif "ours-redis" in cfg.only:
         scenarios["ours_redis"] = [
             session(
                 cfg,
@@ -667,7 +685,7 @@ def run(cfg: Config) -> dict[str, Any]:
             )
             for rate in cfg.rates
         ]
-    if cfg.run_baseline:
+    if cfg.run_baseline and "baseline" in cfg.only:
         scenarios["baseline"] = [
             session(
                 cfg,
@@ -679,7 +697,7 @@ def run(cfg: Config) -> dict[str, Any]:
             )
             for rate in cfg.rates
         ]
-    if cfg.run_sizes and have_redis:
+    if cfg.run_sizes and have_redis and "sizes" in cfg.only:
         scenarios["sizes"] = session(
             cfg,
             "sizes",
@@ -688,7 +706,7 @@ def run(cfg: Config) -> dict[str, Any]:
             ["ids5", "ids20", "report", "report_cold"],
             lambda s, f: start_ours(cfg, s, "redis", f),
         )
-    if cfg.run_embedded:
+    if cfg.run_embedded and "embedded" in cfg.only:
         sweep = []
         for rate in cfg.embedded_rates:
             r = session(
@@ -703,6 +721,15 @@ def run(cfg: Config) -> dict[str, Any]:
             if r["lost"] or (r["e2e_p99_ms"] or 0) > E2E_CAPACITY_MS:
                 break  # past capacity: higher rates would only be slower
         scenarios["ours_embedded"] = sweep
+    this = sys.modules[__name__]
+    if have_redis and "rationed-burst" in cfg.only:
+        scenarios["rationed_burst"] = issue10.rationed_burst(this, cfg)
+    if have_redis and "flaky" in cfg.only:
+        scenarios["flaky"] = issue10.flaky(this, cfg)
+    if have_redis and "steady-one-worker" in cfg.only:
+        scenarios["steady_one_worker"] = issue10.steady_one_worker(this, cfg, cfg.steady_rates)
+    results["meta"]["config"]["only"] = sorted(cfg.only)
+    results["meta"]["config"]["steady_rates"] = cfg.steady_rates
     results["meta"]["wall_s"] = round(time.time() - started, 1)
     results["targets"] = evaluate(results)
     return results
@@ -792,6 +819,7 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
             None,
             note,
         )
+    issue10.evaluate(results, add)
     return targets
 
 
@@ -833,7 +861,7 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     disturbed = [
         f"{key} {r['rate']:g} req/s ({r['other_cores']:.2f} cores)"
-        for key in ("ours_redis", "baseline", "ours_embedded")
+        for key in ("ours_redis", "baseline", "ours_embedded", "steady_one_worker")
         for r in sc.get(key, [])
         if r.get("disturbed")
     ]
@@ -857,6 +885,7 @@ def markdown(results: dict[str, Any]) -> str:
     )
     titles = {
         "ours_redis": "Ours, Redis broker",
+        "steady_one_worker": "One `invoicebot worker` on its defaults (Redis)",
         "baseline": "Baseline (minimal Bolt app, Ekuaibao calls in the handler)",
         "ours_embedded": "Ours, embedded broker (rising rate until e2e p99 > 1 s)",
     }
@@ -921,6 +950,7 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(
             f"\nCPU (bot + worker) over the mix: {_fmt(sizes['cpu_ms_per_reply'], 2)} ms per reply."
         )
+    lines += issue10.markdown(results)
     probe = floor.get("fetch_probe") or {}
     if probe and "error" not in probe:
         lines += [
@@ -950,7 +980,7 @@ def markdown(results: dict[str, Any]) -> str:
         "| scenario | rate | Ekuaibao calls/reply | dispatch | spread | after |",
         "|---|---|---|---|---|---|",
     ]
-    for key in ("ours_redis", "baseline", "ours_embedded"):
+    for key in ("ours_redis", "baseline", "ours_embedded", "steady_one_worker"):
         for r in sc.get(key, []):
             ph = r.get("phases") or {}
             if not ph.get("matched"):
@@ -970,7 +1000,7 @@ def markdown(results: dict[str, Any]) -> str:
         "| other processes s | window s | bot+worker cores busy | Ekuaibao stand-in late p99 ms |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for key in ("ours_redis", "baseline", "ours_embedded"):
+    for key in ("ours_redis", "baseline", "ours_embedded", "steady_one_worker"):
         for r in sc.get(key, []):
             cpu = r["cpu"]
             lines.append(
@@ -1106,6 +1136,13 @@ def parse(argv: Sequence[str] | None) -> Config:
         default=-10,
         help="nice value of the stand-ins and of the sending loop (0: no change)",
     )
+    p.add_argument(
+        "--only",
+        help=f"comma-separated scenarios to run (default all): {', '.join(SCENARIOS)}",
+    )
+    p.add_argument(
+        "--steady-rates", type=_rates, help="steady-one-worker rates (default 50,100,150)"
+    )
     p.add_argument("--keep", action="store_true", help="keep the logs folder")
     p.add_argument(
         "--update-doc",
@@ -1116,6 +1153,9 @@ def parse(argv: Sequence[str] | None) -> Config:
     if a.duration is not None and not 1 <= a.duration <= 120:
         p.error("--duration must be between 1 and 120 s")
     quick = bool(a.quick)
+    only = frozenset(x.strip() for x in (a.only or ",".join(SCENARIOS)).split(",") if x.strip())
+    if only - set(SCENARIOS):
+        p.error(f"--only: unknown {', '.join(sorted(only - set(SCENARIOS)))}")
     return Config(
         rates=a.rates or ([10.0, 50.0] if quick else [10.0, 25.0, 50.0, 100.0]),
         duration=a.duration or (5.0 if quick else 20.0),
@@ -1138,6 +1178,8 @@ def parse(argv: Sequence[str] | None) -> Config:
         keep=bool(a.keep),
         update_doc=bool(a.update_doc),
         priority=a.priority,
+        only=only,
+        steady_rates=a.steady_rates or [50.0, 100.0, 150.0],
     )
 
 

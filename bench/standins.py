@@ -381,6 +381,10 @@ class _Control:
                     "slack_overrun_ms": _spread(list(self.slack.front.overrun_ms)),
                 },
             )
+        if req.path == "/faults" and req.method == "POST":
+            fraction = min(max(float(req.query.get("fail_fraction", "0")), 0.0), 1.0)
+            self.ekuaibao.fail_fraction(fraction, seed=int(req.query.get("seed", "0")))
+            return HttpResponse.json(200, {"fail_fraction": fraction})
         if req.path == "/stop" and req.method == "POST":
             self.stop.set()
             return HttpResponse.json(200, {"ok": True})
@@ -593,6 +597,11 @@ class StandIns:
         """Every Ekuaibao call so far (arrival time, and the ids it asked for)."""
         answer = self._http.get("/calls", params={"since": 0}).json()
         return [Call(str(p), float(at), int(st), str(k)) for p, at, st, k in answer["calls"]]
+
+    def fail_fraction(self, fraction: float, seed: int = 0) -> None:
+        """From now on Ekuaibao fails this fraction of its API calls (502), at random."""
+        params = {"fail_fraction": str(fraction), "seed": str(seed)}
+        self._http.post("/faults", params=params).raise_for_status()
 
     def stats(self) -> dict[str, Any]:
         stats: dict[str, Any] = self._http.get("/stats").json()

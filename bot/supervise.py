@@ -199,6 +199,9 @@ def run_worker() -> int:
         gave_up.append(reason)
         stopped.set()
 
+    concurrency = settings.worker_concurrency
+    if settings.worker_pool == "prefork" and "worker_concurrency" not in settings.model_fields_set:
+        concurrency = os.cpu_count() or 2  # the default 64 is threads, not processes
     argv = [
         sys.executable,
         "-m",
@@ -209,7 +212,7 @@ def run_worker() -> int:
         "--pool",
         settings.worker_pool,
         "--concurrency",
-        str(settings.worker_concurrency),
+        str(concurrency),
         "--queues",
         QUEUE,
         "--hostname",

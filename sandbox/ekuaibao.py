@@ -20,6 +20,7 @@ import hmac
 import importlib.resources
 import json
 import logging
+import random
 import re
 import secrets
 import socket
@@ -825,6 +826,9 @@ class EkuaibaoStandIn:
         self._secret = secrets.token_bytes(20)
         self._tokens: dict[str, _Token] = {}
         self._fail_rules: list[_FailRule] = []
+        self._fail_fraction, self._flake_status = 0.0, 502
+        self._flakes = random.Random()
+        self.flaked = 0  # calls failed by fail_fraction
         self._stalls: list[float] = []
         self._reject_credentials = False
         self._slots: list[RecordedCall | None] = []
@@ -871,6 +875,13 @@ class EkuaibaoStandIn:
         with self._lock:
             self._fail_rules.append(_FailRule(n, status, body, paths))
 
+    def fail_fraction(self, fraction: float, status: int = 502, seed: int | None = None) -> None:
+        """From now on each non-auth ``/api/`` call fails with ``status`` (an HTML body)
+        with probability ``fraction``, at random: a flaky Ekuaibao."""
+        with self._lock:
+            self._fail_fraction, self._flake_status = fraction, status
+            self._flakes.seed(seed)
+
     def stall_next(self, n: int, seconds: float) -> None:
         """The next n ``/api/`` calls (auth included) sleep before being handled."""
         with self._lock:
@@ -889,6 +900,7 @@ class EkuaibaoStandIn:
         """Back to a healthy Ekuaibao: no pending failures, stalls, delay or rejection."""
         with self._lock:
             self._fail_rules.clear()
+            self._fail_fraction = 0.0
             self._stalls.clear()
             self._reject_credentials = False
         self.delay_s = 0.0
@@ -1040,6 +1052,10 @@ class EkuaibaoStandIn:
                     rule.remaining -= 1
                     return HttpResponse.text(rule.status, rule.body, "text/html;charset=UTF-8")
             self._fail_rules = [r for r in self._fail_rules if r.remaining > 0]
+            if is_api and self._fail_fraction and self._flakes.random() < self._fail_fraction:
+                self.flaked += 1
+                body = "<html><body>502 Bad Gateway</body></html>"
+                return HttpResponse.text(self._flake_status, body, "text/html;charset=UTF-8")
         return None
 
     # auth ------------------------------------------------------------------------------

@@ -10,9 +10,12 @@ headers and timeouts. Errors are httpx's own, as from `Client.post`.
 
 from __future__ import annotations
 
+import itertools
 import json
+import threading
 from typing import Any
 
+import httpcore
 import httpx
 
 _JSON = {"Content-Type": "application/json"}
@@ -59,3 +62,85 @@ def send(
         response.close()
     response.request = request
     return response
+
+
+class LinearConnectionPool(httpcore.ConnectionPool):
+    """httpcore's connection pool, deciding the same things in time linear in its size.
+
+    httpcore 1.0.9 rebuilds a list of every connection once per idle connection whenever a
+    request starts or ends, under the pool's lock: quadratic in the connections a busy
+    worker keeps to Ekuaibao (~100), it cost more CPU than the lookups themselves. Here
+    the same rules (drop closed, expired and surplus idle connections; reuse, open, or
+    replace an idle one) count once.
+    """
+
+    def _assign_requests_to_connections(self) -> list[httpcore.ConnectionInterface]:
+        closing: list[httpcore.ConnectionInterface] = []
+        kept: list[httpcore.ConnectionInterface] = []
+        count = len(self._connections)
+        for connection in self._connections:
+            if connection.is_closed():
+                count -= 1
+            elif connection.has_expired() or (
+                connection.is_idle() and count > self._max_keepalive_connections
+            ):
+                count -= 1
+                closing.append(connection)
+            else:
+                kept.append(connection)
+        self._connections[:] = kept
+        for pool_request in [r for r in self._requests if r.is_queued()]:
+            origin = pool_request.request.url.origin
+            reuse = next(
+                (c for c in self._connections if c.can_handle_request(origin) and c.is_available()),
+                None,
+            )
+            if reuse is None and len(self._connections) >= self._max_connections:
+                idle = next((c for c in self._connections if c.is_idle()), None)
+                if idle is None:
+                    continue  # the request waits for a connection to come free
+                self._connections.remove(idle)
+                closing.append(idle)
+            if reuse is None:
+                reuse = self.create_connection(origin)
+                self._connections.append(reuse)
+            pool_request.assign_to_connection(reuse)
+        return closing
+
+
+class ThreadShardedTransport(httpx.BaseTransport):
+    """A few transports; each thread always uses the same one (they are dealt out in turn).
+
+    Even linear, a pool's bookkeeping visits every idle connection on every request (for
+    HTTP/1.1 with a `select` each, to see whether the server closed it): a few pools split
+    that work, and each still sees enough requests to keep its connections alive between
+    a real tenant's lookups.
+    """
+
+    def __init__(self, transports: list[httpx.BaseTransport]) -> None:
+        self._transports = transports
+        self._next = itertools.count()
+        self._local = threading.local()
+
+    def _mine(self) -> httpx.BaseTransport:
+        mine: httpx.BaseTransport | None = getattr(self._local, "transport", None)
+        if mine is None:
+            mine = self._transports[next(self._next) % len(self._transports)]
+            self._local.transport = mine
+        return mine
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._mine().handle_request(request)
+
+    def close(self) -> None:
+        for transport in self._transports:
+            transport.close()
+
+
+def http_transport(limits: httpx.Limits) -> httpx.HTTPTransport:
+    """An httpx transport whose pool is a LinearConnectionPool (a proxy's pool is kept)."""
+    transport = httpx.HTTPTransport(limits=limits)
+    pool = getattr(transport, "_pool", None)
+    if type(pool) is httpcore.ConnectionPool:
+        pool.__class__ = LinearConnectionPool
+    return transport

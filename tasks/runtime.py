@@ -18,6 +18,7 @@ from tasks.dedup import make_ledger
 from tasks.ekuaibao.client import Credentials, EkuaibaoClient
 from tasks.ekuaibao.tokens import FileTokenStore, RedisTokenStore, TokenStore, store_key
 from tasks.language import LanguagePicker
+from tasks.lean_http import ThreadShardedTransport, http_transport
 from tasks.ratelimit import (
     RateLimitedTransport,
     RateLimiter,
@@ -37,6 +38,8 @@ _deps: Deps | None = None
 _pid: int | None = None
 
 USER_AGENT = "ekb-invoice-bot/0.1"
+#: Lookups (of WORKER_CONCURRENCY) per Ekuaibao connection pool: 4 pools for the default 64.
+LOOKUPS_PER_POOL = 16
 
 
 def build_deps(settings: Settings) -> Deps:
@@ -46,7 +49,16 @@ def build_deps(settings: Settings) -> Deps:
     timeout = httpx.Timeout(
         settings.ekuaibao_timeout_s, connect=min(5.0, settings.ekuaibao_timeout_s)
     )
+    # A lookup makes up to 3 Ekuaibao calls at once (lines, links, masters), 2 of them on
+    # the pool: room for every lookup the worker runs, in a few linear connection pools.
+    lookups = settings.worker_concurrency
+    pool_threads = max(64, 3 * lookups)
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+    shards = max(1, lookups // LOOKUPS_PER_POOL)
+    per_pool = httpx.Limits(
+        max_connections=max(16, 4 * lookups // shards),
+        max_keepalive_connections=max(8, 2 * lookups // shards),
+    )
     key = store_key(settings.ekuaibao_base_url, app_key)
     limiter: RateLimiter = (
         RedisRateLimiter(
@@ -60,7 +72,7 @@ def build_deps(settings: Settings) -> Deps:
         )
     )
     transport = RateLimitedTransport(
-        httpx.HTTPTransport(limits=limits),
+        ThreadShardedTransport([http_transport(per_pool) for _ in range(shards)]),
         limiter,
         lease=lease_size(settings.ekuaibao_rate_limit, settings.ekuaibao_rate_burst),
     )
@@ -79,7 +91,7 @@ def build_deps(settings: Settings) -> Deps:
         if settings.redis_url
         else FileTokenStore(settings.state_dir, key)
     )
-    executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="ekuaibao")
+    executor = ThreadPoolExecutor(max_workers=pool_threads, thread_name_prefix="ekuaibao")
     client = EkuaibaoClient(
         ekuaibao_http,
         Credentials(app_key, settings.ekuaibao_app_security.get_secret_value()),

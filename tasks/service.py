@@ -6,21 +6,30 @@ turns that into `self.retry`. Every other path ends in exactly one final reply.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import random
 import re
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
-from tasks import render
+from tasks import ratelimit, render
 from tasks.access import AccessChecker
 from tasks.contracts import REPORT_PAGE_SIZE, LookupRequest, Notice, ReplyTarget
 from tasks.dedup import Ledger
 from tasks.ekuaibao.client import EkuaibaoClient, InvoiceData
-from tasks.ekuaibao.errors import BadRequest, CredentialsRejected, RateLimited, Unavailable
+from tasks.ekuaibao.errors import (
+    BadRequest,
+    BudgetSpent,
+    CredentialsRejected,
+    RateLimited,
+    Unavailable,
+)
 from tasks.ekuaibao.masters import LAYOUTS, InvoiceMaster, ReportInvoiceRef
 from tasks.ekuaibao.models import Attachment, LineItem
 from tasks.language import LanguagePicker
@@ -30,6 +39,8 @@ from tasks.report_cache import ReportCache
 from tasks.texts import Texts, texts_for
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 #: One line per answered request: who, where, what, the access decision, the outcome.
 audit_log = logging.getLogger("invoicebot.audit")
 
@@ -100,13 +111,20 @@ def _attempt(request: LookupRequest, deps: Deps, attempt: int) -> float | None:
         return None
     if attempt == 0:
         deps.replier.react(request, add="eyes")
+    queued = _Queued(request, deps, texts)
     try:
         refusal = _refusal(request, deps, texts)
         if refusal is not None:
             return None
-        result = _only_what_they_may_see(request, deps, fetch(request, deps))
+        token = ratelimit.waiting.set(queued.waiting())
+        try:
+            result = _only_what_they_may_see(request, deps, fetch(request, deps))
+        finally:
+            ratelimit.waiting.reset(token)
     except Unavailable as exc:
         asked = exc.retry_after_s if isinstance(exc, RateLimited) else None
+        if isinstance(exc, BudgetSpent):  # come back when a slot is within reach
+            asked = max(1.0, exc.wait_s - ratelimit.MAX_WAIT_S / 2)
         delay = deps.retry.delay(attempt, asked)
         give_up_at = min(request.deadline, request.received_at + deps.retry.window_s)
         if started + delay < give_up_at:
@@ -117,7 +135,9 @@ def _attempt(request: LookupRequest, deps: Deps, attempt: int) -> float | None:
                 exc,
                 delay,
             )
-            if attempt == 0:
+            if attempt == 0 and isinstance(exc, BudgetSpent):
+                queued.tell(delay + ratelimit.MAX_WAIT_S, exc.ahead)
+            elif attempt == 0:
                 minutes = max(1, round((give_up_at - started) / 60))
                 _deliver(
                     deps,
@@ -197,6 +217,39 @@ def _attempt(request: LookupRequest, deps: Deps, attempt: int) -> float | None:
 def handle_notice(notice: Notice, deps: Deps) -> None:
     texts = deps.texts(notice)
     _deliver(deps, notice, [render.simple(getattr(texts, notice.text_key))], final=True)
+
+
+class _Queued:
+    """Tells the person once, and truthfully, that their lookup waits in our own line for
+    the shared Ekuaibao budget (not that Ekuaibao is slow)."""
+
+    def __init__(self, request: LookupRequest, deps: Deps, texts: Texts) -> None:
+        self._request, self._deps, self._texts = request, deps, texts
+        self._told = False
+        self._lock = threading.Lock()
+
+    def waiting(self) -> ratelimit.Waiting:
+        return ratelimit.Waiting(self._request.request_id, self.tell)
+
+    def tell(self, wait_s: float, ahead: int) -> None:
+        with self._lock:
+            if self._told:
+                return
+            self._told = True
+        log.info(
+            "lookup %s: waits %.1f s for the Ekuaibao budget, %d lookups ahead",
+            self._request.request_id,
+            wait_s,
+            ahead,
+        )
+        text = self._texts.queued.format(ahead=ahead, seconds=max(1, round(wait_s)))
+        _deliver(self._deps, self._request, [render.simple(text)], final=False)
+
+
+def _submit(pool: Executor, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+    """`pool.submit` that carries the lookup's context (whose Ekuaibao calls these are)."""
+    context = contextvars.copy_context()
+    return pool.submit(lambda: context.run(fn, *args, **kwargs))
 
 
 # -- access ----------------------------------------------------------------------------
@@ -281,10 +334,10 @@ class _Fetch:
         for invoice_id in chosen.ids:
             by_type[chosen.types[invoice_id]].append(invoice_id)
         self._lines: Future[list[LineItem]] | None = (
-            pool.submit(client.line_items, line_ids) if line_ids else None
+            _submit(pool, client.line_items, line_ids) if line_ids else None
         )
         self._masters = [
-            pool.submit(client.invoice_masters, t, i) for t, i in by_type.items() if t in LAYOUTS
+            _submit(pool, client.invoice_masters, t, i) for t, i in by_type.items() if t in LAYOUTS
         ]
         for unknown in set(by_type) - set(LAYOUTS):  # e.g. a type newer than this bot
             log.warning("no invoice master search for unknown invoice type %r", unknown[:40])
@@ -292,7 +345,7 @@ class _Fetch:
         if links_here:  # meanwhile, on this thread: one thread hand-off fewer
             self._links = client.attachments(chosen.ids, self.fetched_at)
         else:
-            self._links = pool.submit(client.attachments, chosen.ids, self.fetched_at)
+            self._links = _submit(pool, client.attachments, chosen.ids, self.fetched_at)
 
     def result(self) -> tuple[InvoiceData, list[InvoiceMaster]]:
         lines = self._lines.result() if self._lines else []
@@ -322,7 +375,7 @@ def _fetch_report(request: LookupRequest, deps: Deps) -> LookupResult:
     early: _Fetch | None = None
     cached = _recall(deps, request.report)
     if cached is not None:
-        search = deps.executor.submit(_report_refs, deps.client, request.report)
+        search = _submit(deps.executor, _report_refs, deps.client, request.report)
         guess = _Selection.of_refs(cached[first : first + REPORT_PAGE_SIZE])
         early = _Fetch(deps, guess, links_here=False) if guess.ids else None
         refs = search.result()

@@ -153,7 +153,8 @@ class Settings(BrokerSettings):
     #: auto: each user's Slack locale (users.info); en or zh: everyone in that language.
     bot_language: Literal["auto", "en", "zh"] = "auto"
     worker_pool: Literal["threads", "prefork"] = "threads"
-    worker_concurrency: int = Field(default=16, ge=1, le=256)
+    #: Threads: lookups mostly wait for Ekuaibao (prefork without it: one per core).
+    worker_concurrency: int = Field(default=64, ge=1, le=256)
     #: open | allowlist | ekuaibao; unset = allowlist if any allowlist is set, else open.
     access_mode: AccessMode | None = None
     #: Comma-separated Slack ids (env) or any iterable of them (initialiser).

@@ -49,6 +49,7 @@ class Texts:
     bad_request: str
     internal_error: str
     retrying: str
+    queued: str
     # other entry points (issue 3)
     dm_hint: str
     mention_hint: str
@@ -186,6 +187,10 @@ EN = Texts(
     retrying=(
         ":hourglass_flowing_sand: Ekuaibao is slow to answer; I'll keep trying for up to "
         "{minutes} minutes and post the result here."
+    ),
+    queued=(
+        ":hourglass_flowing_sand: Lots of lookups right now: {ahead} ahead of yours. Yours "
+        "should be ready in about {seconds} s; I'll post it here."
     ),
     dm_hint=(
         "Send me invoice ids (like `djg8LshfUkfM00:033002100311:23272058` or `ID01xO4jZjprrx`) "
@@ -361,6 +366,10 @@ ZH = Texts(
     ),
     retrying=(
         ":hourglass_flowing_sand: 合思响应较慢，我会继续重试最多 {minutes} 分钟，并把结果发到这里。"
+    ),
+    queued=(
+        ":hourglass_flowing_sand: 现在查询的人较多，你前面还有 {ahead} 个查询。"
+        "大约 {seconds} 秒后就好，我会把结果发到这里。"
     ),
     dm_hint=(
         "把发票 id（如 `djg8LshfUkfM00:033002100311:23272058` 或 `ID01xO4jZjprrx`）"

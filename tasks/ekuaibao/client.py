@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import json
 import logging
+import random
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -20,12 +21,14 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
-from tasks import lean_http
+from tasks import lean_http, ratelimit
 from tasks.ekuaibao.errors import (
     BadRequest,
+    BudgetSpent,
     CredentialsRejected,
     EkuaibaoError,
     RateLimited,
+    Transient,
     Unavailable,
 )
 from tasks.ekuaibao.flows import (
@@ -69,6 +72,16 @@ TOKEN_MARGIN_S = 300
 #: Ekuaibao 1.17.0: a brand-new token may get a 403 for a moment; wait and retry once.
 FRESH_TOKEN_S = 10
 FRESH_TOKEN_WAIT_S = 1.5
+#: A transient failure of one call (timeout, reset, 5xx, 429) is repeated at once, up to
+#: this many times, after short jittered pauses (0.1-0.2, 0.2-0.4, 0.4-0.8 s)...
+CALL_RETRIES = 3
+CALL_RETRY_BASE_S = 0.2
+#: ...while the call has taken less than this (two 10-second timeouts end it), and unless
+#: a 429 asks for longer than CALL_RETRY_MAX_ASKED_S: then the lookup's own backoff takes over.
+CALL_RETRY_WINDOW_S = 12.0
+CALL_RETRY_MAX_ASKED_S = 5.0
+#: 5xx answers worth repeating; others (501, 505…) will not change by asking again.
+_TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 
 
 class _Forbidden(Exception):
@@ -329,11 +342,35 @@ class EkuaibaoClient:
         return self._answer(path, lambda: lean_http.send(self._http, "GET", path, params=params))
 
     def _answer(self, path: str, request: Callable[[], httpx.Response]) -> Any:
+        """Run one HTTP request, repeating it after a transient failure; the lookup's own
+        (long) backoff starts only when the repeats did not help."""
+        started = self._clock()
+        for attempt in range(CALL_RETRIES + 1):
+            try:
+                return self._answer_once(path, request)
+            except Transient as exc:
+                asked = exc.retry_after_s if isinstance(exc, RateLimited) else None
+                pause = CALL_RETRY_BASE_S * 2**attempt * random.uniform(0.5, 1.0)  # noqa: S311
+                if (
+                    attempt == CALL_RETRIES
+                    or self._clock() - started > CALL_RETRY_WINDOW_S
+                    or (asked or 0.0) > CALL_RETRY_MAX_ASKED_S
+                ):
+                    raise
+                log.info("%s; repeating the call in %.2f s", exc, max(pause, asked or 0.0))
+                self._sleep(max(pause, asked or 0.0))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _answer_once(self, path: str, request: Callable[[], httpx.Response]) -> Any:
         """Run one HTTP request and map its outcome: the one error map for every call."""
         try:
             response = request()
+        except ratelimit.RateLimited as exc:  # our own budget: not Ekuaibao's fault
+            raise BudgetSpent(exc.wait_s, exc.ahead) from None
         except httpx.TimeoutException:
-            raise Unavailable(f"Ekuaibao timed out on {path}") from None
+            raise Transient(f"Ekuaibao timed out on {path}") from None
+        except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            raise Transient(f"could not reach Ekuaibao ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
             raise Unavailable(f"could not reach Ekuaibao ({type(exc).__name__})") from None
         status = response.status_code
@@ -341,6 +378,8 @@ class EkuaibaoClient:
             raise _Forbidden()
         if status == 429:
             raise RateLimited(_retry_after(response))
+        if status in _TRANSIENT_STATUSES:
+            raise Transient(f"Ekuaibao answered HTTP {status} on {path}")
         if status >= 500:
             raise Unavailable(f"Ekuaibao answered HTTP {status} on {path}")
         if status >= 400:
@@ -409,6 +448,7 @@ def _short_words(text: str) -> str:
 
 __all__ = [
     "BadRequest",
+    "BudgetSpent",
     "Credentials",
     "CredentialsRejected",
     "EkuaibaoClient",

@@ -3,8 +3,10 @@
     EkuaibaoError
     ├── CredentialsRejected   the app key/security or token was refused: tell the admin
     ├── BadRequest            Ekuaibao refused the question (400/412): retrying won't help
-    └── Unavailable           timeouts, connection errors, 5xx, 429, garbled answers: retry
-        └── RateLimited       429, with the delay Ekuaibao asked for when it said one
+    └── Unavailable           garbled answers, and whatever below: retry the lookup later
+        ├── Transient         timeouts, connection resets, 5xx: the call is retried at once
+        │   └── RateLimited   429, with the delay Ekuaibao asked for when it said one
+        └── BudgetSpent       our own shared request budget has no slot soon enough
 
 Messages never contain URLs, tokens or bodies: they end up in logs and task results.
 """
@@ -32,7 +34,22 @@ class Unavailable(EkuaibaoError):
     """Ekuaibao could not answer properly right now; worth retrying later."""
 
 
-class RateLimited(Unavailable):
+class Transient(Unavailable):
+    """One call failed in a way that usually passes within a second: worth repeating it
+    (and only it) at once, before the whole lookup backs off."""
+
+
+class RateLimited(Transient):
     def __init__(self, retry_after_s: float | None) -> None:
         super().__init__("Ekuaibao asked us to slow down (HTTP 429)")
         self.retry_after_s = retry_after_s
+
+
+class BudgetSpent(Unavailable):
+    """Every slot of the shared budget within our longest wait is taken: Ekuaibao is fine,
+    it is our own line that is long. `ahead` lookups are in it before this one."""
+
+    def __init__(self, wait_s: float, ahead: int) -> None:
+        super().__init__(f"the shared Ekuaibao budget has no slot for {wait_s:.0f} s")
+        self.wait_s = wait_s
+        self.ahead = ahead

@@ -201,7 +201,7 @@ def test_a_lookup_waiting_out_a_long_retry_keeps_its_lease(
     try:
         warm = bot.command(MEAL)
         bot.reply(warm, timeout=30)
-        ekuaibao.fail_next(1, status=503)
+        ekuaibao.fail_next(12, status=503)  # every try of the lookup's 3 calls
         command = bot.command(MEAL)
         posts = slack.wait_for_posts(command.response_url, 2, timeout=60)
         assert str(posts[0].body["text"]).startswith(RETRYING)

@@ -167,8 +167,37 @@ def test_an_expired_token_is_renewed_once(bot: RunningBot, ekuaibao: EkuaibaoSta
     assert ekuaibao.tokens_issued == issued + 1
 
 
-def test_ekuaibao_5xx_is_retried_then_answered(bot: RunningBot, ekuaibao: EkuaibaoStandIn) -> None:
+def test_an_ekuaibao_5xx_is_repeated_at_once_and_answered(
+    bot: RunningBot, ekuaibao: EkuaibaoStandIn
+) -> None:
+    bot.reply(bot.command(MEAL))  # token cached, so the failures hit the lookup's calls
+    before = len(ekuaibao.calls)
     ekuaibao.fail_next(2, status=502)
+    command = bot.command(MEAL)
+    [post] = bot.reply(command)
+    assert "¥452.00" in blocks_text(post.body)  # no "keep trying": the calls were repeated
+    statuses = [c.status for c in ekuaibao.calls[before:]]
+    assert statuses.count(502) == 2 and statuses.count(200) == 3
+    threading.Event().wait(1.0)
+    assert len(bot.slack.posts_for(command.response_url)) == 1
+
+
+def test_an_ekuaibao_429_slows_every_worker_down_and_is_waited_out(
+    bot: RunningBot, ekuaibao: EkuaibaoStandIn
+) -> None:
+    bot.reply(bot.command(MEAL))
+    ekuaibao.fail_next(1, status=429)
+    command = bot.command(MEAL)
+    [post] = bot.reply(command)
+    assert "¥452.00" in blocks_text(post.body)
+    assert "Ekuaibao answered 429: shared rate lowered" in bot.log()
+
+
+def test_ekuaibao_failing_every_repeat_retries_the_lookup_then_answers(
+    bot: RunningBot, ekuaibao: EkuaibaoStandIn
+) -> None:
+    bot.reply(bot.command(MEAL))
+    ekuaibao.fail_next(12, status=502)  # all 4 tries of each of the lookup's 3 calls
     command = bot.command(MEAL)
     posts = bot.reply(command, n=2)
     assert "keep trying" in posts[0].body["text"]
@@ -180,8 +209,11 @@ def test_a_slow_ekuaibao_times_out_and_is_retried(
 ) -> None:
     bot.reply(bot.command(MEAL))  # token cached, so the stall hits an API call
     ekuaibao.stall_next(1, 3.0)
-    posts = bot.reply(bot.command(MEAL), n=2)
-    assert "¥452.00" in blocks_text(posts[-1].body)
+    command = bot.command(MEAL)
+    [post] = bot.reply(command)  # the timed-out call alone is repeated: one answer
+    assert "¥452.00" in blocks_text(post.body)
+    threading.Event().wait(1.0)
+    assert len(bot.slack.posts_for(command.response_url)) == 1
 
 
 def test_a_failing_ekuaibao_ends_in_one_clear_error(

@@ -144,7 +144,7 @@ def test_rejected_credentials_are_one_line(ekuaibao_api, tmp_path) -> None:
     assert "nope-nope" not in result.stderr
 
 
-def test_unreachable_or_failing_ekuaibao_is_one_line_without_retrying(
+def test_unreachable_or_failing_ekuaibao_is_one_line_after_quick_repeats_only(
     ekuaibao_api, tmp_path
 ) -> None:
     down = lookup(
@@ -158,12 +158,17 @@ def test_unreachable_or_failing_ekuaibao_is_one_line_without_retrying(
         "invoicebot: could not reach Ekuaibao (ConnectError): check EKUAIBAO_BASE_URL and the "
         "network, or try again"
     ]
-    ekuaibao_api.fail_next(1, status=502)
+    before = len(ekuaibao_api.calls_to("detailBatch"))
+    ekuaibao_api.fail_next(1, status=502, paths="detailBatch")
+    repeated = lookup(ekuaibao_api, tmp_path, DEMO_INVOICE_IDS[0])
+    assert repeated.returncode == 0  # one failed call is repeated at once
+    assert len(ekuaibao_api.calls_to("detailBatch")) == before + 2
+    ekuaibao_api.fail_next(4, status=502, paths="detailBatch")  # every try fails
     failing = lookup(ekuaibao_api, tmp_path, DEMO_INVOICE_IDS[0])
     assert failing.returncode == 1
     assert len(failing.stderr.splitlines()) == 1
     assert "Ekuaibao answered HTTP 502" in failing.stderr
-    assert len(ekuaibao_api.calls_to("detailBatch")) == 1
+    assert len(ekuaibao_api.calls_to("detailBatch")) == before + 6
 
 
 def test_no_slack_settings_needed_but_ekuaibao_ones_are(ekuaibao_api, tmp_path) -> None:

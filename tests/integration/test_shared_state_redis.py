@@ -5,7 +5,6 @@ import time
 import pytest
 
 from tasks.dedup import RedisLedger
-from tasks.ratelimit import RedisRateLimiter
 from tests.integration.conftest import flush_redis, require_redis
 from tests.integration.harness import REDIS_URL
 
@@ -31,15 +30,6 @@ def test_ledger_claim_expires() -> None:
     assert ledger.claim("r1", 1) is None
     time.sleep(1.2)
     assert ledger.claim("r1", 20) is None
-
-
-def test_budget_take_grants_free_slots_then_one_after_a_wait() -> None:
-    bucket = RedisRateLimiter(REDIS_URL, "test", rate=1, burst=5)
-    assert bucket.take(3) == (3, 0.0)
-    assert bucket.take(3) == (2, 0.0)  # what was left
-    granted, wait = bucket.take(3)
-    assert granted == 1 and 0.5 < wait <= 1.0
-    assert RedisRateLimiter(REDIS_URL, "test", rate=1, burst=5).reserve() > wait  # shared
 
 
 def test_the_redis_broker_reuses_one_client_per_channel(monkeypatch) -> None:

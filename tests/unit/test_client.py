@@ -209,7 +209,7 @@ def test_wrong_credentials_are_rejected_clearly() -> None:
 def test_error_map(response: httpx.Response, error: type[Exception]) -> None:
     clock = Clock()
     fake = FakeEkuaibao(clock)
-    fake.script[DETAIL_BATCH_PATH] = [response]
+    fake.script[DETAIL_BATCH_PATH] = [response] * 5  # the same answer to every repeat
     with pytest.raises(error) as caught:
         make(fake, clock).line_items(["a"])
     assert "accessToken" not in str(caught.value) and "ID_tok" not in str(caught.value)

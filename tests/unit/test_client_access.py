@@ -187,7 +187,7 @@ def test_a_shared_email_maps_to_nobody_and_a_lone_answer_without_email_counts() 
 )
 def test_staff_ids_errors_use_the_error_map(response: httpx.Response, error: type) -> None:
     script = Script()
-    script.queue(STAFF_IDS_PATH, response)
+    script.queue(STAFF_IDS_PATH, *[response] * 5)  # the same answer to every repeat
     with pytest.raises(error):
         make(script).staff_ids_by_email(["a@e.com"])
 
@@ -273,9 +273,9 @@ def test_flow_failures_are_unavailable(
     details: httpx.Response, states: httpx.Response | None
 ) -> None:
     script = Script()
-    script.queue(FLOW_DETAILS_PATH, details)
+    script.queue(FLOW_DETAILS_PATH, *[details] * 5)  # the same answer to every repeat
     if states is not None:
-        script.queue(STATES, states)
+        script.queue(STATES, *[states] * 5)
     with pytest.raises(Unavailable):
         make(script).flow_participants(FLOW)
 

@@ -237,7 +237,9 @@ class FakeEkuaibao:
 
 def mock_client(fake: FakeEkuaibao) -> EkuaibaoClient:
     http = httpx.Client(base_url="https://ekb.test", transport=httpx.MockTransport(fake))
-    return EkuaibaoClient(http, Credentials("key", "security"), MemoryTokenStore())
+    return EkuaibaoClient(
+        http, Credentials("key", "security"), MemoryTokenStore(), sleep=lambda s: None
+    )
 
 
 @pytest.mark.no_net
@@ -312,7 +314,7 @@ class TestClientMocked:
     )
     def test_error_map(self, path: str, response: httpx.Response, error: type[Exception]) -> None:
         fake = FakeEkuaibao()
-        fake.script[path] = [response]
+        fake.script[path] = [response] * 5  # the same answer to every repeat
         client = mock_client(fake)
         with pytest.raises(error) as caught:
             if path == FLOW_INVOICE_SEARCH_PATH:

@@ -257,3 +257,47 @@ def test_a_report_cache_that_fails_only_costs_speed() -> None:
     d.reports = Broken()  # type: ignore[assignment]
     assert handle_lookup(request(ids=(), report="B23001249"), d) is None
     assert "10.60" in texts_of(replier)
+
+
+def test_a_spent_budget_says_how_many_are_ahead_never_that_ekuaibao_is_slow() -> None:
+    from tasks.ekuaibao.errors import BudgetSpent
+
+    replier = FakeReplier()
+    delay = handle_lookup(request(), deps(FakeClient(BudgetSpent(50.0, 17)), replier))
+    assert delay is not None and delay >= 50.0 - 30.0 / 2  # back when a slot is in reach
+    said = texts_of(replier)
+    assert "17 ahead of yours" in said and "slow" not in said
+    assert len(replier.sent) == 1
+
+
+class WaitingClient(FakeClient):
+    """Every call waits in the budget's line, as the rate-limited transport would."""
+
+    def __init__(self, wait_s: float, ahead: int) -> None:
+        super().__init__()
+        self.wait_s, self.ahead = wait_s, ahead
+
+    def _maybe_fail(self, name: str) -> None:
+        from tasks import ratelimit
+
+        super()._maybe_fail(name)
+        who = ratelimit.waiting.get()
+        assert who is not None, f"{name} ran outside its lookup's context"
+        if self.wait_s > ratelimit.TELL_AFTER_S:
+            who.tell(self.wait_s, self.ahead)
+
+
+def test_a_long_wait_for_the_budget_is_told_once_then_answered() -> None:
+    replier = FakeReplier()
+    client = WaitingClient(12.0, 9)
+    assert handle_lookup(request(), deps(client, replier)) is None
+    assert len(client.calls) == 3  # lines, links and masters each waited (on pool threads too)
+    notes = [str(messages) for messages, _ in replier.sent]
+    assert len(notes) == 2 and "9 ahead of yours" in notes[0] and "about 12 s" in notes[0]
+    assert "1 found" in notes[1]
+
+
+def test_a_short_wait_for_the_budget_is_not_told() -> None:
+    replier = FakeReplier()
+    assert handle_lookup(request(), deps(WaitingClient(1.0, 3), replier)) is None
+    assert len(replier.sent) == 1 and "ahead" not in texts_of(replier)
