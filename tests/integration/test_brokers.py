@@ -67,83 +67,68 @@ def wait_until(condition, timeout: float, what: str) -> None:  # type: ignore[no
 # -- a broker that hangs ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("kind", "upstream", "scheme", "path"),
-    [
-        ("redis", 6379, "redis://", "/" + REDIS_URL.rsplit("/", 1)[1]),
-        ("rabbitmq", 5672, "amqp://guest:guest@", "//"),
-    ],
-)
-def test_a_hung_broker_is_told_within_the_ack_and_readiness_says_so(
+@pytest.fixture(params=["redis", "rabbitmq"])
+def proxied(
+    request: pytest.FixtureRequest,
     ekuaibao: EkuaibaoStandIn,
     slack: SlackStandIn,
     tmp_path: Path,
-    kind: str,
-    upstream: int,
-    scheme: str,
-    path: str,
-) -> None:
+) -> Iterator[tuple[str, TcpProxy, RunningBot]]:
+    """A bot (no worker) whose broker, Redis or RabbitMQ, sits behind a TcpProxy."""
+    kind = request.param
     broker_for(kind)  # reachable and clean
+    upstream, scheme, path = {
+        "redis": (6379, "redis://", "/" + REDIS_URL.rsplit("/", 1)[1]),
+        "rabbitmq": (5672, "amqp://guest:guest@", "//"),
+    }[kind]
     with TcpProxy(upstream) as proxy:
         bot = start_bot(ekuaibao, slack, tmp_path, broker=proxy.url(scheme, path), worker=False)
-        ready = f"http://127.0.0.1:{bot.port}/readyz"
         try:
             assert bot.command(MEAL).ack.json()["text"].startswith(":mag: Looking up")
-            assert httpx.get(ready).status_code == 200
-
-            proxy.mode = "blackhole"  # connections stay open; nothing is answered
-            command = bot.command(MEAL)
-            assert command.ack.status_code == 200
-            assert command.ack_ms < 3000, command.ack_ms
-            assert "can't queue your lookup right now" in command.ack.json()["text"]
-            print(f"{kind}: hung broker, 'can't queue' ack in {command.ack_ms:.0f} ms")
-            time.sleep(2.1)  # past the probe's cache
-            started = time.monotonic()
-            probe = httpx.get(ready, timeout=5)
-            assert probe.status_code == 503 and probe.json()["broker"] == "unreachable"
-            assert time.monotonic() - started < 3
-            assert httpx.get(f"http://127.0.0.1:{bot.port}/livez").status_code == 200
-
-            proxy.mode = "forward"
-            proxy.drop()
-            wait_until(lambda: httpx.get(ready).status_code == 200, 10, "ready again")
-            assert bot.command(MEAL).ack.json()["text"].startswith(":mag: Looking up")
+            yield kind, proxy, bot
         finally:
             bot.stop()
 
 
-@pytest.mark.parametrize(
-    ("kind", "upstream", "scheme", "path"),
-    [
-        ("redis", 6379, "redis://", "/" + REDIS_URL.rsplit("/", 1)[1]),
-        ("rabbitmq", 5672, "amqp://guest:guest@", "//"),
-    ],
-)
+def test_a_hung_broker_is_told_within_the_ack_and_readiness_says_so(
+    proxied: tuple[str, TcpProxy, RunningBot],
+) -> None:
+    kind, proxy, bot = proxied
+    ready = f"http://127.0.0.1:{bot.port}/readyz"
+    assert httpx.get(ready).status_code == 200
+
+    proxy.mode = "blackhole"  # connections stay open; nothing is answered
+    command = bot.command(MEAL)
+    assert command.ack.status_code == 200
+    assert command.ack_ms < 3000, command.ack_ms
+    assert "can't queue your lookup right now" in command.ack.json()["text"]
+    print(f"{kind}: hung broker, 'can't queue' ack in {command.ack_ms:.0f} ms")
+    time.sleep(2.1)  # past the probe's cache
+    started = time.monotonic()
+    probe = httpx.get(ready, timeout=5)
+    assert probe.status_code == 503 and probe.json()["broker"] == "unreachable"
+    assert time.monotonic() - started < 3
+    assert httpx.get(f"http://127.0.0.1:{bot.port}/livez").status_code == 200
+
+    proxy.mode = "forward"
+    proxy.drop()
+    wait_until(lambda: httpx.get(ready).status_code == 200, 10, "ready again")
+    assert bot.command(MEAL).ack.json()["text"].startswith(":mag: Looking up")
+
+
 def test_a_command_during_a_broker_restart_is_still_queued(
-    ekuaibao: EkuaibaoStandIn,
-    slack: SlackStandIn,
-    tmp_path: Path,
-    kind: str,
-    upstream: int,
-    scheme: str,
-    path: str,
+    proxied: tuple[str, TcpProxy, RunningBot],
 ) -> None:
     """The broker drops its connections and refuses new ones for 0.8 s, as a restart does:
     the publish keeps trying inside the ack, so the person still gets "Looking up"."""
-    broker_for(kind)
-    with TcpProxy(upstream) as proxy:
-        bot = start_bot(ekuaibao, slack, tmp_path, broker=proxy.url(scheme, path), worker=False)
-        try:
-            assert bot.command(MEAL).ack.json()["text"].startswith(":mag: Looking up")
-            proxy.mode = "refuse"
-            proxy.drop()
-            threading.Timer(0.8, lambda: setattr(proxy, "mode", "forward")).start()
-            command = bot.command(MEAL)
-            assert command.ack_ms < 3000, command.ack_ms
-            assert command.ack.json()["text"].startswith(":mag: Looking up"), command.ack.text
-            print(f"{kind}: queued through a 0.8 s restart, ack in {command.ack_ms:.0f} ms")
-        finally:
-            bot.stop()
+    kind, proxy, bot = proxied
+    proxy.mode = "refuse"
+    proxy.drop()
+    threading.Timer(0.8, lambda: setattr(proxy, "mode", "forward")).start()
+    command = bot.command(MEAL)
+    assert command.ack_ms < 3000, command.ack_ms
+    assert command.ack.json()["text"].startswith(":mag: Looking up"), command.ack.text
+    print(f"{kind}: queued through a 0.8 s restart, ack in {command.ack_ms:.0f} ms")
 
 
 # -- a worker killed mid-lookup --------------------------------------------------------

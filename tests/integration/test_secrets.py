@@ -181,7 +181,7 @@ def test_no_secret_in_debug_logs_in_socket_mode(
         }
     )
     bot.wait_api("chat.postMessage", since=since)
-    ekuaibao.fail_next(2, status=502)  # a retry path too
+    ekuaibao.fail_next(12, status=502)  # a lookup-level retry path too (4 tries x 3 calls)
     failing = bot.command(MEAL)
     response_urls.append(failing.response_url)
     bot.reply(failing, n=2)

@@ -405,7 +405,7 @@ class TestClientSandbox:
     def test_a_gateway_error_is_unavailable(
         self, client: EkuaibaoClient, standin: EkuaibaoStandIn
     ) -> None:
-        standin.fail_next(1, 502, paths="/flow/INVOICE/search")
+        standin.fail_next(4, 502, paths="/flow/INVOICE/search")  # the call and its 3 repeats
         with pytest.raises(Unavailable):
             client.report_invoices("code", [REPORT_CODE])
         assert client.report_invoices("code", [REPORT_CODE])  # recovered
