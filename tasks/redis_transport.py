@@ -63,10 +63,17 @@ class Channel(kombu_redis.Channel):
 
 def held_delivery_tags() -> set[str]:
     """Messages whose task this worker is running, or waiting to run (a retry's countdown
-    included): Celery forgets a request once its task has finished, however it ended."""
+    included): Celery forgets a request once its task has finished, however it ended.
+
+    The sets of request objects, not `state.requests`: that one is keyed by task id, and a
+    retry's new message carries the id of the attempt that published it, so the attempt's
+    end would drop the retry too.
+    """
     from celery.worker import state
 
-    return {request.message.delivery_tag for request in list(state.requests.values())}
+    scheduled = getattr(state, "scheduled_requests", ())  # ETAs; not in celery-types' stubs
+    held = [*scheduled, *state.reserved_requests, *state.active_requests]
+    return {request.message.delivery_tag for request in held}
 
 
 def lease_interval(visibility_timeout: float) -> float:

@@ -186,10 +186,12 @@ def test_a_lookup_waiting_out_a_long_retry_keeps_its_lease(
     try:
         warm = bot.command(MEAL)
         bot.reply(warm, timeout=30)
-        ekuaibao.fail_next(12, status=503)  # every try of the lookup's 3 calls
+        ekuaibao.fail_next(1000, status=503)  # every call, repeats included, until reset
         command = bot.command(MEAL)
+        [note] = slack.wait_for_posts(command.response_url, 1, timeout=30)
+        assert str(note.body["text"]).startswith(RETRYING)
+        ekuaibao.reset_faults()  # the retry, 18–36 s away, will succeed
         posts = slack.wait_for_posts(command.response_url, 2, timeout=60)
-        assert str(posts[0].body["text"]).startswith(RETRYING)
         assert "¥452.00" in str(posts[1].body)
         time.sleep(2.0)
         assert len(slack.posts_for(command.response_url)) == 2
