@@ -322,22 +322,13 @@ class SocketBot:
 
     wait_api = RunningBot.wait_api
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+    log = RunningBot.log
+    stop = RunningBot.stop
 
     def cpu_seconds(self) -> float:
         """User + system CPU of the bot process itself (not its worker child), from /proc."""
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 def start_socket_bot(
