@@ -14,12 +14,12 @@ import logging
 import sys
 
 from bot.parsing import Lookup, Malformed, ReportLookup, TooMany, parse_command
-from tasks import render
 from tasks.contracts import REPORT_PAGE_SIZE, LookupRequest
 from tasks.ekuaibao.errors import BadRequest, CredentialsRejected, Unavailable
 from tasks.redact import configure_logging
 from tasks.settings import EKUAIBAO, fail, load_settings
-from tasks.texts import texts_for
+from tasks.slack import render
+from tasks.slack.texts import texts_for
 
 #: The request is never posted anywhere: it only says what to fetch.
 _NOWHERE = "stdout:"
@@ -59,8 +59,8 @@ def run_lookup(args: argparse.Namespace) -> int:
     language = args.language or (None if settings.bot_language == "auto" else settings.bot_language)
     texts = texts_for(language)
 
+    from tasks.lookup.service import ReportNotFound, fetch
     from tasks.runtime import build_deps
-    from tasks.service import ReportNotFound, fetch
 
     try:
         deps = build_deps(settings)

@@ -12,7 +12,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from bot.supervise import BROKER_CHECK_S, Supervised, WorkerChild
-from tasks.broker_check import broker_check, describe, where
+from tasks.broker.check import broker_check, describe, where
 from tasks.redact import configure_logging
 from tasks.settings import EKUAIBAO, Settings, fail, load_settings
 
@@ -39,7 +39,7 @@ def serve(args: argparse.Namespace) -> int:
         fail(describe(check, settings.broker_url), status=2 if check.verdict == "refused" else 1)
     if settings.effective_access_mode == "open" and not run_worker:
         # with a worker child, the child says it (the worker is where access is decided)
-        from tasks.access import OPEN_MODE_WARNING
+        from tasks.lookup.access import OPEN_MODE_WARNING
 
         log.warning("%s (set ACCESS_MODE or an allowlist to restrict it)", OPEN_MODE_WARNING)
     if one_host := settings.one_host_warning():

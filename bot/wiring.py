@@ -9,9 +9,9 @@ from typing import Literal
 from bot.enqueue import Enqueue, EnqueueFailed
 from bot.parsing import Found
 from tasks.contracts import LookupRequest, Notice, ReplyTarget
-from tasks.dedup import Dedup
-from tasks.language import LanguagePicker
-from tasks.texts import Texts, texts_for
+from tasks.slack.language import LanguagePicker
+from tasks.slack.texts import Texts, texts_for
+from tasks.state.dedup import Dedup
 
 log = logging.getLogger(__name__)
 Hint = Literal["dm_hint", "mention_hint", "shortcut_nothing_found"]

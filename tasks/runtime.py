@@ -13,24 +13,24 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from tasks.access import AccessChecker, AccessPolicy
-from tasks.dedup import make_ledger
-from tasks.ekuaibao.client import Credentials, EkuaibaoClient
-from tasks.ekuaibao.tokens import FileTokenStore, RedisTokenStore, TokenStore, store_key
-from tasks.language import LanguagePicker
-from tasks.lean_http import ThreadShardedTransport, http_transport
-from tasks.ratelimit import (
+from tasks.ekuaibao.budget import (
     RateLimitedTransport,
     RateLimiter,
     RedisRateLimiter,
     SQLiteRateLimiter,
     lease_size,
 )
-from tasks.reply import Replier
-from tasks.report_cache import make_report_cache
-from tasks.service import Deps, RetryPolicy
+from tasks.ekuaibao.client import Credentials, EkuaibaoClient
+from tasks.ekuaibao.tokens import FileTokenStore, RedisTokenStore, TokenStore, store_key
+from tasks.lean_http import ThreadShardedTransport, http_transport
+from tasks.lookup.access import AccessChecker, AccessPolicy
+from tasks.lookup.service import Deps, RetryPolicy
 from tasks.settings import Settings, load_settings
-from tasks.slack_client import slack_client
+from tasks.slack.client import slack_client
+from tasks.slack.language import LanguagePicker
+from tasks.slack.replies import Replier
+from tasks.state.dedup import make_ledger
+from tasks.state.report_cache import make_report_cache
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()

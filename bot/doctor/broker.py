@@ -60,7 +60,7 @@ def _writable(folder: Path) -> tuple[bool, Path]:
 
 
 def embedded_check(url: str) -> Check:
-    from tasks.embedded_broker import _db_path  # the very resolution the transport uses
+    from tasks.broker.embedded import _db_path  # the very resolution the transport uses
 
     try:
         path = _db_path(url, {})

@@ -19,8 +19,8 @@ from bot.parsing import (
     parse_command,
 )
 from bot.wiring import Wiring
-from tasks import render
 from tasks.contracts import LookupRequest
+from tasks.slack import render
 
 log = logging.getLogger(__name__)
 

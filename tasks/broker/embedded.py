@@ -8,7 +8,7 @@ message file before its writer has finished and deletes messages on *get*, and
 
 Usage::
 
-    from tasks.embedded_broker import embedded_url, register
+    from tasks.broker.embedded import embedded_url, register
 
     register()  # in every process that talks to the broker, before the first connection
     app = Celery(broker=embedded_url(Path("/var/lib/invoicebot/broker.sqlite3")))
@@ -67,7 +67,7 @@ __all__ = ["SCHEME", "Channel", "QoS", "Transport", "embedded_url", "register"]
 logger = logging.getLogger(__name__)
 
 SCHEME = "embedded"
-_TRANSPORT_PATH = "tasks.embedded_broker:Transport"
+_TRANSPORT_PATH = "tasks.broker.embedded:Transport"
 
 DEFAULT_POLLING_INTERVAL = 0.02
 DEFAULT_RECOVERY_INTERVAL = 2.0

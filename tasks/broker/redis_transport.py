@@ -27,7 +27,7 @@ from kombu.transport import redis as kombu_redis
 log = logging.getLogger(__name__)
 
 #: For Celery's `broker_transport`: the URL stays `redis://…`.
-TRANSPORT = "tasks.redis_transport:Transport"
+TRANSPORT = "tasks.broker.redis_transport:Transport"
 
 
 class Channel(kombu_redis.Channel):

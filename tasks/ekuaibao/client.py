@@ -21,7 +21,8 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
-from tasks import lean_http, ratelimit
+from tasks import lean_http
+from tasks.ekuaibao import budget
 from tasks.ekuaibao.errors import (
     BadRequest,
     BudgetSpent,
@@ -365,7 +366,7 @@ class EkuaibaoClient:
         """Run one HTTP request and map its outcome: the one error map for every call."""
         try:
             response = request()
-        except ratelimit.RateLimited as exc:  # our own budget: not Ekuaibao's fault
+        except budget.RateLimited as exc:  # our own budget: not Ekuaibao's fault
             raise BudgetSpent(exc.wait_s, exc.ahead) from None
         except httpx.TimeoutException:
             raise Transient(f"Ekuaibao timed out on {path}") from None

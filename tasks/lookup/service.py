@@ -18,10 +18,8 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
-from tasks import ratelimit, render
-from tasks.access import AccessChecker
 from tasks.contracts import REPORT_PAGE_SIZE, LookupRequest, Notice, ReplyTarget
-from tasks.dedup import Ledger
+from tasks.ekuaibao import budget
 from tasks.ekuaibao.client import EkuaibaoClient, InvoiceData
 from tasks.ekuaibao.errors import (
     BadRequest,
@@ -32,11 +30,14 @@ from tasks.ekuaibao.errors import (
 )
 from tasks.ekuaibao.masters import LAYOUTS, InvoiceMaster, ReportInvoiceRef
 from tasks.ekuaibao.models import Attachment, LineItem
-from tasks.language import LanguagePicker
-from tasks.lookup import LookupResult, ReportPage, assemble
-from tasks.reply import Replier, ReplyFailed
-from tasks.report_cache import ReportCache
-from tasks.texts import Texts, texts_for
+from tasks.lookup.access import AccessChecker
+from tasks.slack import render
+from tasks.slack.language import LanguagePicker
+from tasks.slack.replies import Replier, ReplyFailed
+from tasks.slack.texts import Texts, texts_for
+from tasks.state.dedup import Ledger
+from tasks.state.report_cache import ReportCache
+from tasks.summary import LookupResult, ReportPage, assemble
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -116,15 +117,15 @@ def _attempt(request: LookupRequest, deps: Deps, attempt: int) -> float | None:
         refusal = _refusal(request, deps, texts)
         if refusal is not None:
             return None
-        token = ratelimit.waiting.set(queued.waiting())
+        token = budget.waiting.set(queued.waiting())
         try:
             result = _only_what_they_may_see(request, deps, fetch(request, deps))
         finally:
-            ratelimit.waiting.reset(token)
+            budget.waiting.reset(token)
     except Unavailable as exc:
         asked = exc.retry_after_s if isinstance(exc, RateLimited) else None
         if isinstance(exc, BudgetSpent):  # come back when a slot is within reach
-            asked = max(1.0, exc.wait_s - ratelimit.MAX_WAIT_S / 2)
+            asked = max(1.0, exc.wait_s - budget.MAX_WAIT_S / 2)
         delay = deps.retry.delay(attempt, asked)
         give_up_at = min(request.deadline, request.received_at + deps.retry.window_s)
         if started + delay < give_up_at:
@@ -136,7 +137,7 @@ def _attempt(request: LookupRequest, deps: Deps, attempt: int) -> float | None:
                 delay,
             )
             if attempt == 0 and isinstance(exc, BudgetSpent):
-                queued.tell(delay + ratelimit.MAX_WAIT_S, exc.ahead)
+                queued.tell(delay + budget.MAX_WAIT_S, exc.ahead)
             elif attempt == 0:
                 minutes = max(1, round((give_up_at - started) / 60))
                 _deliver(
@@ -228,8 +229,8 @@ class _Queued:
         self._told = False
         self._lock = threading.Lock()
 
-    def waiting(self) -> ratelimit.Waiting:
-        return ratelimit.Waiting(self._request.request_id, self.tell)
+    def waiting(self) -> budget.Waiting:
+        return budget.Waiting(self._request.request_id, self.tell)
 
     def tell(self, wait_s: float, ahead: int) -> None:
         with self._lock:

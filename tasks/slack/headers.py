@@ -13,8 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tasks.ekuaibao.masters import InvoiceMaster, ReportInfo
-from tasks.render import DASH, MAX_HEADER, clip, escape, money
-from tasks.texts import Texts
+from tasks.slack.render import DASH, MAX_HEADER, clip, escape, money
+from tasks.slack.texts import Texts
 
 Block = dict[str, Any]
 Field = dict[str, Any]

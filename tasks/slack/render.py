@@ -16,8 +16,8 @@ from typing import Any
 
 from tasks.contracts import MAX_IDS, Mode
 from tasks.ekuaibao.models import Attachment, LineItem
-from tasks.lookup import CENT, InvoiceSummary, LookupResult
-from tasks.texts import Texts
+from tasks.slack.texts import Texts
+from tasks.summary import CENT, InvoiceSummary, LookupResult
 
 Block = dict[str, Any]
 Message = dict[str, Any]
@@ -210,7 +210,7 @@ def invoice_blocks(
 ) -> list[Block]:
     """One invoice: header, master details, line items (or a note for tickets), totals,
     attachments."""
-    from tasks import headers  # renders the invoice master; kept apart from the line items
+    from tasks.slack import headers  # renders the invoice master; kept apart from the line items
 
     master = invoice.master
     blocks: list[Block] = [header(":receipt: " + _title(invoice, texts))]
@@ -238,7 +238,7 @@ def invoice_blocks(
 
 
 def _compact_head(invoice: InvoiceSummary, texts: Texts) -> str:
-    from tasks import headers
+    from tasks.slack import headers
 
     master = invoice.master
     first = [f":receipt: *{escape(_title(invoice, texts))}*"]
@@ -259,7 +259,7 @@ def _compact_head(invoice: InvoiceSummary, texts: Texts) -> str:
 
 
 def _compact_tail(invoice: InvoiceSummary, texts: Texts, with_links: bool) -> str:
-    from tasks import headers
+    from tasks.slack import headers
 
     master = invoice.master
     parts: list[str] = []
@@ -402,7 +402,7 @@ def lookup_messages(
 
     With `controls`, every message ends with its own buttons, which redo just that message.
     """
-    from tasks import headers
+    from tasks.slack import headers
 
     share = controls is not None and controls.mode == "share"
     head: list[Block] = []

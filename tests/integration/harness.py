@@ -241,7 +241,7 @@ def start_bot(
             stderr=subprocess.STDOUT,
             cwd=folder,
         )
-    from tasks.embedded_broker import embedded_url
+    from tasks.broker.embedded import embedded_url
 
     broker_url = broker or embedded_url(folder / "state" / "broker.sqlite3")
     bot = RunningBot(proc, port, secret, log_path, slack, broker_url)

@@ -11,14 +11,14 @@ import pytest
 
 from sandbox.blockkit import validate_message
 from tasks.ekuaibao.masters import InvoiceMaster
-from tasks.headers import (
+from tasks.slack.headers import (
     beijing_date,
     fit,
     invoice_header_fields,
     mismatch_warning,
     report_header_blocks,
 )
-from tasks.texts import EN, ZH
+from tasks.slack.texts import EN, ZH
 
 pytestmark = pytest.mark.no_net
 DATA = Path(__file__).resolve().parents[2] / "sandbox" / "data"

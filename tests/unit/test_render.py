@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from tasks import render
 from tasks.ekuaibao.client import InvoiceData
 from tasks.ekuaibao.models import Attachment, LineItem
-from tasks.lookup import assemble
-from tasks.texts import EN
+from tasks.slack import render
+from tasks.slack.texts import EN
+from tasks.summary import assemble
 
 pytestmark = pytest.mark.no_net
 DATA = Path(__file__).resolve().parents[2] / "sandbox" / "data"
@@ -253,7 +253,7 @@ def test_the_compact_layout_is_valid_block_kit_and_a_shared_one_has_no_links() -
 
 def test_the_compact_layout_in_chinese() -> None:
     from sandbox.blockkit import validate_message
-    from tasks.texts import texts_for
+    from tasks.slack.texts import texts_for
 
     ids, data = _twenty(lines_each=3, attachments_each=1)
     messages = render.lookup_messages(assemble(ids, data), texts_for("zh"), render.Controls("U1"))
