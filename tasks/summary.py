@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from decimal import Context, Decimal, localcontext
 from typing import TYPE_CHECKING
 
-from tasks.ekuaibao.client import InvoiceData
 from tasks.ekuaibao.models import Attachment, LineItem
 
 if TYPE_CHECKING:
+    from tasks.ekuaibao.client import InvoiceData
     from tasks.ekuaibao.masters import InvoiceMaster, ReportInfo
 
 CENT = Decimal("0.01")

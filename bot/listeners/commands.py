@@ -20,7 +20,7 @@ from bot.parsing import (
 )
 from bot.wiring import Wiring
 from tasks.contracts import LookupRequest
-from tasks.slack import render
+from tasks.slack import acks
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +36,13 @@ def register(app: App, wiring: Wiring) -> None:
         language, texts = wiring.texts(str(command.get("user_id", "")))
         parsed = parse_command(command.get("text"))
         if isinstance(parsed, ShowHelp):
-            ack(response_type="ephemeral", **render.usage(texts))
+            ack(response_type="ephemeral", **acks.usage(texts))
         elif isinstance(parsed, ReportUsage):
-            ack(response_type="ephemeral", **render.simple(texts.report_usage))
+            ack(response_type="ephemeral", **acks.simple(texts.report_usage))
         elif isinstance(parsed, TooMany):
-            ack(response_type="ephemeral", **render.too_many(parsed.count, parsed.limit, texts))
+            ack(response_type="ephemeral", **acks.too_many(parsed.count, parsed.limit, texts))
         elif isinstance(parsed, Malformed):
-            ack(response_type="ephemeral", **render.malformed(parsed.tokens, texts))
+            ack(response_type="ephemeral", **acks.malformed(parsed.tokens, texts))
         else:
             request = LookupRequest(
                 ids=parsed.ids if isinstance(parsed, Lookup) else (),
@@ -56,7 +56,7 @@ def register(app: App, wiring: Wiring) -> None:
             try:
                 wiring.enqueue(request)
             except EnqueueFailed:
-                ack(response_type="ephemeral", **render.simple(texts.cannot_queue))
+                ack(response_type="ephemeral", **acks.simple(texts.cannot_queue))
                 return
             log.info(
                 "queued lookup %s: %d ids%s for user %s in %s",
@@ -67,7 +67,6 @@ def register(app: App, wiring: Wiring) -> None:
                 request.channel_id,
             )
             if request.report:
-                report = texts.report_title.format(code=render.escape(request.report))
-                ack(response_type="ephemeral", text=f":mag: {report}…")
+                ack(response_type="ephemeral", **acks.looking_up_report(request.report, texts))
             else:
-                ack(response_type="ephemeral", **render.looking_up(len(request.ids), texts))
+                ack(response_type="ephemeral", **acks.looking_up(len(request.ids), texts))

@@ -31,7 +31,8 @@ from tasks.ekuaibao.errors import (
 from tasks.ekuaibao.masters import LAYOUTS, InvoiceMaster, ReportInvoiceRef
 from tasks.ekuaibao.models import Attachment, LineItem
 from tasks.lookup.access import AccessChecker
-from tasks.slack import render
+from tasks.slack import acks, render
+from tasks.slack.blocks import Message, escape
 from tasks.slack.language import LanguagePicker
 from tasks.slack.replies import Replier, ReplyFailed
 from tasks.slack.texts import Texts, texts_for
@@ -143,7 +144,7 @@ def _attempt(request: LookupRequest, deps: Deps, attempt: int) -> float | None:
                 _deliver(
                     deps,
                     request,
-                    [render.simple(texts.retrying.format(minutes=minutes))],
+                    [acks.simple(texts.retrying.format(minutes=minutes))],
                     final=False,
                 )
             return delay
@@ -160,7 +161,7 @@ def _attempt(request: LookupRequest, deps: Deps, attempt: int) -> float | None:
         return None
     except ReportNotFound:
         log.info("lookup %s: report %s not found", request.request_id, request.report)
-        code = f"`{render.escape(request.report)}`"
+        code = f"`{escape(request.report)}`"
         if deps.access is not None and deps.access.policy.mode == "ekuaibao":
             text = texts.not_found_or_denied.format(count=1, ids=code)
         else:
@@ -173,7 +174,7 @@ def _attempt(request: LookupRequest, deps: Deps, attempt: int) -> float | None:
         return None
     except BadRequest as exc:
         log.error("lookup %s: %s", request.request_id, exc)
-        reason = render.escape(str(exc).split(": ", 1)[-1])
+        reason = escape(str(exc).split(": ", 1)[-1])
         _fail(deps, request, texts.bad_request.format(reason=reason, ref=ref), "ekuaibao refused")
         return None
     except Exception:
@@ -217,7 +218,7 @@ def _attempt(request: LookupRequest, deps: Deps, attempt: int) -> float | None:
 
 def handle_notice(notice: Notice, deps: Deps) -> None:
     texts = deps.texts(notice)
-    _deliver(deps, notice, [render.simple(getattr(texts, notice.text_key))], final=True)
+    _deliver(deps, notice, [acks.simple(getattr(texts, notice.text_key))], final=True)
 
 
 class _Queued:
@@ -244,7 +245,7 @@ class _Queued:
             ahead,
         )
         text = self._texts.queued.format(ahead=ahead, seconds=max(1, round(wait_s)))
-        _deliver(self._deps, self._request, [render.simple(text)], final=False)
+        _deliver(self._deps, self._request, [acks.simple(text)], final=False)
 
 
 def _submit(pool: Executor, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
@@ -276,7 +277,7 @@ def _refusal(request: LookupRequest, deps: Deps, texts: Texts) -> str | None:
 
 
 def _refuse(deps: Deps, request: LookupRequest, text: str, access: str) -> None:
-    delivered = _deliver(deps, request, [render.simple(text)], final=True, private=True)
+    delivered = _deliver(deps, request, [acks.simple(text)], final=True, private=True)
     deps.replier.react(request, remove="eyes", add="x")
     audit(request, "refused" + ("" if delivered else " (reply not delivered)"), access=access)
 
@@ -434,7 +435,7 @@ def _report_refs(client: EkuaibaoClient, report: str) -> list[ReportInvoiceRef]:
 
 def _fail(deps: Deps, request: LookupRequest, text: str, outcome: str) -> None:
     """Errors are always private, whatever the request's mode."""
-    delivered = _deliver(deps, request, [render.simple(text)], final=True, private=True)
+    delivered = _deliver(deps, request, [acks.simple(text)], final=True, private=True)
     deps.replier.react(request, remove="eyes", add="x")
     audit(request, "error: " + outcome + ("" if delivered else " (reply not delivered)"))
 
@@ -460,7 +461,7 @@ def audit(request: LookupRequest, outcome: str, access: str = "allowed") -> None
 def _deliver(
     deps: Deps,
     target: ReplyTarget,
-    messages: list[render.Message],
+    messages: list[Message],
     *,
     final: bool,
     private: bool = False,

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tasks.ekuaibao.masters import InvoiceMaster, ReportInfo
-from tasks.slack.render import DASH, MAX_HEADER, clip, escape, money
+from tasks.slack.blocks import DASH, MAX_HEADER, clip, escape, money
 from tasks.slack.texts import Texts
 
 Block = dict[str, Any]

@@ -7,7 +7,7 @@ import pytest
 
 from tasks.ekuaibao.client import InvoiceData
 from tasks.ekuaibao.models import Attachment, LineItem
-from tasks.slack import render
+from tasks.slack import acks, blocks, card, render
 from tasks.slack.texts import EN
 from tasks.summary import assemble
 
@@ -82,12 +82,12 @@ def test_every_line_field_is_shown_and_missing_ones_are_dashes() -> None:
 
 
 def test_titles_are_readable() -> None:
-    assert render.invoice_title(INV_DISCOUNT, EN) == "Invoice 033002100311 · No. 23272058"
+    assert card.invoice_title(INV_DISCOUNT, EN) == "Invoice 033002100311 · No. 23272058"
     assert (
-        render.invoice_title("Tdk3tgber501v0::23312000000123878916:2", EN)
+        card.invoice_title("Tdk3tgber501v0::23312000000123878916:2", EN)
         == "Fully digital invoice No. 23312000000123878916"
     )
-    assert render.invoice_title("ID_3tlmF6$S1bg", EN) == "Invoice ID_3tlmF6$S1bg"
+    assert card.invoice_title("ID_3tlmF6$S1bg", EN) == "Invoice ID_3tlmF6$S1bg"
 
 
 def test_links_exact_with_expiry_in_the_readers_time() -> None:
@@ -181,7 +181,7 @@ def test_twenty_invoices_fit_one_message_in_the_compact_layout() -> None:
 def test_twenty_invoices_with_several_attachments_split_inside_slack_limits() -> None:
     ids, data = _twenty(lines_each=2, attachments_each=3)
     messages = render.lookup_messages(assemble(ids, data), EN)
-    assert 1 < len(messages) <= render.MAX_MESSAGES
+    assert 1 < len(messages) <= blocks.MAX_MESSAGES
     for message in messages:
         _check_limits(message)
     buttons = [b["accessory"] for m in messages for b in m["blocks"] if "accessory" in b]
@@ -217,22 +217,22 @@ def test_an_invoice_with_hundreds_of_lines_says_what_it_left_out() -> None:
 
 
 def test_amount_and_quantity_formatting() -> None:
-    assert render.amount(Decimal("4423.89")) == "4423.89"
-    assert render.amount(Decimal("1")) == "1.00"
-    assert render.amount(Decimal("3.539823")) == "3.539823"
-    assert render.amount(Decimal("343.3600")) == "343.36"
-    assert render.quantity(Decimal("1.00000000")) == "1"
-    assert render.quantity(Decimal("2.50000000")) == "2.5"
-    assert render.quantity(Decimal("100")) == "100"
-    assert render.money(Decimal("-110.62")) == "¥-110.62"
+    assert blocks.amount(Decimal("4423.89")) == "4423.89"
+    assert blocks.amount(Decimal("1")) == "1.00"
+    assert blocks.amount(Decimal("3.539823")) == "3.539823"
+    assert blocks.amount(Decimal("343.3600")) == "343.36"
+    assert blocks.quantity(Decimal("1.00000000")) == "1"
+    assert blocks.quantity(Decimal("2.50000000")) == "2.5"
+    assert blocks.quantity(Decimal("100")) == "100"
+    assert blocks.money(Decimal("-110.62")) == "¥-110.62"
 
 
 def test_short_messages() -> None:
-    assert render.looking_up(5, EN)["text"] == ":mag: Looking up 5 invoices…"
-    assert render.looking_up(1, EN)["text"] == ":mag: Looking up 1 invoice…"
-    assert "at most 20" in render.too_many(25, 20, EN)["text"]
-    assert "`a!b`" in render.malformed(["a!b"], EN)["text"]
-    assert "/invoice" in render.usage(EN)["text"]
+    assert acks.looking_up(5, EN)["text"] == ":mag: Looking up 5 invoices…"
+    assert acks.looking_up(1, EN)["text"] == ":mag: Looking up 1 invoice…"
+    assert "at most 20" in acks.too_many(25, 20, EN)["text"]
+    assert "`a!b`" in acks.malformed(["a!b"], EN)["text"]
+    assert "/invoice" in acks.usage(EN)["text"]
 
 
 def test_the_compact_layout_is_valid_block_kit_and_a_shared_one_has_no_links() -> None:

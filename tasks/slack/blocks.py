@@ -1,0 +1,102 @@
+"""Block Kit building blocks and mrkdwn escaping, shared by every Slack renderer.
+
+Everything that came from Ekuaibao or a user is escaped with `escape` before it is shown;
+every block is clipped to Slack's limits (3000 chars a section, 150 a header, 75 a button).
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Context, Decimal
+from typing import Any
+
+Block = dict[str, Any]
+Message = dict[str, Any]
+
+MAX_BLOCKS = 50
+MAX_SECTION = 3000
+MAX_HEADER = 150
+MAX_BUTTON = 75
+#: A response_url takes 5 posts; leave room for a progress note before the result.
+MAX_MESSAGES = 4
+#: Cap on one line item's name, so one absurd name cannot eat a whole section.
+MAX_NAME = 300
+#: Amounts are shown to the cent, as on the invoice itself.
+CENT = Decimal("0.01")
+DASH = "—"
+#: Enough digits for any amount Ekuaibao could send; the default context (28) overflows.
+_WIDE = Context(prec=120)
+
+
+# -- text helpers ------------------------------------------------------------------------
+
+
+def escape(text: str) -> str:
+    """Slack's mrkdwn escaping: exactly `&`, `<`, `>`, and `&` first."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def amount(value: Decimal | None) -> str:
+    """Two decimals as on the invoice itself; more only where Ekuaibao gave more (unit prices)."""
+    if value is None:
+        return DASH
+    exponent = value.as_tuple().exponent
+    cents = value.quantize(CENT, context=_WIDE)
+    if isinstance(exponent, int) and exponent < -2 and value != cents:
+        return format(value.normalize(_WIDE), "f")
+    return format(cents, "f")
+
+
+def money(value: Decimal) -> str:
+    return "¥" + amount(value)
+
+
+def quantity(value: Decimal | None) -> str:
+    """`1.00000000` reads as 1, `2.50000000` as 2.5."""
+    if value is None:
+        return DASH
+    return format(value.normalize(_WIDE), "f")
+
+
+def slack_date(epoch_s: int) -> str:
+    """Shown in the reader's own time zone; the fallback is UTC for clients that can't."""
+    fallback = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(epoch_s))
+    return f"<!date^{epoch_s}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def or_dash(text: str | None) -> str:
+    return escape(text) if text else DASH
+
+
+# -- blocks ------------------------------------------------------------------------------
+
+
+def section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, MAX_SECTION)}}
+
+
+def context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, MAX_SECTION)}]}
+
+
+def header(text: str) -> Block:
+    return {"type": "header", "text": {"type": "plain_text", "text": clip(text, MAX_HEADER)}}
+
+
+DIVIDER: Block = {"type": "divider"}
+
+
+def button(action_id: str, label: str, value: str, style: str | None = None) -> Block:
+    element: Block = {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": clip(label, MAX_BUTTON)},
+        "value": value,
+    }
+    if style:
+        element["style"] = style
+    return element
