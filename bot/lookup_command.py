@@ -60,7 +60,7 @@ def run_lookup(args: argparse.Namespace) -> int:
     language = args.language or (None if settings.bot_language == "auto" else settings.bot_language)
     texts = texts_for(language)
 
-    from tasks.lookup.service import ReportNotFound, fetch
+    from tasks.lookup.fetching import ReportNotFound, fetch
     from tasks.runtime import build_deps
 
     try:

@@ -24,7 +24,7 @@ from tasks.ekuaibao.client import Credentials, EkuaibaoClient
 from tasks.ekuaibao.tokens import FileTokenStore, RedisTokenStore, TokenStore, store_key
 from tasks.lean_http import ThreadShardedTransport, http_transport
 from tasks.lookup.access import AccessChecker, AccessPolicy
-from tasks.lookup.service import Deps, RetryPolicy
+from tasks.lookup.deps import Deps, RetryPolicy
 from tasks.settings import Settings, load_settings
 from tasks.slack.client import slack_client
 from tasks.slack.language import LanguagePicker

@@ -1,4 +1,4 @@
-"""What one lookup does, independent of Celery: fetch, assemble, render, reply once.
+"""What one lookup does, independent of Celery: gate, fetch, assemble, render, reply once.
 
 Returns the delay before a retry when Ekuaibao is failing and time is left; the Celery task
 turns that into `self.retry`. Every other path ends in exactly one final reply.
@@ -6,21 +6,11 @@ turns that into `self.retry`. Every other path ends in exactly one final reply.
 
 from __future__ import annotations
 
-import contextvars
 import logging
-import random
-import re
 import threading
-import time
-from collections import defaultdict
-from collections.abc import Callable
-from concurrent.futures import Executor, Future
-from dataclasses import dataclass
-from typing import ParamSpec, TypeVar
 
-from tasks.contracts import REPORT_PAGE_SIZE, LookupRequest, Notice, ReplyTarget
+from tasks.contracts import LookupRequest, Notice
 from tasks.ekuaibao import budget
-from tasks.ekuaibao.client import EkuaibaoClient, InvoiceData
 from tasks.ekuaibao.errors import (
     BadRequest,
     BudgetSpent,
@@ -28,69 +18,16 @@ from tasks.ekuaibao.errors import (
     RateLimited,
     Unavailable,
 )
-from tasks.ekuaibao.masters import LAYOUTS, InvoiceMaster, ReportInvoiceRef
-from tasks.ekuaibao.models import Attachment, LineItem
-from tasks.lookup.access import AccessChecker
+from tasks.lookup.delivery import POSTING_CLAIM_S, AlreadyPosting, audit, deliver, fail
+from tasks.lookup.deps import Deps
+from tasks.lookup.fetching import ReportNotFound, fetch
+from tasks.lookup.gate import only_what_they_may_see, refusal
 from tasks.slack import acks, render
-from tasks.slack.blocks import Message, escape
-from tasks.slack.language import LanguagePicker
-from tasks.slack.replies import Replier, ReplyFailed
-from tasks.slack.texts import Texts, texts_for
-from tasks.state.dedup import Ledger
-from tasks.state.report_cache import ReportCache
-from tasks.summary import LookupResult, ReportPage, assemble
+from tasks.slack.blocks import escape
+from tasks.slack.texts import Texts
+from tasks.summary import LookupResult
 
 log = logging.getLogger(__name__)
-P = ParamSpec("P")
-T = TypeVar("T")
-#: One line per answered request: who, where, what, the access decision, the outcome.
-audit_log = logging.getLogger("invoicebot.audit")
-
-MAX_BACKOFF_S = 300.0
-#: Report codes look like B23001249; anything else is tried as a report id first.
-_REPORT_CODE = re.compile(r"^[A-Za-z]{1,3}\d{6,}$")
-
-
-class ReportNotFound(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    base_s: float = 2.0
-    window_s: float = 25 * 60
-
-    def delay(self, attempt: int, asked: float | None = None) -> float:
-        """Exponential backoff with jitter; never shorter than what Ekuaibao asked for."""
-        jitter: float = random.uniform(0.5, 1.0)  # noqa: S311 (not cryptographic)
-        delay = min(self.base_s * 2.0**attempt, MAX_BACKOFF_S) * jitter
-        return max(delay, asked or 0.0)
-
-
-#: How long a worker may take to post a reply before another may try (it died meanwhile).
-POSTING_CLAIM_S = 20
-#: How long a delivered reply is remembered: longer than any redelivery can come.
-ANSWERED_S = 24 * 3600
-
-
-class AlreadyPosting(Exception):
-    """Another delivery of this request is posting its reply right now (or died doing so)."""
-
-
-@dataclass
-class Deps:
-    client: EkuaibaoClient
-    replier: Replier
-    executor: Executor
-    language: LanguagePicker
-    retry: RetryPolicy
-    ledger: Ledger | None = None
-    access: AccessChecker | None = None
-    reports: ReportCache | None = None
-    clock: Callable[[], float] = time.time
-
-    def texts(self, target: ReplyTarget) -> Texts:
-        return texts_for(target.language or self.language.for_user(target.user_id))
 
 
 def handle_lookup(request: LookupRequest, deps: Deps, attempt: int = 0) -> float | None:
@@ -105,9 +42,14 @@ def handle_lookup(request: LookupRequest, deps: Deps, attempt: int = 0) -> float
         return POSTING_CLAIM_S + 1.0
 
 
+def handle_notice(notice: Notice, deps: Deps) -> None:
+    texts = deps.texts(notice)
+    deliver(deps, notice, [acks.simple(getattr(texts, notice.text_key))], final=True)
+
+
 def _attempt(request: LookupRequest, deps: Deps, attempt: int) -> float | None:
     started = deps.clock()
-    texts, ref = deps.texts(request), request.request_id[:8]
+    texts = deps.texts(request)
     if deps.ledger is not None and deps.ledger.state(request.request_id) == "done":
         log.info("lookup %s was already answered; not answering twice", request.request_id)
         return None
@@ -115,72 +57,99 @@ def _attempt(request: LookupRequest, deps: Deps, attempt: int) -> float | None:
         deps.replier.react(request, add="eyes")
     queued = _Queued(request, deps, texts)
     try:
-        refusal = _refusal(request, deps, texts)
-        if refusal is not None:
+        if refusal(request, deps, texts) is not None:
             return None
         token = budget.waiting.set(queued.waiting())
         try:
-            result = _only_what_they_may_see(request, deps, fetch(request, deps))
+            result = only_what_they_may_see(request, deps, fetch(request, deps))
         finally:
             budget.waiting.reset(token)
-    except Unavailable as exc:
-        asked = exc.retry_after_s if isinstance(exc, RateLimited) else None
-        if isinstance(exc, BudgetSpent):  # come back when a slot is within reach
-            asked = max(1.0, exc.wait_s - budget.MAX_WAIT_S / 2)
-        delay = deps.retry.delay(attempt, asked)
-        give_up_at = min(request.deadline, request.received_at + deps.retry.window_s)
-        if started + delay < give_up_at:
-            log.warning(
-                "lookup %s attempt %d: %s; retrying in %.1f s",
-                request.request_id,
-                attempt + 1,
-                exc,
-                delay,
-            )
-            if attempt == 0 and isinstance(exc, BudgetSpent):
-                queued.tell(delay + budget.MAX_WAIT_S, exc.ahead)
-            elif attempt == 0:
-                minutes = max(1, round((give_up_at - started) / 60))
-                _deliver(
-                    deps,
-                    request,
-                    [acks.simple(texts.retrying.format(minutes=minutes))],
-                    final=False,
-                )
-            return delay
-        log.error(
-            "lookup %s: giving up after %d attempts: %s", request.request_id, attempt + 1, exc
-        )
-        minutes = max(1, round((started - request.received_at) / 60))
-        _fail(
-            deps,
-            request,
-            texts.unavailable.format(minutes=minutes, ref=ref),
-            "ekuaibao unavailable",
-        )
+    except Exception as exc:
+        if isinstance(exc, Unavailable):
+            delay = _retry_in(request, deps, attempt, started, exc)
+            if delay is not None:
+                _tell_retrying(request, deps, texts, queued, attempt, started, exc, delay)
+                return delay
+        fail(deps, request, *_error_reply(request, deps, texts, exc, attempt, started))
         return None
-    except ReportNotFound:
-        log.info("lookup %s: report %s not found", request.request_id, request.report)
+    _answer(request, deps, texts, result, started)
+    return None
+
+
+def _retry_in(
+    request: LookupRequest, deps: Deps, attempt: int, started: float, exc: Unavailable
+) -> float | None:
+    """Seconds until the next attempt, or None when it would land after the give-up time."""
+    asked = exc.retry_after_s if isinstance(exc, RateLimited) else None
+    if isinstance(exc, BudgetSpent):  # come back when a slot is within reach
+        asked = max(1.0, exc.wait_s - budget.MAX_WAIT_S / 2)
+    delay = deps.retry.delay(attempt, asked)
+    return delay if started + delay < _give_up_at(request, deps) else None
+
+
+def _give_up_at(request: LookupRequest, deps: Deps) -> float:
+    return min(request.deadline, request.received_at + deps.retry.window_s)
+
+
+def _tell_retrying(
+    request: LookupRequest,
+    deps: Deps,
+    texts: Texts,
+    queued: _Queued,
+    attempt: int,
+    started: float,
+    exc: Unavailable,
+    delay: float,
+) -> None:
+    """The first failure says once that the lookup will keep trying (or waits in line)."""
+    log.warning(
+        "lookup %s attempt %d: %s; retrying in %.1f s", request.request_id, attempt + 1, exc, delay
+    )
+    if attempt == 0 and isinstance(exc, BudgetSpent):
+        queued.tell(delay + budget.MAX_WAIT_S, exc.ahead)
+    elif attempt == 0:
+        minutes = max(1, round((_give_up_at(request, deps) - started) / 60))
+        retrying = acks.simple(texts.retrying.format(minutes=minutes))
+        deliver(deps, request, [retrying], final=False)
+
+
+def _error_reply(
+    request: LookupRequest,
+    deps: Deps,
+    texts: Texts,
+    exc: Exception,
+    attempt: int,
+    started: float,
+) -> tuple[str, str]:
+    """The one place that maps an error ending a lookup to its reply and audit outcome."""
+    rid, ref = request.request_id, request.request_id[:8]
+    if isinstance(exc, Unavailable):
+        log.error("lookup %s: giving up after %d attempts: %s", rid, attempt + 1, exc)
+        minutes = max(1, round((started - request.received_at) / 60))
+        return texts.unavailable.format(minutes=minutes, ref=ref), "ekuaibao unavailable"
+    if isinstance(exc, ReportNotFound):
+        log.info("lookup %s: report %s not found", rid, request.report)
         code = f"`{escape(request.report)}`"
         if deps.access is not None and deps.access.policy.mode == "ekuaibao":
             text = texts.not_found_or_denied.format(count=1, ids=code)
         else:
             text = texts.report_not_found.format(code=code)
-        _fail(deps, request, text, "report not found (or not theirs)")
-        return None
-    except CredentialsRejected as exc:
-        log.error("lookup %s: %s (admin: check the Ekuaibao settings)", request.request_id, exc)
-        _fail(deps, request, texts.credentials_rejected.format(ref=ref), "credentials rejected")
-        return None
-    except BadRequest as exc:
-        log.error("lookup %s: %s", request.request_id, exc)
+        return text, "report not found (or not theirs)"
+    if isinstance(exc, CredentialsRejected):
+        log.error("lookup %s: %s (admin: check the Ekuaibao settings)", rid, exc)
+        return texts.credentials_rejected.format(ref=ref), "credentials rejected"
+    if isinstance(exc, BadRequest):
+        log.error("lookup %s: %s", rid, exc)
         reason = escape(str(exc).split(": ", 1)[-1])
-        _fail(deps, request, texts.bad_request.format(reason=reason, ref=ref), "ekuaibao refused")
-        return None
-    except Exception:
-        log.exception("lookup %s failed unexpectedly", request.request_id)
-        _fail(deps, request, texts.internal_error.format(ref=ref), "internal error")
-        return None
+        return texts.bad_request.format(reason=reason, ref=ref), "ekuaibao refused"
+    log.error("lookup %s failed unexpectedly", rid, exc_info=exc)
+    return texts.internal_error.format(ref=ref), "internal error"
+
+
+def _answer(
+    request: LookupRequest, deps: Deps, texts: Texts, result: LookupResult, started: float
+) -> None:
+    """Render and deliver the final reply, react, and write the audit line."""
     controls = render.Controls(
         owner=request.owner_id or request.user_id,
         mode=request.mode,
@@ -192,11 +161,11 @@ def _attempt(request: LookupRequest, deps: Deps, attempt: int) -> float | None:
         messages = render.lookup_messages(result, texts, controls)
     except Exception:  # Ekuaibao data the renderer could not handle: still one clear answer
         log.exception("lookup %s: could not render the reply", request.request_id)
-        _fail(deps, request, texts.internal_error.format(ref=ref), "render error")
-        return None
+        fail(deps, request, texts.internal_error.format(ref=request.request_id[:8]), "render error")
+        return
     if request.part is not None:
         messages = [messages[min(request.part, len(messages) - 1)]]
-    delivered = _deliver(deps, request, messages, final=True)
+    delivered = deliver(deps, request, messages, final=True)
     deps.replier.react(request, remove="eyes", add="white_check_mark" if delivered else "x")
     audit(
         request,
@@ -213,12 +182,6 @@ def _attempt(request: LookupRequest, deps: Deps, attempt: int) -> float | None:
         len(messages),
         (deps.clock() - started) * 1000,
     )
-    return None
-
-
-def handle_notice(notice: Notice, deps: Deps) -> None:
-    texts = deps.texts(notice)
-    _deliver(deps, notice, [acks.simple(getattr(texts, notice.text_key))], final=True)
 
 
 class _Queued:
@@ -245,245 +208,4 @@ class _Queued:
             ahead,
         )
         text = self._texts.queued.format(ahead=ahead, seconds=max(1, round(wait_s)))
-        _deliver(self._deps, self._request, [acks.simple(text)], final=False)
-
-
-def _submit(pool: Executor, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-    """`pool.submit` that carries the lookup's context (whose Ekuaibao calls these are)."""
-    context = contextvars.copy_context()
-    return pool.submit(lambda: context.run(fn, *args, **kwargs))
-
-
-# -- access ----------------------------------------------------------------------------
-
-
-def _refusal(request: LookupRequest, deps: Deps, texts: Texts) -> str | None:
-    """The gate: may this person ask, and may finance data be posted where they asked?"""
-    if deps.access is None:
-        return None
-    gate = deps.access.may_ask(request.user_id, request.channel_id)
-    if not gate.allowed:
-        _refuse(deps, request, texts.not_allowed, f"denied: {gate.reason}")
-        return gate.reason
-    if request.channel_id:
-        where = deps.access.may_post_in(request.channel_id)
-        unverifiable = where.reason == "could not check the channel"
-        # A private answer where the bot cannot look (say, a private channel it is not in)
-        # is still fine; a post the whole channel sees is not.
-        if not where.allowed and not (unverifiable and request.mode != "share"):
-            _refuse(deps, request, texts.shared_channel, f"denied: {where.reason}")
-            return where.reason
-    return None
-
-
-def _refuse(deps: Deps, request: LookupRequest, text: str, access: str) -> None:
-    delivered = _deliver(deps, request, [acks.simple(text)], final=True, private=True)
-    deps.replier.react(request, remove="eyes", add="x")
-    audit(request, "refused" + ("" if delivered else " (reply not delivered)"), access=access)
-
-
-def _only_what_they_may_see(
-    request: LookupRequest, deps: Deps, result: LookupResult
-) -> LookupResult:
-    """ekuaibao mode: invoices of reports the person neither submitted nor approves are
-    listed as "not found, or not yours", exactly like ids Ekuaibao does not know."""
-    if deps.access is None or deps.access.policy.mode != "ekuaibao":
-        return result
-    masters = [inv.master for inv in result.invoices if inv.master is not None]
-    decisions = deps.access.may_see(request.user_id, masters, requested_ids=result.requested)
-    allowed = tuple(
-        inv
-        for inv in result.invoices
-        if decisions.get(inv.invoice_id) is not None and decisions[inv.invoice_id].allowed
-    )
-    shown = {inv.invoice_id for inv in allowed}
-    if result.report is not None:
-        if not allowed:  # neither its invoices nor its header: as if there were no report
-            raise ReportNotFound(request.report)
-        hidden: tuple[str, ...] = ()  # never list ids from inside a report they can't see
-    else:
-        hidden = tuple(i for i in result.requested if i not in shown)
-    return LookupResult(
-        result.requested, allowed, hidden, result.fetched_at, result.report, hides_denials=True
-    )
-
-
-# -- fetching --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Selection:
-    """The invoices one reply shows, with the §5 type of each (from the report search)."""
-
-    ids: tuple[str, ...]
-    types: dict[str, str]
-
-    @classmethod
-    def of_refs(cls, refs: list[ReportInvoiceRef]) -> _Selection:
-        ids = tuple(dict.fromkeys(ref.invoice_id for ref in refs))
-        return cls(ids, {ref.invoice_id: ref.invoice_type or "invoice" for ref in refs})
-
-
-class _Fetch:
-    """Lines, links and invoice masters of a selection, requested at the same time."""
-
-    def __init__(self, deps: Deps, chosen: _Selection, *, links_here: bool) -> None:
-        client, pool = deps.client, deps.executor
-        self.chosen = chosen
-        self.fetched_at = deps.clock()
-        line_ids = [i for i in chosen.ids if chosen.types[i] == "invoice"]
-        by_type: dict[str, list[str]] = defaultdict(list)
-        for invoice_id in chosen.ids:
-            by_type[chosen.types[invoice_id]].append(invoice_id)
-        self._lines: Future[list[LineItem]] | None = (
-            _submit(pool, client.line_items, line_ids) if line_ids else None
-        )
-        self._masters = [
-            _submit(pool, client.invoice_masters, t, i) for t, i in by_type.items() if t in LAYOUTS
-        ]
-        for unknown in set(by_type) - set(LAYOUTS):  # e.g. a type newer than this bot
-            log.warning("no invoice master search for unknown invoice type %r", unknown[:40])
-        self._links: Future[list[Attachment]] | list[Attachment]
-        if links_here:  # meanwhile, on this thread: one thread hand-off fewer
-            self._links = client.attachments(chosen.ids, self.fetched_at)
-        else:
-            self._links = _submit(pool, client.attachments, chosen.ids, self.fetched_at)
-
-    def result(self) -> tuple[InvoiceData, list[InvoiceMaster]]:
-        lines = self._lines.result() if self._lines else []
-        links = self._links if isinstance(self._links, list) else self._links.result()
-        masters: list[InvoiceMaster] = []
-        for future in self._masters:
-            try:
-                masters.extend(future.result())
-            except BadRequest as exc:  # headers are a bonus; the lines and links still help
-                log.warning("invoice master search refused: %s", exc)
-        return InvoiceData(tuple(lines), tuple(links), self.fetched_at), masters
-
-
-def fetch(request: LookupRequest, deps: Deps) -> LookupResult:
-    """Everything for one reply, with the independent Ekuaibao calls made concurrently."""
-    if request.report:
-        return _fetch_report(request, deps)
-    chosen = _Selection(request.ids, dict.fromkeys(request.ids, "invoice"))
-    data, masters = _Fetch(deps, chosen, links_here=True).result()
-    return assemble(chosen.ids, data, masters)
-
-
-def _fetch_report(request: LookupRequest, deps: Deps) -> LookupResult:
-    """The report search, then its page of invoices; when the report was seen lately, the
-    invoices it held then are fetched during the search and kept only if still the same."""
-    first = request.page * REPORT_PAGE_SIZE
-    early: _Fetch | None = None
-    cached = _recall(deps, request.report)
-    if cached is not None:
-        search = _submit(deps.executor, _report_refs, deps.client, request.report)
-        guess = _Selection.of_refs(cached[first : first + REPORT_PAGE_SIZE])
-        early = _Fetch(deps, guess, links_here=False) if guess.ids else None
-        refs = search.result()
-    else:
-        refs = _report_refs(deps.client, request.report)
-    _remember(deps, request.report, refs)
-    chosen_refs = refs[first : first + REPORT_PAGE_SIZE]
-    chosen = _Selection.of_refs(chosen_refs)
-    if early is not None and early.chosen == chosen:
-        data, masters = early.result()
-    else:
-        data, masters = _Fetch(deps, chosen, links_here=True).result()
-    info = next(
-        (
-            m.report
-            for m in masters
-            if m.report is not None and request.report in (m.report.code, m.report.flow_id)
-        ),
-        None,
-    )
-    page = ReportPage(request.report, info, len(refs), first, len(chosen_refs), request.page)
-    return assemble(chosen.ids, data, masters, page)
-
-
-def _recall(deps: Deps, report: str) -> list[ReportInvoiceRef] | None:
-    if deps.reports is None:
-        return None
-    try:
-        return deps.reports.get(report)
-    except Exception as exc:  # a speed-up only: without it, the lookup is just slower
-        log.warning("report cache unavailable: %s", type(exc).__name__)
-        return None
-
-
-def _remember(deps: Deps, report: str, refs: list[ReportInvoiceRef]) -> None:
-    if deps.reports is None:
-        return
-    try:
-        deps.reports.put(report, refs)
-    except Exception as exc:
-        log.warning("report cache unavailable: %s", type(exc).__name__)
-
-
-def _report_refs(client: EkuaibaoClient, report: str) -> list[ReportInvoiceRef]:
-    kinds: tuple[str, str] = ("code", "id") if _REPORT_CODE.match(report) else ("id", "code")
-    for kind in kinds:
-        found = client.report_invoices(kind, [report])  # type: ignore[arg-type]
-        if found.get(report):
-            return found[report]
-    raise ReportNotFound(report)
-
-
-# -- replying --------------------------------------------------------------------------
-
-
-def _fail(deps: Deps, request: LookupRequest, text: str, outcome: str) -> None:
-    """Errors are always private, whatever the request's mode."""
-    delivered = _deliver(deps, request, [acks.simple(text)], final=True, private=True)
-    deps.replier.react(request, remove="eyes", add="x")
-    audit(request, "error: " + outcome + ("" if delivered else " (reply not delivered)"))
-
-
-def audit(request: LookupRequest, outcome: str, access: str = "allowed") -> None:
-    """Ids and Slack ids only: no response_url, token or signed link ever reaches this line."""
-    audit_log.info(
-        "request=%s user=%s team=%s channel=%s via=%s mode=%s ids=%s report=%s access=%s "
-        "outcome=%s",
-        request.request_id,
-        request.user_id or "-",
-        request.team_id or "-",
-        request.channel_id or "-",
-        request.reply_via,
-        request.mode,
-        ",".join(request.ids) or "-",
-        request.report or "-",
-        access,
-        outcome,
-    )
-
-
-def _deliver(
-    deps: Deps,
-    target: ReplyTarget,
-    messages: list[Message],
-    *,
-    final: bool,
-    private: bool = False,
-) -> bool:
-    """Post once. A final reply is claimed in the ledger first, so a redelivered task (its
-    worker was killed) neither answers twice nor, if the first died mid-post, never."""
-    in_channel = isinstance(target, LookupRequest) and target.mode == "share" and not private
-    request_id = getattr(target, "request_id", "-")
-    ledger = deps.ledger if final and isinstance(target, LookupRequest) else None
-    if ledger is not None:
-        held = ledger.claim(request_id, POSTING_CLAIM_S)
-        if held == "done":
-            log.info("lookup %s was already answered; not answering twice", request_id)
-            return True
-        if held is not None:
-            raise AlreadyPosting(request_id)
-    try:
-        deps.replier.deliver(target, messages, in_channel=in_channel and final)
-        return True
-    except ReplyFailed as exc:
-        log.error("lookup %s: could not deliver the reply: %s", request_id, exc)
-        return False
-    finally:
-        if ledger is not None:
-            ledger.finish(request_id, ANSWERED_S)
+        deliver(self._deps, self._request, [acks.simple(text)], final=False)

@@ -12,7 +12,8 @@ from tasks.contracts import LookupRequest, ReplyTarget
 from tasks.ekuaibao.errors import BadRequest, CredentialsRejected, RateLimited, Unavailable
 from tasks.ekuaibao.masters import ReportInvoiceRef
 from tasks.ekuaibao.models import LineItem
-from tasks.lookup.service import Deps, RetryPolicy, handle_lookup
+from tasks.lookup.deps import Deps, RetryPolicy
+from tasks.lookup.service import handle_lookup
 from tasks.slack.language import LanguagePicker
 from tasks.slack.replies import ReplyFailed
 from tasks.state.report_cache import MemoryReportCache
