@@ -94,6 +94,37 @@ def lookup_messages(
     With `controls`, every message ends with its own buttons, which redo just that message.
     """
     share = controls is not None and controls.mode == "share"
+    head = _head(result, texts, controls if share else None)
+    room = MAX_BLOCKS - 2  # the buttons, and the "more in this report" note
+    pages, page_ids = _paginate(head, _groups(result, texts, share, room - len(head)), room)
+    if len(pages) > MAX_MESSAGES:  # cannot happen with ≤20 ids; a guard, never a silent cut
+        pages = pages[:MAX_MESSAGES]
+        pages[-1] = [*pages[-1][: room - 1], context(texts.too_long.format(count="some"))]
+    page = result.report
+    more = page is not None and page.has_more
+    if more and not share:
+        pages[-1].append(
+            context(
+                texts.report_more.format(count=page.total - page.first - page.count) if page else ""
+            )
+        )
+    fallback = texts.fallback.format(found=len(result.invoices), missing=len(result.not_found))
+    messages: list[Message] = []
+    for index, blocks in enumerate(pages):
+        if controls is not None:
+            last = index == len(pages) - 1
+            blocks = [
+                *blocks,
+                _controls_block(
+                    controls, texts, page_ids[index], index, more and last and not share
+                ),
+            ]
+        messages.append({"text": fallback if index == 0 else texts.continued, "blocks": blocks})
+    return messages
+
+
+def _head(result: LookupResult, texts: Texts, shared: Controls | None) -> list[Block]:
+    """The report header (if any), the summary line, and who shared it or when links expire."""
     head: list[Block] = []
     page = result.report
     if page is not None:
@@ -117,22 +148,31 @@ def lookup_messages(
     elif result.requested:
         head.append(section(texts.summary_none.format(requested=len(result.requested))))
     expiry = result.earliest_expiry
-    if share:
-        head.append(
-            context(texts.shared_by.format(user=escape(controls.shared_by if controls else "")))
-        )
+    if shared is not None:
+        head.append(context(texts.shared_by.format(user=escape(shared.shared_by))))
     elif expiry is not None:
         head.append(context(texts.links_note.format(expires=slack_date(expiry))))
+    return head
 
-    room = MAX_BLOCKS - 2  # the buttons, and the "more in this report" note
+
+def _groups(
+    result: LookupResult, texts: Texts, share: bool, room: int
+) -> list[tuple[list[str], list[Block]]]:
+    """Every invoice in the full layout if the reply fits one message, else all compact."""
     groups: list[tuple[list[str], list[Block]]] = []
-    used = len(head)
+    used = 0
     for full in _invoice_groups(result, texts, share, invoice_blocks):
         groups.append(full)
         used += len(full[1])
         if used > room:  # more than one message: every invoice in the compact layout
-            groups = list(_invoice_groups(result, texts, share, compact_invoice_blocks))
-            break
+            return list(_invoice_groups(result, texts, share, compact_invoice_blocks))
+    return groups
+
+
+def _paginate(
+    head: list[Block], groups: list[tuple[list[str], list[Block]]], room: int
+) -> tuple[list[list[Block]], list[list[str]]]:
+    """Groups packed into messages of at most `room` blocks, and the ids each one shows."""
     pages: list[list[Block]] = [head]
     page_ids: list[list[str]] = [[]]
     for ids_of_group, group in groups:
@@ -141,26 +181,4 @@ def lookup_messages(
             page_ids.append([])
         pages[-1].extend(group[1:] if not pages[-1] else group)
         page_ids[-1].extend(ids_of_group)
-    if len(pages) > MAX_MESSAGES:  # cannot happen with ≤20 ids; a guard, never a silent cut
-        pages = pages[:MAX_MESSAGES]
-        pages[-1] = [*pages[-1][: room - 1], context(texts.too_long.format(count="some"))]
-    more = page is not None and page.has_more
-    if more and not share:
-        pages[-1].append(
-            context(
-                texts.report_more.format(count=page.total - page.first - page.count) if page else ""
-            )
-        )
-    fallback = texts.fallback.format(found=len(result.invoices), missing=len(result.not_found))
-    messages: list[Message] = []
-    for index, blocks in enumerate(pages):
-        if controls is not None:
-            last = index == len(pages) - 1
-            blocks = [
-                *blocks,
-                _controls_block(
-                    controls, texts, page_ids[index], index, more and last and not share
-                ),
-            ]
-        messages.append({"text": fallback if index == 0 else texts.continued, "blocks": blocks})
-    return messages
+    return pages, page_ids
