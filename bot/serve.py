@@ -39,7 +39,7 @@ def serve(args: argparse.Namespace) -> int:
         fail(describe(check, settings.broker_url), status=2 if check.verdict == "refused" else 1)
     if settings.effective_access_mode == "open" and not run_worker:
         # with a worker child, the child says it (the worker is where access is decided)
-        from tasks.lookup.access import OPEN_MODE_WARNING
+        from tasks.lookup.policy import OPEN_MODE_WARNING
 
         log.warning("%s (set ACCESS_MODE or an allowlist to restrict it)", OPEN_MODE_WARNING)
     if one_host := settings.one_host_warning():
