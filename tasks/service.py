@@ -484,4 +484,16 @@ def _deliver(
         return False
     finally:
         if ledger is not None:
-            ledger.finish(request_id, ANSWERED_S)
+            _finish(ledger, request_id)
+
+
+def _finish(ledger: Ledger, request_id: str) -> None:
+    """The reply is out: a ledger that fails now must not make the task retry (and answer
+    again once the claim lapses); without the mark, the claim still holds off redeliveries
+    for a while."""
+    try:
+        ledger.finish(request_id, ANSWERED_S)
+    except Exception as exc:
+        log.error(
+            "lookup %s: answered, but could not record it: %s", request_id, type(exc).__name__
+        )
