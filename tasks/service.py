@@ -21,7 +21,7 @@ from typing import ParamSpec, TypeVar
 from tasks import ratelimit, render
 from tasks.access import AccessChecker
 from tasks.contracts import REPORT_PAGE_SIZE, LookupRequest, Notice, ReplyTarget
-from tasks.dedup import Ledger
+from tasks.dedup import STATE_ERRORS, Ledger
 from tasks.ekuaibao.client import EkuaibaoClient, InvoiceData
 from tasks.ekuaibao.errors import (
     BadRequest,
@@ -175,6 +175,8 @@ def _attempt(request: LookupRequest, deps: Deps, attempt: int) -> float | None:
         reason = render.escape(str(exc).split(": ", 1)[-1])
         _fail(deps, request, texts.bad_request.format(reason=reason, ref=ref), "ekuaibao refused")
         return None
+    except STATE_ERRORS:
+        raise  # the task tries again shortly: the state store is away, the lookup is fine
     except Exception:
         log.exception("lookup %s failed unexpectedly", request.request_id)
         _fail(deps, request, texts.internal_error.format(ref=ref), "internal error")

@@ -327,3 +327,13 @@ def test_a_reply_that_went_out_is_not_retried_when_the_ledger_fails_after(caplog
     assert handle_lookup(request(), the_deps) is None  # no retry: that would answer twice
     assert len(replier.sent) == 1 and ledger.claims == 1
     assert "answered, but could not record it" in caplog.text
+
+
+def test_a_state_store_blip_is_left_to_the_task_to_retry_not_answered_as_an_error() -> None:
+    import redis
+
+    replier = FakeReplier()
+    client = FakeClient(error=redis.exceptions.ConnectionError("Error 111 connecting"))
+    with pytest.raises(redis.exceptions.ConnectionError):
+        handle_lookup(request(), deps(client, replier))
+    assert replier.sent == []
