@@ -46,8 +46,8 @@ def create_app(settings: BrokerSettings) -> Celery:
         broker_connection_timeout=2.0,
         # One retry, at once: it mends a connection the broker dropped while we were idle.
         task_publish_retry_policy={"max_retries": 1, "interval_start": 0, "interval_max": 0},
-        # A task whose retry could not be published (broker down) must not be acked as
-        # done: left unacked, it is redelivered. The reply ledger keeps that to one answer.
+        # Either way Celery drops a failed task's message (a reject without requeue), so
+        # the lookup task never fails: see `tasks.invoices.lookup_invoices`.
         task_acks_on_failure_or_timeout=False,
         broker_transport_options=_transport_options(settings),
     )

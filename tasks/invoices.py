@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from typing import Any
 
 from celery import Task, signals
+from celery.exceptions import Reject
 
 from tasks import runtime
 from tasks.celery_app import app
@@ -17,13 +19,56 @@ from tasks.settings import load_settings
 log = logging.getLogger(__name__)
 
 
+#: Pauses between tries to publish a retry while the broker is away (a restart, a failover).
+#: The message is still held (and its lease renewed) meanwhile, so waiting loses nothing.
+REPUBLISH_PAUSES_S = (0.5, 1.0, 2.0, 4.0, 8.0)
+#: When shared state (the reply ledger, the budget, the token) is away for a moment.
+STATE_RETRY_S = 5.0
+
+
 @app.task(name=LOOKUP_TASK, bind=True, acks_late=True, ignore_result=True, max_retries=None)
 def lookup_invoices(self: Task[Any, Any], request: dict[str, Any]) -> None:
-    """Look invoices up and answer through the request's response_url."""
+    """Look invoices up and answer through the request's response_url.
+
+    No exception may end this task: Celery drops the message of a failed task (a reject
+    without requeue, even with late acks) and of a retry it could not publish, and the
+    person would never get an answer.
+    """
     lookup = LookupRequest.model_validate(request)
-    delay = handle_lookup(lookup, runtime.deps(), attempt=self.request.retries)
+    try:
+        delay = handle_lookup(lookup, runtime.deps(), attempt=self.request.retries)
+    except Exception as exc:  # the service answers every lookup error; this is the state store
+        log.warning(
+            "lookup %s: shared state unavailable (%s); trying again in %.0f s",
+            lookup.request_id,
+            type(exc).__name__,
+            STATE_RETRY_S,
+        )
+        if time.time() + STATE_RETRY_S > lookup.deadline:
+            log.error("lookup %s: its response_url has expired; giving up", lookup.request_id)
+            return
+        delay = STATE_RETRY_S
     if delay is not None:
-        raise self.retry(countdown=delay)
+        retry_later(self, delay, lookup.request_id)
+
+
+def retry_later(task: Task[Any, Any], countdown: float, request_id: str) -> None:
+    """`task.retry`, tried again while the broker is away; if it stays away, the message
+    goes back to the queue (or, when the broker cannot even take that, its lease lapses
+    and the broker redelivers it after the visibility timeout)."""
+    for pause in REPUBLISH_PAUSES_S:
+        try:
+            raise task.retry(countdown=countdown)
+        except Reject as exc:  # Celery's wrapper for "the retry could not be published"
+            log.warning(
+                "lookup %s: could not publish its retry (%s); trying again in %.1f s",
+                request_id,
+                type(getattr(exc, "reason", exc)).__name__,  # not in the stubs
+                pause,
+            )
+            time.sleep(pause)
+    log.error("lookup %s: the broker is still away; leaving its message to redelivery", request_id)
+    raise Reject("retry not published", requeue=True)
 
 
 @app.task(name=NOTICE_TASK, acks_late=True, ignore_result=True)

@@ -9,6 +9,7 @@ from tasks.lookup.deps import Deps
 from tasks.slack import acks
 from tasks.slack.blocks import Message
 from tasks.slack.replies import ReplyFailed
+from tasks.state.dedup import Ledger
 
 log = logging.getLogger(__name__)
 #: One line per answered request: who, where, what, the access decision, the outcome.
@@ -78,4 +79,16 @@ def deliver(
         return False
     finally:
         if ledger is not None:
-            ledger.finish(request_id, ANSWERED_S)
+            _finish(ledger, request_id)
+
+
+def _finish(ledger: Ledger, request_id: str) -> None:
+    """The reply is out: a ledger that fails now must not make the task retry (and answer
+    again once the claim lapses); without the mark, the claim still holds off redeliveries
+    for a while."""
+    try:
+        ledger.finish(request_id, ANSWERED_S)
+    except Exception as exc:
+        log.error(
+            "lookup %s: answered, but could not record it: %s", request_id, type(exc).__name__
+        )

@@ -25,6 +25,7 @@ from tasks.lookup.gate import only_what_they_may_see, refusal
 from tasks.slack import acks, render
 from tasks.slack.blocks import escape
 from tasks.slack.texts import Texts
+from tasks.state.dedup import STATE_ERRORS
 from tasks.summary import LookupResult
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,8 @@ def _attempt(request: LookupRequest, deps: Deps, attempt: int) -> float | None:
             result = only_what_they_may_see(request, deps, fetch(request, deps))
         finally:
             budget.waiting.reset(token)
+    except STATE_ERRORS:
+        raise  # the task tries again shortly: the state store is away, the lookup is fine
     except Exception as exc:
         if isinstance(exc, Unavailable):
             delay = _retry_in(request, deps, attempt, started, exc)
