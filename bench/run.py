@@ -569,9 +569,7 @@ def fetch_probe(standins: StandIns) -> dict[str, Any]:
     pool = ThreadPoolExecutor(max_workers=8)
     http = httpx.Client(base_url=standins.ekuaibao_url, trust_env=False, timeout=10)
     try:
-        client = EkuaibaoClient(
-            http, Credentials(APP_KEY, APP_SECURITY), MemoryTokenStore(), executor=pool
-        )
+        client = EkuaibaoClient(http, Credentials(APP_KEY, APP_SECURITY), MemoryTokenStore())
         client._token()  # fetched once, as a warm worker has it
         texts = texts_for("en")
         for n in (5, 20, 100):

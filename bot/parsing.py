@@ -122,7 +122,6 @@ class Found:
 
     ids: tuple[str, ...]
     reports: tuple[str, ...]
-    dropped: int = 0
 
     def __bool__(self) -> bool:
         return bool(self.ids or self.reports)
@@ -140,7 +139,7 @@ def find_in_prose(text: str | None) -> Found:
         code = match.group(1) or match.group(2)
         if code and _usable(code) and code not in reports and code not in ids:
             reports.append(code)
-    return Found(tuple(ids[:MAX_IDS]), tuple(reports[:3]), max(0, len(ids) - MAX_IDS))
+    return Found(tuple(ids[:MAX_IDS]), tuple(reports[:3]))
 
 
 def _usable(token: str) -> bool:

@@ -96,7 +96,6 @@ def build_deps(settings: Settings) -> Deps:
         ekuaibao_http,
         Credentials(app_key, settings.ekuaibao_app_security.get_secret_value()),
         tokens,
-        executor=executor,
     )
     slack = slack_client(settings)
     return Deps(

@@ -81,11 +81,6 @@ class Replier:
                     **_web_message(message),
                 )
 
-    def send_all(self, response_url: str, messages: Sequence[Message]) -> None:
-        """Issue 2's path: the first message replaces the "Looking up…" one where Slack allows."""
-        for index, message in enumerate(messages):
-            self.post(response_url, message, replace_original=index == 0)
-
     def post(
         self,
         response_url: str,

@@ -61,7 +61,6 @@ class Texts:
     get_links_button: str
     show_more_button: str
     shared_by: str
-    links_private: str
     not_yours: str
     refreshed: str
     # reports
@@ -210,7 +209,6 @@ EN = Texts(
     get_links_button="Get my links",
     show_more_button="Show more",
     shared_by="Shared by <@{user}>. Attachment links are private: use *Get my links* for your own.",
-    links_private="Attachment links are private to each viewer.",
     not_yours=(
         ":lock: Only the person who asked can refresh these links. Run `/invoice` yourself "
         "to get your own."
@@ -386,7 +384,6 @@ ZH = Texts(
     get_links_button="获取我的链接",
     show_more_button="显示更多",
     shared_by="由 <@{user}> 分享。附件链接仅本人可用：请点击 *获取我的链接* 获取你自己的链接。",
-    links_private="附件链接仅查看者本人可用。",
     not_yours=":lock: 只有发起查询的人才能刷新这些链接。请自己运行 `/invoice` 获取链接。",
     refreshed=":arrows_counterclockwise: 链接已刷新。",
     report_title="单据 {code}",

@@ -147,6 +147,8 @@ def test_a_short_retry_after_is_honoured_before_the_repeat() -> None:
 def test_a_lookup_repeats_only_the_call_that_failed() -> None:
     sleeps: list[float] = []
     fake = Scripted(Clock(), detail=[httpx.Response(502), httpx.ReadError("reset")])
-    make(fake, sleeps).lookup(["a"])
+    client = make(fake, sleeps)
+    client.line_items(["a"])
+    client.attachments(["a"])
     assert fake.calls.count(DETAIL_BATCH_PATH) == 3
     assert fake.calls.count(INVOICE_URL_PATH) == 1
