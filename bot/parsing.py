@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tasks.contracts import MAX_IDS
+from tasks.contracts import ID_PATTERN, MAX_IDS
 
-#: Ekuaibao ids are opaque but use only these characters (`corp:code:number`, `ID_3tlmF6$S1bg`).
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9:$_\-]*")
+_ID = re.compile(ID_PATTERN)
 _MAX_ID_LENGTH = 100
 #: Spaces, new lines and commas separate ids; so do the Chinese comma, 、 and semicolons.
 _SEPARATORS = re.compile(r"[\s,，、;；]+")

@@ -1,15 +1,26 @@
-"""Every Slack entry point, registered on one App."""
+"""Every Slack entry point, registered on one App.
+
+The listeners are module-level functions (a test calls one with a fake `ack`); what they
+need besides Bolt (`Wiring`) reaches them in Bolt's `context`, set by one middleware.
+"""
 
 from __future__ import annotations
 
-from slack_bolt import App
+from collections.abc import Callable
+
+from slack_bolt import App, BoltContext
 
 from bot.listeners import actions, commands, events, shortcuts
-from bot.wiring import Wiring
+from bot.wiring import WIRING_KEY, Wiring
 
 
 def register(app: App, wiring: Wiring) -> None:
-    commands.register(app, wiring)
-    events.register(app, wiring)
-    shortcuts.register(app, wiring)
-    actions.register(app, wiring)
+    @app.middleware
+    def provide_wiring(context: BoltContext, next: Callable[[], None]) -> None:
+        context[WIRING_KEY] = wiring
+        next()
+
+    commands.register(app)
+    events.register(app)
+    shortcuts.register(app)
+    actions.register(app)

@@ -6,12 +6,10 @@ No I/O here: every value is already fetched.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from tasks.contracts import Mode
+from tasks.contracts import ButtonValue, Mode
 from tasks.slack import headers
 from tasks.slack.blocks import (
     DIVIDER,
@@ -47,10 +45,11 @@ def _controls_block(
 ) -> Block:
     """Button values carry what is needed to redo this message hours later (≤2000 chars)."""
     if controls.report:
-        target: dict[str, Any] = {"r": controls.report, "p": controls.page, "m": part}
+        value = ButtonValue(
+            report=controls.report, page=controls.page, part=part, owner=controls.owner
+        ).encode()
     else:
-        target = {"i": list(ids)}
-    value = json.dumps({**target, "u": controls.owner}, separators=(",", ":"))
+        value = ButtonValue(ids=tuple(ids), owner=controls.owner).encode()
     elements: list[Block]
     if controls.mode == "share":
         elements = [button("get_my_links", texts.get_links_button, value, "primary")]
@@ -60,10 +59,9 @@ def _controls_block(
             button("share_in_channel", texts.share_button, value),
         ]
     if more:
-        next_page = json.dumps(
-            {"r": controls.report, "p": controls.page + 1, "u": controls.owner},
-            separators=(",", ":"),
-        )
+        next_page = ButtonValue(
+            report=controls.report, page=controls.page + 1, owner=controls.owner
+        ).encode()
         elements.append(button("show_more", texts.show_more_button, next_page))
     return {"type": "actions", "elements": elements}
 
