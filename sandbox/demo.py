@@ -32,7 +32,7 @@ from sandbox.signing import (
 )
 from sandbox.slack import SlackStandIn
 from sandbox.terminal import to_text
-from tasks.settings import fail
+from tasks.settings import fail, without_settings
 
 if TYPE_CHECKING:  # needs `websockets`, a dev extra; imported when the demo runs in Socket Mode
     from sandbox.socket_mode import SocketModeStandIn
@@ -184,11 +184,7 @@ def run_demo(keep: bool = False, socket_mode_demo: bool = False) -> int:
             stack.enter_context(socket_mode)
         slack = stack.enter_context(SlackStandIn(bot_token=BOT_TOKEN, socket_mode=socket_mode))
         port = _free_port()
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("SLACK_", "EKUAIBAO_", "CELERY_"))
-        }
+        env = without_settings(os.environ)
         env.update(
             SLACK_BOT_TOKEN=BOT_TOKEN,
             SLACK_SIGNING_SECRET=secret,
