@@ -36,9 +36,9 @@ class MalformedPayload(ValueError):
     """A field did not have the documented shape."""
 
 
-#: Beyond any real invoice (a trillion yuan), and far inside Decimal's precision: "1e200"
-#: would break rounding and totals, so it is unreadable, not a number.
-MAX_MONEY = Decimal("1e12")
+#: Far beyond any real invoice, yet well inside the exact arithmetic of totals (120 digits):
+#: "1e200" would break rounding and sums, so it is unreadable, not a number.
+MAX_MONEY = Decimal("1e50")
 
 
 def parse_money(value: Any) -> Decimal | None:

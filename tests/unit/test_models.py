@@ -49,6 +49,7 @@ def test_money_is_exact_decimal(raw: dict | None, expected: Decimal | None) -> N
         {"standard": "***"},
         {"standard": "1e200"},
         {"standard": 1e300},
+        {"standard": "-1e50"},
     ],
 )
 def test_malformed_money_is_an_error_not_a_guess(raw: object) -> None:
