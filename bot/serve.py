@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("invoicebot")
 
 
-def serve(args: argparse.Namespace) -> int:
+def _settings_for(args: argparse.Namespace) -> tuple[Settings, bool, bool]:
+    """The settings this mode needs (HTTP or Socket Mode, with a worker child or not)."""
     probe = load_settings()
     http_mode = args.http or probe.slack_app_token is None
     require = ["slack_bot_token"]
@@ -31,7 +32,11 @@ def serve(args: argparse.Namespace) -> int:
     run_worker = args.worker if args.worker is not None else probe.is_embedded
     if run_worker:
         require.extend(EKUAIBAO)
-    settings = load_settings(require=tuple(require))
+    return load_settings(require=tuple(require)), http_mode, run_worker
+
+
+def serve(args: argparse.Namespace) -> int:
+    settings, http_mode, run_worker = _settings_for(args)
     configure_logging(settings.log_level)
     # Commands would be refused one by one at the first publish: say it once, now.
     check = broker_check(settings.broker_url, BROKER_CHECK_S)

@@ -42,6 +42,19 @@ USER_AGENT = "ekb-invoice-bot/0.1"
 LOOKUPS_PER_POOL = 16
 
 
+def _rate_limiter(settings: Settings, key: str) -> RateLimiter:
+    """The tenant's Ekuaibao budget, shared by every worker: in Redis, else in SQLite."""
+    if settings.redis_url:
+        return RedisRateLimiter(
+            settings.redis_url, key, settings.ekuaibao_rate_limit, settings.ekuaibao_rate_burst
+        )
+    return SQLiteRateLimiter(
+        settings.state_dir / "ekuaibao-rate.sqlite3",
+        settings.ekuaibao_rate_limit,
+        settings.ekuaibao_rate_burst,
+    )
+
+
 def build_deps(settings: Settings) -> Deps:
     if settings.ekuaibao_app_key is None or settings.ekuaibao_app_security is None:
         raise RuntimeError("EKUAIBAO_APP_KEY and EKUAIBAO_APP_SECURITY are required")
@@ -60,20 +73,9 @@ def build_deps(settings: Settings) -> Deps:
         max_keepalive_connections=max(8, 2 * lookups // shards),
     )
     key = store_key(settings.ekuaibao_base_url, app_key)
-    limiter: RateLimiter = (
-        RedisRateLimiter(
-            settings.redis_url, key, settings.ekuaibao_rate_limit, settings.ekuaibao_rate_burst
-        )
-        if settings.redis_url
-        else SQLiteRateLimiter(
-            settings.state_dir / "ekuaibao-rate.sqlite3",
-            settings.ekuaibao_rate_limit,
-            settings.ekuaibao_rate_burst,
-        )
-    )
     transport = RateLimitedTransport(
         ThreadShardedTransport([http_transport(per_pool) for _ in range(shards)]),
-        limiter,
+        _rate_limiter(settings, key),
         lease=lease_size(settings.ekuaibao_rate_limit, settings.ekuaibao_rate_burst),
     )
     ekuaibao_http = httpx.Client(
