@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+
 MAX_BLOCKS = 50
 MAX_MESSAGE_TEXT = 40_000
 MAX_SECTION_TEXT = 3000
@@ -240,5 +243,37 @@ def validate_message(body: Mapping[str, Any]) -> list[str]:
             if len(blocks) > MAX_BLOCKS:
                 check.err("/blocks", f"{len(blocks)} blocks > {MAX_BLOCKS}")
             for i, block in enumerate(blocks):
+                before = len(check.errors)
                 check.block(f"/blocks/{i}", block)
+                if len(check.errors) == before:  # ours found nothing: ask the SDK too
+                    check.errors.extend(_slack_sdk_problems(f"/blocks/{i}", block))
     return check.errors
+
+
+def _slack_sdk_problems(pointer: str, block: Any) -> list[str]:
+    """A second opinion from Slack's own SDK models: what they refuse, and any field they
+    do not know (parsing drops it, so the block would not survive a round trip)."""
+    if not isinstance(block, Mapping):
+        return []  # our own checks already named it
+    try:
+        parsed = Block.parse(dict(block))
+        if parsed is None:
+            return []  # an unknown type: our own checks already named it
+        parsed.validate_json()
+    except SlackObjectFormationError as exc:
+        return [f"{pointer}: slack_sdk: {exc}"]
+    except (TypeError, KeyError, AttributeError, ValueError) as exc:
+        return [f"{pointer}: slack_sdk could not parse it ({type(exc).__name__}: {exc})"]
+    if _without_empties(parsed.to_dict()) != _without_empties(block):
+        return [f"{pointer}: slack_sdk does not keep it as sent: {parsed.to_dict()}"]
+    return []
+
+
+def _without_empties(value: Any) -> Any:
+    """The SDK leaves out empty lists and objects; that changes nothing Slack shows."""
+    if isinstance(value, Mapping):
+        kept = {k: _without_empties(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v not in ([], {}, None)}
+    if isinstance(value, list):
+        return [_without_empties(v) for v in value]
+    return value

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from sandbox.ekuaibao import DEMO_INVOICE_IDS, REPORT_CODE, EkuaibaoStandIn
+from sandbox.preview import builder_url, to_html
 from sandbox.signing import (
     block_action,
     block_action_payload,
@@ -286,6 +287,14 @@ def run_demo(keep: bool = False, socket_mode_demo: bool = False) -> int:
         f"reply {cold_reply:.0f} ms)."
     )
     print(f"Block Kit JSON of the reply: {reply_path}")
+    page = folder / "replies.html"
+    page.write_text(to_html([*messages, *report_messages]), encoding="utf-8")
+    print(f"The replies as a web page: {page}")
+    print("Each reply in Slack's Block Kit Builder, rendered by Slack (open while signed in):")
+    for label, message in [("lookup", m) for m in messages] + [
+        ("report", m) for m in report_messages
+    ]:
+        print(f"  {label}: {builder_url(message)}")
     if keep:
         print(f"Logs and state: {folder}")
     else:

@@ -6,7 +6,7 @@ import re
 import time
 from typing import Any
 
-_EMOJI = {
+EMOJI = {
     ":receipt:": "🧾",
     ":paperclip:": "📎",
     ":link:": "🔗",
@@ -30,7 +30,7 @@ def _date(match: re.Match[str]) -> str:
 def mrkdwn(text: str) -> str:
     text = _DATE.sub(_date, text)
     text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", text)
-    for code, char in _EMOJI.items():
+    for code, char in EMOJI.items():
         text = text.replace(code, char)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 

@@ -12,6 +12,16 @@ import time
 from pathlib import Path
 from typing import Protocol
 
+import redis.exceptions
+
+#: The shared state store is away (restarting, failing over, locked), not the lookup broken:
+#: worth trying the whole task again shortly, never worth an error reply.
+STATE_ERRORS: tuple[type[Exception], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    sqlite3.OperationalError,
+)
+
 #: Slack retries an event after ~0 s, 1 min and 5 min; remember keys longer than that.
 DEFAULT_TTL_S = 15 * 60
 

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 #: Pauses between tries to publish a retry while the broker is away (a restart, a failover).
 #: The message is still held (and its lease renewed) meanwhile, so waiting loses nothing.
 REPUBLISH_PAUSES_S = (0.5, 1.0, 2.0, 4.0, 8.0)
-#: When shared state failed outside the lookup's own error handling (the reply ledger, say).
+#: When shared state (the reply ledger, the budget, the token) is away for a moment.
 STATE_RETRY_S = 5.0
 
 
@@ -39,7 +39,7 @@ def lookup_invoices(self: Task[Any, Any], request: dict[str, Any]) -> None:
         delay = handle_lookup(lookup, runtime.deps(), attempt=self.request.retries)
     except Exception as exc:  # the service answers every lookup error; this is the state store
         log.warning(
-            "lookup %s: %s outside the lookup (shared state?); trying again in %.0f s",
+            "lookup %s: shared state unavailable (%s); trying again in %.0f s",
             lookup.request_id,
             type(exc).__name__,
             STATE_RETRY_S,

@@ -21,7 +21,7 @@ from typing import ParamSpec, TypeVar
 from tasks import ratelimit, render
 from tasks.access import AccessChecker
 from tasks.contracts import REPORT_PAGE_SIZE, LookupRequest, Notice, ReplyTarget
-from tasks.dedup import Ledger
+from tasks.dedup import STATE_ERRORS, Ledger
 from tasks.ekuaibao.client import EkuaibaoClient, InvoiceData
 from tasks.ekuaibao.errors import (
     BadRequest,
@@ -175,6 +175,8 @@ def _attempt(request: LookupRequest, deps: Deps, attempt: int) -> float | None:
         reason = render.escape(str(exc).split(": ", 1)[-1])
         _fail(deps, request, texts.bad_request.format(reason=reason, ref=ref), "ekuaibao refused")
         return None
+    except STATE_ERRORS:
+        raise  # the task tries again shortly: the state store is away, the lookup is fine
     except Exception:
         log.exception("lookup %s failed unexpectedly", request.request_id)
         _fail(deps, request, texts.internal_error.format(ref=ref), "internal error")
@@ -484,4 +486,16 @@ def _deliver(
         return False
     finally:
         if ledger is not None:
-            ledger.finish(request_id, ANSWERED_S)
+            _finish(ledger, request_id)
+
+
+def _finish(ledger: Ledger, request_id: str) -> None:
+    """The reply is out: a ledger that fails now must not make the task retry (and answer
+    again once the claim lapses); without the mark, the claim still holds off redeliveries
+    for a while."""
+    try:
+        ledger.finish(request_id, ANSWERED_S)
+    except Exception as exc:
+        log.error(
+            "lookup %s: answered, but could not record it: %s", request_id, type(exc).__name__
+        )

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from tasks.ekuaibao.models import MalformedPayload, parse_money
+from tasks.ekuaibao.models import FieldReader, MalformedPayload, parse_money
 
 #: The VAT entity; some shared keys (验真, 发票类别, 图片) live under it on every type.
 _MAIN = "system_发票主体"
@@ -117,6 +117,8 @@ class ReportInfo(BaseModel):
     submitter_id: str | None  # `<corpId>:<staffId>`
     submitted_ms: int | None
     expense_total: Decimal | None
+    #: Fields whose value could not be read (shown as "—", with a warning).
+    unreadable: tuple[str, ...] = ()
 
     @classmethod
     def from_master(cls, raw: Mapping[str, Any]) -> ReportInfo | None:
@@ -129,14 +131,18 @@ class ReportInfo(BaseModel):
             raise MalformedPayload("flowForm is not an object")
         if flow_id is None and not form:
             return None
+        reader = FieldReader()
         return cls(
             flow_id=flow_id,
             code=_text(form, "code"),
             title=_text(form, "title"),
             state=_text(form, "state"),
             submitter_id=_text(form, "submitterId"),
-            submitted_ms=_epoch_ms(form, "submitDate"),
-            expense_total=parse_money(form.get("expenseMoney")),
+            submitted_ms=reader.read("submitted", lambda: _epoch_ms(form, "submitDate")),
+            expense_total=reader.read(
+                "expense_total", lambda: parse_money(form.get("expenseMoney"))
+            ),
+            unreadable=tuple(reader.unreadable),
         )
 
 
@@ -156,6 +162,8 @@ class InvoiceMaster(BaseModel):
     verified: bool | None
     total: Decimal | None
     report: ReportInfo | None
+    #: Fields whose value could not be read (shown as "—", with a warning).
+    unreadable: tuple[str, ...] = ()
 
     @classmethod
     def from_api(cls, object_id: str, raw: dict[str, Any]) -> InvoiceMaster:
@@ -166,26 +174,31 @@ class InvoiceMaster(BaseModel):
             raise MalformedPayload("invoice master without id")
         layout = _layout(object_id, raw)
         own, main = f"E_{layout.entity}_", f"E_{_MAIN}_"
-        # The type's own keys first; the shared VAT keys only when the type has none.
-        code = _first_text(raw, tuple(own + k for k in layout.codes)) or _text(
-            raw, main + "发票代码"
-        )
-        number = _first_text(raw, tuple(own + k for k in layout.numbers)) or _text(
-            raw, main + "发票号码"
-        )
+        reader = FieldReader()
+        date_key = own + layout.date if layout.date else None
         return cls(
             invoice_id=invoice_id,
             object_id=object_id,
-            code=code,
-            number=number,
-            issued_ms=_epoch_ms(raw, own + layout.date) if layout.date else None,
-            category=_text(raw, main + "发票类别"),
-            seller=_text(raw, own + "销售方名称"),
-            buyer=_text(raw, own + "购买方名称"),
-            verified=_flag(raw, main + "验真"),
-            total=parse_money(raw.get(own + layout.amount)),
-            report=ReportInfo.from_master(raw),
+            # The type's own keys first; the shared VAT keys only when the type has none.
+            code=reader.read("code", lambda: _own_or_main(raw, own, layout.codes, "发票代码")),
+            number=reader.read(
+                "number", lambda: _own_or_main(raw, own, layout.numbers, "发票号码")
+            ),
+            issued_ms=reader.read("issued", lambda: _epoch_ms(raw, date_key) if date_key else None),
+            category=reader.read("category", lambda: _text(raw, main + "发票类别")),
+            seller=reader.read("seller", lambda: _text(raw, own + "销售方名称")),
+            buyer=reader.read("buyer", lambda: _text(raw, own + "购买方名称")),
+            verified=reader.read("verified", lambda: _flag(raw, main + "验真")),
+            total=reader.read("total", lambda: parse_money(raw.get(own + layout.amount))),
+            report=reader.read("report", lambda: ReportInfo.from_master(raw)),
+            unreadable=tuple(reader.unreadable),
         )
+
+
+def _own_or_main(
+    raw: Mapping[str, Any], own: str, keys: tuple[str, ...], main_key: str
+) -> str | None:
+    return _first_text(raw, tuple(own + k for k in keys)) or _text(raw, f"E_{_MAIN}_{main_key}")
 
 
 class ReportInvoiceRef(BaseModel):

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import time
 import urllib.parse
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+T = TypeVar("T")
 _LINE = "E_system_发票明细_"
 #: Ekuaibao signs attachment links for one hour.
 LINK_LIFETIME_S = 3600
@@ -34,6 +36,11 @@ class MalformedPayload(ValueError):
     """A field did not have the documented shape."""
 
 
+#: Far beyond any real invoice, yet well inside the exact arithmetic of totals (120 digits):
+#: "1e200" would break rounding and sums, so it is unreadable, not a number.
+MAX_MONEY = Decimal("1e50")
+
+
 def parse_money(value: Any) -> Decimal | None:
     """Ekuaibao's money object -> Decimal; `standard` may be a string, a number, or absent.
 
@@ -48,13 +55,33 @@ def parse_money(value: Any) -> Decimal | None:
         return None
     if isinstance(standard, bool) or not isinstance(standard, str | int | float):
         raise MalformedPayload("money.standard is not a number")
+    return parse_number(str(standard), "money.standard")
+
+
+def parse_number(text: str, what: str) -> Decimal:
+    """A finite decimal of a size an invoice can have ("NaN", "Infinity", "***" are not)."""
     try:
-        amount = Decimal(str(standard).strip())
+        number = Decimal(text.strip())
     except InvalidOperation:
-        raise MalformedPayload("money.standard is not a number") from None
-    if not amount.is_finite():
-        raise MalformedPayload("money.standard is not finite")
-    return amount
+        raise MalformedPayload(f"{what} is not a number") from None
+    if not number.is_finite() or abs(number) >= MAX_MONEY:
+        raise MalformedPayload(f"{what} is not a number an invoice can have")
+    return number
+
+
+class FieldReader:
+    """Reads one record's fields; a value that cannot be read becomes None and its field is
+    named in `unreadable`, so one bad value costs that field, not the record or the reply."""
+
+    def __init__(self) -> None:
+        self.unreadable: list[str] = []
+
+    def read(self, field: str, parse: Callable[[], T]) -> T | None:
+        try:
+            return parse()
+        except MalformedPayload:
+            self.unreadable.append(field)
+            return None
 
 
 def _text(raw: dict[str, Any], key: str) -> str | None:
@@ -79,27 +106,31 @@ class LineItem(BaseModel):
     amount: Decimal | None
     tax_rate: str | None
     tax: Decimal | None
+    #: Fields Ekuaibao sent a value for that is not a number (shown as "—", with a warning).
+    unreadable: tuple[str, ...] = ()
 
     @classmethod
     def from_api(cls, raw: dict[str, Any]) -> LineItem:
         if not isinstance(raw, dict) or not isinstance(raw.get("masterId"), str):
             raise MalformedPayload("line item without masterId")
+        reader = FieldReader()
         quantity_text = _text(raw, _LINE + "数量")
-        try:
-            quantity = Decimal(quantity_text) if quantity_text else None
-        except InvalidOperation:
-            quantity = None
         return cls(
             id=str(raw.get("id") or raw.get(_LINE + "code") or ""),
             invoice_id=raw["masterId"],
             name=_text(raw, _LINE + "name"),
             spec=_text(raw, _LINE + "规格型号"),
-            quantity=quantity,
-            unit_price=parse_money(raw.get(_LINE + "单价")),
-            amount=parse_money(raw.get(_LINE + "金额")),
+            quantity=reader.read("quantity", lambda: _quantity(quantity_text)),
+            unit_price=reader.read("unit_price", lambda: parse_money(raw.get(_LINE + "单价"))),
+            amount=reader.read("amount", lambda: parse_money(raw.get(_LINE + "金额"))),
             tax_rate=_text(raw, _LINE + "税率"),
-            tax=parse_money(raw.get(_LINE + "税额")),
+            tax=reader.read("tax", lambda: parse_money(raw.get(_LINE + "税额"))),
+            unreadable=tuple(reader.unreadable),
         )
+
+
+def _quantity(text: str | None) -> Decimal | None:
+    return parse_number(text, "quantity") if text else None
 
 
 def link_expiry(url: str, fetched_at: float) -> int:

@@ -171,3 +171,12 @@ def test_reports_every_problem_not_just_the_first() -> None:
         "/blocks/0/text/text: 3001 chars > 3000",
         "/blocks/1/text/text: 200 chars > 150",
     ]
+
+
+def test_slack_sdk_gives_a_second_opinion_on_what_our_checks_let_through() -> None:
+    """A key Slack's models do not know (a typo) would be dropped or refused by Slack."""
+    typo = {"type": "actions", "elements": [{**button("a"), "urll": "https://x.invalid/"}]}
+    [problem] = validate_message(msg(typo))
+    assert problem.startswith("/blocks/0: slack_sdk does not keep it as sent")
+    no_image = {"type": "image", "alt_text": "a"}
+    assert any("slack_sdk" in p or "image_url" in p for p in validate_message(msg(no_image)))

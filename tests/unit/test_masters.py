@@ -130,6 +130,7 @@ class TestParsing:
             "verified",
             "total",
             "report",
+            "unreadable",
         }
         for object_id, raw in BY_TYPE.items():
             dumped = InvoiceMaster.from_api(object_id, raw).model_dump_json()
@@ -151,19 +152,44 @@ class TestParsing:
             ("invoice", []),
             ("invoice", {"no": "id"}),
             ("invoice", {"id": 7}),
-            ("invoice", {"id": "x", "E_system_发票主体_价税合计": {"standard": "abc"}}),
-            ("invoice", {"id": "x", "E_system_发票主体_价税合计": "171.00"}),
-            ("invoice", {"id": "x", "E_system_发票主体_发票日期": "yesterday"}),
-            ("invoice", {"id": "x", "E_system_发票主体_验真": "yes"}),
-            ("invoice", {"id": "x", "E_system_发票主体_销售方名称": {"name": "x"}}),
-            ("invoice", {"id": "x", "flowForm": "B23001249"}),
-            ("invoice", {"id": "x", "flowForm": {"expenseMoney": {"standard": []}}}),
             ("bogus", {"id": "x"}),
         ],
     )
     def test_malformed(self, object_id: str, raw: Any) -> None:
         with pytest.raises(MalformedPayload):
             InvoiceMaster.from_api(object_id, raw)
+
+    @pytest.mark.parametrize(
+        ("key", "value", "field"),
+        [
+            ("E_system_发票主体_价税合计", {"standard": "abc"}, "total"),
+            ("E_system_发票主体_价税合计", {"standard": "NaN"}, "total"),
+            ("E_system_发票主体_价税合计", {"standard": "Infinity"}, "total"),
+            ("E_system_发票主体_价税合计", {"standard": "***"}, "total"),
+            ("E_system_发票主体_价税合计", {"standard": "1e200"}, "total"),
+            ("E_system_发票主体_价税合计", "171.00", "total"),
+            ("E_system_发票主体_发票日期", "yesterday", "issued"),
+            ("E_system_发票主体_验真", "yes", "verified"),
+            ("E_system_发票主体_销售方名称", {"name": "x"}, "seller"),
+            ("flowForm", "B23001249", "report"),
+        ],
+    )
+    def test_one_bad_value_costs_its_field_only(self, key: str, value: Any, field: str) -> None:
+        """Data errors are not outages: the rest of the invoice is still shown."""
+        good = BY_TYPE["invoice"]
+        master = InvoiceMaster.from_api("invoice", {**good, key: value})
+        whole = InvoiceMaster.from_api("invoice", good)
+        attribute = "issued_ms" if field == "issued" else field
+        assert master.unreadable == (field,) and whole.unreadable == ()
+        assert getattr(master, attribute) is None and getattr(whole, attribute) is not None
+        rest = {attribute, "unreadable"}
+        assert master.model_dump(exclude=rest) == whole.model_dump(exclude=rest)
+
+    def test_a_reports_bad_expense_total_costs_that_field(self) -> None:
+        raw = {**BY_TYPE["invoice"], "flowForm": {"code": "B1", "expenseMoney": {"standard": []}}}
+        report = InvoiceMaster.from_api("invoice", raw).report
+        assert report is not None and report.code == "B1"
+        assert (report.expense_total, report.unreadable) == (None, ("expense_total",))
 
     def test_zero_date_means_no_date(self) -> None:
         raw = {"id": "x", "E_system_发票主体_发票日期": 0}

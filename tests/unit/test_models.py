@@ -39,11 +39,35 @@ def test_money_is_exact_decimal(raw: dict | None, expected: Decimal | None) -> N
 
 
 @pytest.mark.parametrize(
-    "raw", [{"standard": "abc"}, {"standard": True}, "12", {"standard": "NaN"}]
+    "raw",
+    [
+        {"standard": "abc"},
+        {"standard": True},
+        "12",
+        {"standard": "NaN"},
+        {"standard": "-Infinity"},
+        {"standard": "***"},
+        {"standard": "1e200"},
+        {"standard": 1e300},
+        {"standard": "-1e50"},
+    ],
 )
 def test_malformed_money_is_an_error_not_a_guess(raw: object) -> None:
     with pytest.raises(MalformedPayload):
         parse_money(raw)
+
+
+def test_a_line_with_values_that_are_not_numbers_keeps_the_rest() -> None:
+    raw = sample("invoice-detail.response.json")["items"][0]
+    bad = {
+        **raw,
+        "E_system_发票明细_数量": "NaN",
+        "E_system_发票明细_金额": {"standard": "Infinity"},
+    }
+    item, whole = LineItem.from_api(bad), LineItem.from_api(raw)
+    assert (item.quantity, item.amount) == (None, None)
+    assert item.unreadable == ("quantity", "amount")
+    assert item.tax == whole.tax and item.name == whole.name and whole.unreadable == ()
 
 
 def test_line_items_from_the_documented_batch() -> None:

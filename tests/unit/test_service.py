@@ -301,3 +301,39 @@ def test_a_short_wait_for_the_budget_is_not_told() -> None:
     replier = FakeReplier()
     assert handle_lookup(request(), deps(WaitingClient(1.0, 3), replier)) is None
     assert len(replier.sent) == 1 and "ahead" not in texts_of(replier)
+
+
+class LedgerThatCannotFinish:
+    """Claims work; recording "done" fails, as when the state store goes away mid-reply."""
+
+    def __init__(self) -> None:
+        self.claims = 0
+
+    def state(self, key: str) -> str | None:
+        return None
+
+    def claim(self, key: str, ttl_s: int) -> str | None:
+        self.claims += 1
+        return None
+
+    def finish(self, key: str, ttl_s: int) -> None:
+        raise ConnectionError("Redis went away")
+
+
+def test_a_reply_that_went_out_is_not_retried_when_the_ledger_fails_after(caplog) -> None:
+    replier, ledger = FakeReplier(), LedgerThatCannotFinish()
+    the_deps = deps(FakeClient(), replier)
+    the_deps.ledger = ledger
+    assert handle_lookup(request(), the_deps) is None  # no retry: that would answer twice
+    assert len(replier.sent) == 1 and ledger.claims == 1
+    assert "answered, but could not record it" in caplog.text
+
+
+def test_a_state_store_blip_is_left_to_the_task_to_retry_not_answered_as_an_error() -> None:
+    import redis
+
+    replier = FakeReplier()
+    client = FakeClient(error=redis.exceptions.ConnectionError("Error 111 connecting"))
+    with pytest.raises(redis.exceptions.ConnectionError):
+        handle_lookup(request(), deps(client, replier))
+    assert replier.sent == []
