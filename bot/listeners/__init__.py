@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import actions, commands, events, shortcuts
+from bot.listeners import actions, commands, events, review, shortcuts
 from bot.wiring import Wiring
 
 
@@ -13,3 +13,4 @@ def register(app: App, wiring: Wiring) -> None:
     events.register(app, wiring)
     shortcuts.register(app, wiring)
     actions.register(app, wiring)
+    review.register(app, wiring)

@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.enqueue import EnqueueFailed
+from bot.listeners import review
 from bot.parsing import (
     Lookup,
     Malformed,
@@ -34,6 +35,9 @@ def register(app: App, wiring: Wiring) -> None:
         """Everything here is local and fast; the I/O is one broker publish (and, once an
         hour per user, reading their locale)."""
         language, texts = wiring.texts(str(command.get("user_id", "")))
+        if review.asks_for_review(command.get("text")):
+            ack(response_type="ephemeral", text=review.queue(wiring, command, language))
+            return
         parsed = parse_command(command.get("text"))
         if isinstance(parsed, ShowHelp):
             ack(response_type="ephemeral", **render.usage(texts))

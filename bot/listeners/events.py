@@ -11,6 +11,7 @@ from typing import Any
 
 from slack_bolt import App
 
+from bot.listeners import review
 from bot.parsing import find_in_prose
 from bot.wiring import Wiring
 from tasks.contracts import ReplyTarget
@@ -29,6 +30,9 @@ def register(app: App, wiring: Wiring) -> None:
             user_id=str(event["user"]),
             reply_via="channel",
         )
+        if review.asks_for_review(event.get("text")):
+            review.queue(wiring, {**target.model_dump(), "channel_id": target.channel_id}, None)
+            return
         wiring.answer(target, find_in_prose(event.get("text")), "dm_hint")
 
     @app.event("app_mention")
