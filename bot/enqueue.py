@@ -9,7 +9,16 @@ from collections.abc import Callable
 from celery import Celery
 
 from tasks.celery_app import PUBLISH_STEP_S
-from tasks.contracts import LOOKUP_TASK, NOTICE_TASK, LookupRequest, Notice
+from tasks.contracts import (
+    LOOKUP_TASK,
+    NOTICE_TASK,
+    REVIEW_ASK_TASK,
+    REVIEW_EVENT_TASK,
+    LookupRequest,
+    Notice,
+    ReviewAsk,
+    ReviewEvent,
+)
 from tasks.redact import redact
 
 log = logging.getLogger(__name__)
@@ -19,7 +28,8 @@ log = logging.getLogger(__name__)
 PUBLISH_BUDGET_S = 2.0
 RETRY_PAUSE_S = 0.1
 
-Enqueue = Callable[[LookupRequest | Notice], None]
+Queued = LookupRequest | Notice | ReviewEvent | ReviewAsk
+Enqueue = Callable[[Queued], None]
 
 
 class EnqueueFailed(Exception):
@@ -27,9 +37,14 @@ class EnqueueFailed(Exception):
 
 
 def celery_enqueue(celery: Celery) -> Enqueue:
-    def enqueue(request: LookupRequest | Notice) -> None:
+    def enqueue(request: Queued) -> None:
         if isinstance(request, Notice):
             name, summary, request_id = NOTICE_TASK, f"(notice {request.text_key})", "notice"
+        elif isinstance(request, ReviewEvent):  # the payload carries personal data
+            name, summary, request_id = REVIEW_EVENT_TASK, "(ekuaibao event)", "ekuaibao event"
+        elif isinstance(request, ReviewAsk):
+            name, request_id = REVIEW_ASK_TASK, f"review {request.kind}"
+            summary = f"(review {request.kind} for {request.user_id})"
         else:
             name, request_id = LOOKUP_TASK, request.request_id
             summary = (

@@ -71,11 +71,18 @@ def wsgi_app(app: App, ready: Callable[[], bool] | None = None) -> WSGIApplicati
 
 
 def make_server(
-    app: App, host: str, port: int, threads: int = 16, ready: Callable[[], bool] | None = None
+    app: App,
+    host: str,
+    port: int,
+    threads: int = 16,
+    ready: Callable[[], bool] | None = None,
+    wrap: Callable[[WSGIApplication], WSGIApplication] | None = None,
 ) -> MultiSocketServer | BaseWSGIServer:
-    """A bound server; `effective_port` tells the port when 0 was asked for."""
+    """A bound server; `effective_port` tells the port when 0 was asked for. `wrap` adds
+    paths of our own (Ekuaibao's approval messages)."""
+    application = wsgi_app(app, ready)
     return create_server(
-        wsgi_app(app, ready),
+        wrap(application) if wrap else application,
         host=host,
         port=port,
         threads=threads,

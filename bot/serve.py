@@ -17,7 +17,14 @@ from tasks.redact import configure_logging
 from tasks.settings import EKUAIBAO, Settings, fail, load_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from _typeshed.wsgi import WSGIApplication
     from waitress.server import BaseWSGIServer, MultiSocketServer
+
+    from bot.enqueue import Enqueue
+
+    Wrap = Callable[[WSGIApplication], WSGIApplication]
 
 log = logging.getLogger("invoicebot")
 
@@ -57,20 +64,27 @@ def serve(args: argparse.Namespace) -> int:
 
     bound_publishing(celery, settings)
     warm_up(celery)
-    app = build_app(settings, celery_enqueue(celery))
+    enqueue = celery_enqueue(celery)
+    app = build_app(settings, enqueue)
+    wrap = _events_path(settings, enqueue)
     if not http_mode:
         child = WorkerChild() if run_worker else None
         if child:
             child.start()
+        stop_side = _side_server(args, settings, wrap)
         try:
             from bot.socket_mode import serve_socket_mode
 
             serve_socket_mode(app, settings, _describe_broker(settings))
         finally:
+            if stop_side:
+                stop_side()
             if child:
                 child.stop()
         return 0
-    server = _bind(app, args, settings)  # before the worker child: a used port must not start one
+    server = _bind(
+        app, args, settings, wrap
+    )  # before the worker child: a used port must not start one
     stopping = threading.Event()
     gave_up: list[str] = []
 
@@ -95,8 +109,33 @@ def _describe_broker(settings: Settings) -> str:
     return where(settings.broker_url)
 
 
+def _events_path(settings: Settings, enqueue: Enqueue) -> Wrap | None:
+    """With EKUAIBAO_EVENTS_TOKEN, the path where Ekuaibao posts its approval messages."""
+    if settings.ekuaibao_events_token is None:
+        return None
+    from bot.ekuaibao_events import with_events
+
+    token = settings.ekuaibao_events_token.get_secret_value()
+    return lambda inner: with_events(inner, token, enqueue)
+
+
+def _side_server(
+    args: argparse.Namespace, settings: Settings, wrap: Wrap | None
+) -> Callable[[], None] | None:
+    """Socket Mode needs no HTTP for Slack, but Ekuaibao's messages still come over HTTP."""
+    if wrap is None:
+        return None
+    from bot.ekuaibao_events import probes_only, serve_side
+    from bot.readiness import BrokerProbe
+
+    try:
+        return serve_side(wrap(probes_only(BrokerProbe(settings.broker_url))), args.host, args.port)
+    except OSError as exc:
+        fail(f"cannot listen on {args.host}:{args.port} for Ekuaibao: {exc.strerror or exc}")
+
+
 def _bind(
-    app: object, args: argparse.Namespace, settings: Settings
+    app: object, args: argparse.Namespace, settings: Settings, wrap: Wrap | None = None
 ) -> MultiSocketServer | BaseWSGIServer:
     """The listening server, or one line saying why there is none."""
     from bot.http import make_server
@@ -109,6 +148,7 @@ def _bind(
             args.port,
             threads=args.threads,
             ready=BrokerProbe(settings.broker_url),
+            wrap=wrap,
         )
     except socket.gaierror:
         fail(f"cannot listen on {args.host}: no such address; check --host")

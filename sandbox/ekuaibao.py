@@ -833,6 +833,10 @@ class EkuaibaoStandIn:
         self._reject_credentials = False
         self._slots: list[RecordedCall | None] = []
         self._signed_urls: list[str] = []
+        from sandbox.review import ReviewEndpoints  # it builds on this module
+
+        #: The approver endpoints (queues, names, deep links) and the outbound sender.
+        self.review = ReviewEndpoints(self)
 
     # lifecycle -------------------------------------------------------------------------
 
@@ -983,6 +987,8 @@ class EkuaibaoStandIn:
             )
         if path.startswith("/files/"):
             return self._require("GET", req) or self._file(req)
+        if path == "/applet/thirdparty.html":
+            return self._require("GET", req) or self.review.open_link(req)
 
         get_handler = self._api_get_route(path)
         if get_handler is not None:
@@ -1012,6 +1018,8 @@ class EkuaibaoStandIn:
             return exc.response()
 
     def _api_route(self, path: str) -> Callable[[Any], HttpResponse] | None:
+        if (review := self.review.post_route(path)) is not None:
+            return review
         if path == DETAIL_BATCH_PATH:
             return self._detail_batch
         if path == URL_PATH:
@@ -1031,6 +1039,8 @@ class EkuaibaoStandIn:
         return None
 
     def _api_get_route(self, path: str) -> Callable[[HttpRequest], HttpResponse] | None:
+        if (review := self.review.get_route(path)) is not None:
+            return review
         if path == FLOW_DETAILS_PATH:
             return self._flow_details
         if m := _APPROVE_STATES_RE.match(path):

@@ -139,6 +139,9 @@ class SlackStandIn:
         self._ts_seq = 0
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
         self._reactions: set[tuple[str, str, str]] = set()
+        #: views.publish: the Home tab each user last got; off = `not_enabled`.
+        self.home_tab_enabled = True
+        self.home_views: dict[str, dict[str, Any]] = {}
 
     # lifecycle -------------------------------------------------------------------------
 
@@ -230,6 +233,27 @@ class SlackStandIn:
         """The next n Web API calls answer 429 with ``Retry-After: retry_after``."""
         with self._lock:
             self._rate_limits.extend([retry_after] * n)
+
+    def add_user(self, user_id: str, email: str, *, locale: str = "en-US") -> None:
+        """A workspace member with this email (users.lookupByEmail finds them)."""
+        user = _default_user()
+        user.update({"id": user_id, "name": email.split("@")[0], "locale": locale})
+        user["profile"] = {**user["profile"], "email": email, "real_name": email}
+        with self._lock:
+            self.users[user_id] = user
+
+    def message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """A message the bot posted (as chat.update last left it)."""
+        with self._lock:
+            found = self._messages.get((channel, ts))
+            return copy.deepcopy(found) if found is not None else None
+
+    def messages_in(self, channel: str) -> list[dict[str, Any]]:
+        """The bot's messages in one conversation (a DM is `D` + the user id's tail), oldest
+        first, thread replies included."""
+        with self._lock:
+            found = [copy.deepcopy(m) for (c, _), m in self._messages.items() if c == channel]
+        return sorted(found, key=lambda m: m["ts"])
 
     # request handling ------------------------------------------------------------------
 
@@ -358,6 +382,10 @@ class SlackStandIn:
         if problem is not None:
             return problem
         if str(channel).startswith(("U", "W")):  # posting to a user id lands in their DM
+            with self._lock:
+                known = str(channel) in self.users
+            if not known:
+                return _api_error("channel_not_found")
             channel = _dm_channel(str(channel))
         ts = self._new_ts()
         message = {
@@ -424,6 +452,49 @@ class SlackStandIn:
         if email and not profile.get("email"):
             profile["email"] = email
         return HttpResponse.json(200, {"ok": True, "user": user})
+
+    def _lookup_by_email(self, params: dict[str, Any]) -> HttpResponse:
+        """Case-insensitive, like Slack in practice; a miss is `users_not_found`."""
+        email = str(params.get("email") or "").strip().lower()
+        if not email:
+            return _api_error("invalid_arguments")
+        with self._lock:
+            for user in self.users.values():
+                profile = user.get("profile") or {}
+                found = str(profile.get("email") or user.get("email") or "").lower()
+                if found == email and not user.get("deleted"):
+                    answer = copy.deepcopy(user)
+                    break
+            else:
+                return _api_error("users_not_found")
+        answer.pop("locale", None)
+        return HttpResponse.json(200, {"ok": True, "user": answer})
+
+    def _views_publish(self, params: dict[str, Any]) -> HttpResponse:
+        user_id = str(params.get("user_id") or "")
+        view = params.get("view")
+        if isinstance(view, str):
+            try:
+                view = json.loads(view)
+            except ValueError:
+                return _api_error("invalid_arguments")
+        if not user_id or not isinstance(view, dict):
+            return _api_error("invalid_arguments")
+        if not self.home_tab_enabled:
+            return _api_error("not_enabled")
+        with self._lock:
+            known = user_id in self.users
+        if not known:
+            return _api_error("user_not_found")
+        blocks = view.get("blocks")
+        if view.get("type") != "home" or not isinstance(blocks, list) or len(blocks) > 100:
+            return _api_error("invalid_arguments")
+        errors = [e for e in validate_message({"blocks": blocks}) if "blocks >" not in e]
+        if errors:
+            return _api_error("invalid_blocks", errors=errors)
+        with self._lock:
+            self.home_views[user_id] = view
+        return HttpResponse.json(200, {"ok": True, "view": {"id": "V0SANDBOX", **view}})
 
     def _usergroups_users_list(self, params: dict[str, Any]) -> HttpResponse:
         group = str(params.get("usergroup") or "")
@@ -506,6 +577,8 @@ _METHODS: dict[str, Callable[[SlackStandIn, dict[str, Any]], HttpResponse]] = {
     "chat.update": SlackStandIn._update,
     "users.info": SlackStandIn._users_info,
     "usergroups.users.list": SlackStandIn._usergroups_users_list,
+    "users.lookupByEmail": SlackStandIn._lookup_by_email,
+    "views.publish": SlackStandIn._views_publish,
     "reactions.add": SlackStandIn._reactions_add,
     "reactions.remove": SlackStandIn._reactions_remove,
     "conversations.open": SlackStandIn._conversations_open,

@@ -27,7 +27,9 @@ def broker_settings() -> BrokerSettings:
 
 def create_app(settings: BrokerSettings) -> Celery:
     embedded.register()
-    app = Celery("invoicebot", broker=settings.broker_url, include=["tasks.invoices"])
+    app = Celery(
+        "invoicebot", broker=settings.broker_url, include=["tasks.invoices", "tasks.review.tasks"]
+    )
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],

@@ -160,3 +160,45 @@ class ButtonValue(BaseModel):
             return cls.model_validate_json(raw)
         except ValidationError:
             return None
+
+
+# -- review: Ekuaibao's approval messages and the approver's own questions ----------------
+
+#: An outbound approval message from Ekuaibao, handled by the review worker.
+REVIEW_EVENT_TASK = "invoicebot.review_event"
+#: An approver's question or click about their reviews (queue, card, links, deep link).
+REVIEW_ASK_TASK = "invoicebot.review_ask"
+#: Ekuaibao's approval messages are a few hundred bytes; the bot refuses bigger bodies.
+MAX_EVENT_BYTES = 16 * 1024
+
+ReviewAskKind = Literal["queue", "card", "refresh", "open", "more", "home"]
+
+
+class ReviewEvent(BaseModel):
+    """The body Ekuaibao POSTed, as received: unsigned, so the worker trusts none of it
+    beyond the ids it re-reads through the API."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    payload: dict[str, Any]
+    received_at: float = Field(default_factory=time.time)
+
+
+class ReviewAsk(BaseModel):
+    """What an approver asked for: their queue (`queue`, `home`), a review card in their
+    DM (`card`), fresh links on a card (`refresh`), a deep link (`open`), more invoices."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    kind: ReviewAskKind
+    user_id: str
+    team_id: str = ""
+    #: Where a private answer goes (command or click); empty for the Home tab.
+    response_url: str = ""
+    flow_id: str = Field(default="", max_length=64)
+    page: int = Field(default=0, ge=0, le=1000)
+    #: The card clicked on (refresh, more): its DM channel and ts.
+    channel_id: str = ""
+    message_ts: str = ""
+    language: str | None = None
+    received_at: float = Field(default_factory=time.time)

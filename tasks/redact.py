@@ -18,6 +18,10 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"https?://[^\s\"']*/(commands|actions|hooks)/[^\s\"']+"),
         "[response_url redacted]",
     ),
+    # where Ekuaibao posts approval messages: the path's last part is a secret
+    (re.compile(r"/ekuaibao/events/[^\s\"'?#]+"), "/ekuaibao/events/[redacted]"),
+    # Ekuaibao's single-use deep link (getProvisionalAuth) logs whoever opens it in
+    (re.compile(r"(thirdparty\.html\?)[^\s\"']+"), r"\1[redacted]"),
     # the same URL percent-encoded, as inside a logged form body
     (
         re.compile(r"https?%3A%2F%2F[^&\s\"']*?(?:commands|actions|hooks)%2F[^&\s\"']+", re.I),
@@ -29,7 +33,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 #: Every pattern above contains one of these words: most log lines need no further look.
 _MAYBE = re.compile(
     r"xox|xapp|Token|appSecurity|appKey|Signature|security-token|OSSAccessKeyId|ticket"
-    r"|commands|actions|hooks",
+    r"|commands|actions|hooks|ekuaibao/events|thirdparty",
     re.I,
 )
 

@@ -165,6 +165,11 @@ class Settings(BrokerSettings):
     finance_slack_users: Annotated[frozenset[str], NoDecode] = frozenset()
     #: Post invoice data into Slack Connect channels shared with other organisations.
     allow_shared_channels: bool = False
+    #: The secret last part of `/ekuaibao/events/<token>`, where Ekuaibao's outbound
+    #: approval messages arrive (unset: that path does not exist).
+    ekuaibao_events_token: SecretStr | None = None
+    #: DM a report's submitter when it is rejected or paid.
+    notify_submitters: bool = False
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -178,6 +183,18 @@ class Settings(BrokerSettings):
     def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().startswith("xapp-"):
             raise ValueError("an app-level token starts with xapp-")
+        return value
+
+    @field_validator("ekuaibao_events_token")
+    @classmethod
+    def _events_token(cls, value: SecretStr | None) -> SecretStr | None:
+        """It is the only thing guarding the path: long, and safe inside a URL."""
+        if value is None:
+            return None
+        if len(value.get_secret_value()) < 24:
+            raise ValueError("use at least 24 characters (e.g. `openssl rand -hex 16`)")
+        if not re.fullmatch(r"[A-Za-z0-9_\-.~]+", value.get_secret_value()):
+            raise ValueError("use only letters, digits and - _ . ~")
         return value
 
     @field_validator("slack_api_url", "ekuaibao_base_url")

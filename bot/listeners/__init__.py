@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from slack_bolt import App, BoltContext
 
-from bot.listeners import actions, commands, events, shortcuts
+from bot.listeners import actions, commands, events, review, shortcuts
 from bot.wiring import WIRING_KEY, Wiring
 
 
@@ -24,3 +24,4 @@ def register(app: App, wiring: Wiring) -> None:
     events.register(app)
     shortcuts.register(app)
     actions.register(app)
+    review.register(app, wiring)

@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 
 from bot.enqueue import EnqueueFailed
+from bot.listeners import review
 from bot.parsing import (
     Lookup,
     Malformed,
@@ -37,6 +38,9 @@ def invoice_command(ack: Ack, command: dict[str, Any], context: BoltContext) -> 
     hour per user, reading their locale)."""
     wiring = wiring_of(context)
     language, texts = wiring.texts(str(command.get("user_id", "")))
+    if review.asks_for_review(command.get("text")):
+        ack(response_type="ephemeral", text=review.queue(wiring, command, language))
+        return
     parsed = parse_command(command.get("text"))
     if isinstance(parsed, ShowHelp):
         ack(response_type="ephemeral", **acks.usage(texts))

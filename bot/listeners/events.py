@@ -11,6 +11,7 @@ from typing import Any
 
 from slack_bolt import App, BoltContext
 
+from bot.listeners import review
 from bot.parsing import find_in_prose
 from bot.wiring import Wiring, wiring_of
 from tasks.contracts import ReplyTarget
@@ -33,6 +34,9 @@ def direct_message(event: dict[str, Any], body: dict[str, Any], context: BoltCon
         user_id=str(event["user"]),
         reply_via="channel",
     )
+    if review.asks_for_review(event.get("text")):
+        review.queue(wiring, {**target.model_dump(), "channel_id": target.channel_id}, None)
+        return
     wiring.answer(target, find_in_prose(event.get("text")), "dm_hint")
 
 

@@ -202,6 +202,14 @@ class EkuaibaoClient:
         current = _parse(parse_approve_states, states).get(flow_id, frozenset())
         return dataclasses.replace(participants, approver_ids=participants.approver_ids | current)
 
+    def get(self, path: str, query: dict[str, str]) -> Any:
+        """Any other documented GET (tasks/ekuaibao/review.py), with the shared token."""
+        return self._call_get(path, query)
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        """Any other documented POST, with the shared token."""
+        return self._call(path, body)
+
     # -- token handling ----------------------------------------------------------------
 
     def _token(self) -> AccessToken:

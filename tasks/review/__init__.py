@@ -1,0 +1,1 @@
+"""Reviews: Ekuaibao's approval messages become cards in approvers' DMs, kept true."""
