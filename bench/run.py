@@ -69,7 +69,7 @@ from bench.loadgen import (
     tree_cpu,
 )
 from bench.standins import BOT_TOKEN, StandIns
-from tasks.settings import without_settings
+from tasks.environment import without_settings
 
 REPO = Path(__file__).resolve().parents[1]
 DETAIL_BATCH_PATH = "/api/openapi/v2/extension/INVOICE/object/invoice/detailBatch"

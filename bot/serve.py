@@ -42,9 +42,8 @@ def _settings_for(args: argparse.Namespace) -> tuple[Settings, bool, bool]:
     return load_settings(require=tuple(require)), http_mode, run_worker
 
 
-def serve(args: argparse.Namespace) -> int:
-    settings, http_mode, run_worker = _settings_for(args)
-    configure_logging(settings.log_level)
+def _check_before_serving(settings: Settings, run_worker: bool) -> None:
+    """A broker that is not there stops us now; what an operator should know is logged."""
     # Commands would be refused one by one at the first publish: say it once, now.
     check = broker_check(settings.broker_url, BROKER_CHECK_S)
     if not check.ok:
@@ -56,6 +55,12 @@ def serve(args: argparse.Namespace) -> int:
         log.warning("%s (set ACCESS_MODE or an allowlist to restrict it)", OPEN_MODE_WARNING)
     if one_host := settings.one_host_warning():
         log.warning("%s", one_host)
+
+
+def serve(args: argparse.Namespace) -> int:
+    settings, http_mode, run_worker = _settings_for(args)
+    configure_logging(settings.log_level)
+    _check_before_serving(settings, run_worker)
 
     from bot.app import build_app
     from bot.enqueue import celery_enqueue, warm_up

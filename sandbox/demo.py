@@ -34,7 +34,8 @@ from sandbox.signing import (
 )
 from sandbox.slack import SlackStandIn
 from sandbox.terminal import to_text
-from tasks.settings import fail, without_settings
+from tasks.environment import without_settings
+from tasks.settings import fail
 
 if TYPE_CHECKING:  # needs `websockets`, a dev extra; imported when the demo runs in Socket Mode
     from sandbox.socket_mode import SocketModeStandIn

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Literal, NoReturn
 
@@ -283,23 +283,3 @@ def load_settings(*, require: tuple[str, ...] = ()) -> Settings:
         if getattr(settings, field) is None:
             fail(f"setting {field.upper()} is missing: set it in the environment or in .env")
     return settings
-
-
-#: What else makes a process of ours behave differently: Bolt and the Slack SDK read
-#: `SLACK_*` themselves (OAuth settings, tokens), Celery `CELERY_*`, and the default state
-#: folder follows `XDG_STATE_HOME`.
-FOREIGN_PREFIXES = ("SLACK_", "CELERY_", "XDG_STATE_HOME")
-#: Every setting, by its environment name (read case-insensitively, as pydantic-settings does).
-SETTING_NAMES = frozenset(name.upper() for name in Settings.model_fields)
-
-
-def is_setting(name: str) -> bool:
-    """True for an environment variable that configures the bot or a worker."""
-    upper = name.upper()
-    return upper in SETTING_NAMES or upper.startswith(FOREIGN_PREFIXES)
-
-
-def without_settings(environ: Mapping[str, str]) -> dict[str, str]:
-    """`environ` with every setting left out: the one list that tests, the demo and the
-    benchmark clear, so a child process reads only the settings it is given."""
-    return {k: v for k, v in environ.items() if not is_setting(k)}

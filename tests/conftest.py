@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tasks.settings import is_setting
+from tasks.environment import is_setting
 
 
 @pytest.fixture(autouse=True)

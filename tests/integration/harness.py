@@ -28,7 +28,7 @@ from sandbox.signing import (
 )
 from sandbox.slack import ApiCall, ResponsePost, SlackStandIn
 from sandbox.socket_mode import SocketModeStandIn
-from tasks.settings import without_settings
+from tasks.environment import without_settings
 
 REPO = Path(__file__).resolve().parents[2]
 #: Flushed by the tests; TEST_REDIS_DB lets two checkouts test side by side.

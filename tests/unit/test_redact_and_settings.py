@@ -138,7 +138,8 @@ def test_a_publish_timeout_is_found_inside_kombus_wrapping() -> None:
 def test_one_list_of_settings_is_cleared_everywhere(monkeypatch) -> None:
     """Tests, the demo and the bench clear `without_settings`: every Settings field, in
     any case, and what Bolt and Celery read themselves; nothing else."""
-    from tasks.settings import Settings, is_setting, without_settings
+    from tasks.environment import is_setting, without_settings
+    from tasks.settings import Settings
 
     for name in Settings.model_fields:
         assert is_setting(name.upper()) and is_setting(name)
