@@ -25,6 +25,7 @@ import httpx
 
 from sandbox.ekuaibao import DEMO_INVOICE_IDS, REPORT_CODE, EkuaibaoStandIn
 from sandbox.preview import builder_url, to_html
+from sandbox.review_demo import print_review_scene, review_scene
 from sandbox.signing import (
     block_action,
     block_action_payload,
@@ -178,6 +179,7 @@ def run_demo(keep: bool = False, socket_mode_demo: bool = False) -> int:
     socket_mode = _socket_mode_stand_in() if socket_mode_demo else None
     folder = Path(tempfile.mkdtemp(prefix="invoicebot-demo-"))
     secret = secrets.token_hex(16)
+    events_token = secrets.token_urlsafe(24)
     clock = _LaterClock()
     with contextlib.ExitStack() as stack:
         ekuaibao = stack.enter_context(EkuaibaoStandIn(clock=clock))
@@ -199,13 +201,15 @@ def run_demo(keep: bool = False, socket_mode_demo: bool = False) -> int:
             EKUAIBAO_APP_SECURITY="sandbox-app-security",
             STATE_DIR=str(folder / "state"),
             LOG_LEVEL="INFO",
+            EKUAIBAO_EVENTS_TOKEN=events_token,
         )
         command = [sys.executable, "-m", "bot.cli", "serve", "--http", "--port", str(port)]
         mode = "HTTP mode"
         if socket_mode is not None:
             del env["SLACK_SIGNING_SECRET"]  # Socket Mode needs none
             env["SLACK_APP_TOKEN"] = socket_mode.app_token
-            command = [sys.executable, "-m", "bot.cli", "serve"]
+            # Ekuaibao's approval messages still arrive over HTTP, on --port
+            command = [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)]
             mode = "Socket Mode"
         log_path = folder / "bot.log"
         print(
@@ -235,6 +239,8 @@ def run_demo(keep: bool = False, socket_mode_demo: bool = False) -> int:
                 report_text = f"report {REPORT_CODE}"
                 report_ack, report_ms, report_messages, _ = _lookup(bot_in, slack, report_text)
                 old_link = _first_link(messages[0])
+                events_url = f"http://127.0.0.1:{port}/ekuaibao/events/{events_token}"
+                scene = review_scene(ekuaibao, slack, events_url)
                 clock.offset = 2 * 3600  # two hours later, the signed links have expired
                 old_status = httpx.get(old_link, timeout=5).status_code if old_link else 0
                 refreshed = _click_refresh(bot_in, slack, messages[0])
@@ -279,6 +285,7 @@ def run_demo(keep: bool = False, socket_mode_demo: bool = False) -> int:
             )
         )
         print()
+    print_review_scene(scene)
     print(f"Report lookup: ack {report_ack:.0f} ms, reply {report_ms:.0f} ms.")
     print(
         f"Ack latency{' over the socket' if socket_mode else ''}: {ack_ms:.0f} ms "

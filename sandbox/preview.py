@@ -56,14 +56,18 @@ def _plain(text: str) -> str:
     out = _CODE.sub(r"<code>\1</code>", out)
     out = _BOLD.sub(r"<b>\1</b>", out)
     out = _ITALIC.sub(r"<i>\1</i>", out)
-    for code, char in EMOJI.items():
-        out = out.replace(code, char)
-    return out
+    return _emoji(out)
 
 
 def _text(obj: dict[str, Any]) -> str:
     raw = str(obj.get("text", ""))
-    return html.escape(raw) if obj.get("type") == "plain_text" else _mrkdwn(raw)
+    return _emoji(html.escape(raw)) if obj.get("type") == "plain_text" else _mrkdwn(raw)
+
+
+def _emoji(text: str) -> str:
+    for code, char in EMOJI.items():
+        text = text.replace(code, char)
+    return text
 
 
 def _button(element: dict[str, Any]) -> str:

@@ -337,6 +337,7 @@ def start_socket_bot(
     folder: Path,
     *,
     worker: bool = True,
+    port: int | None = None,
     **extra: str,
 ) -> SocketBot:
     """`invoicebot serve` with SLACK_APP_TOKEN and no --http; ready once it said it connected."""
@@ -348,6 +349,8 @@ def start_socket_bot(
     del env["SLACK_SIGNING_SECRET"]  # Socket Mode needs none
     env["SLACK_APP_TOKEN"] = socket_mode.app_token
     args = [sys.executable, "-m", "bot.cli", "serve", "--worker" if worker else "--no-worker"]
+    if port is not None:  # where Ekuaibao's approval messages and /healthz are served
+        args += ["--port", str(port)]
     with log_path.open("wb") as log_file:
         proc = subprocess.Popen(
             args, env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=folder

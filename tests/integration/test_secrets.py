@@ -8,16 +8,27 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
-from sandbox.ekuaibao import EkuaibaoStandIn
+from sandbox.ekuaibao import APPROVER_EMAIL, APPROVER_ID, REPORT_ID, EkuaibaoStandIn
+from sandbox.review import approval_event
+from sandbox.signing import block_action
 from sandbox.slack import SlackStandIn
 from sandbox.socket_mode import SocketModeStandIn
-from tests.integration.harness import RunningBot, SocketBot, start_bot, start_socket_bot
+from tests.integration.harness import (
+    RunningBot,
+    SocketBot,
+    free_port,
+    start_bot,
+    start_socket_bot,
+)
 
 pytestmark = pytest.mark.integration
 DISCOUNT = "djg8LshfUkfM00:033002100311:23272058"
 MEAL = "0aM9AbvdhI0400:011001900111:07517347"
+#: Where Ekuaibao posts approval messages: the path's last part is a secret.
+EVENTS_TOKEN = "evt-" + "Zq9x" * 8
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +36,12 @@ def debug_bot(
     ekuaibao: EkuaibaoStandIn, slack: SlackStandIn, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningBot]:
     running = start_bot(
-        ekuaibao, slack, tmp_path_factory.mktemp("debug"), broker=None, LOG_LEVEL="DEBUG"
+        ekuaibao,
+        slack,
+        tmp_path_factory.mktemp("debug"),
+        broker=None,
+        LOG_LEVEL="DEBUG",
+        EKUAIBAO_EVENTS_TOKEN=EVENTS_TOKEN,
     )
     yield running
     running.stop()
@@ -114,6 +130,51 @@ def test_no_secret_in_debug_logs_across_all_entry_points(
     assert_no_secret_in(bot.log(), bot.secret, response_urls, ekuaibao)
 
 
+def test_no_secret_in_debug_logs_across_the_review_entry_points(
+    debug_bot: RunningBot, ekuaibao: EkuaibaoStandIn, slack: SlackStandIn
+) -> None:
+    """The events token, the deep link and the links on a card never reach a log line."""
+    bot = debug_bot
+    slack.add_user("U0APPROVER", APPROVER_EMAIL)
+    url = f"http://127.0.0.1:{bot.port}/ekuaibao/events/{EVENTS_TOKEN}"
+    body = approval_event(ekuaibao.world, "backlog.approving", REPORT_ID, APPROVER_ID)
+    assert ekuaibao.review.send(url.replace("Zq9x", "Zq9y", 1), body).status == 404
+    assert ekuaibao.review.send(url, {"not": "an event"}).status == 204
+    assert ekuaibao.review.send(url, body).status == 204
+    card = None
+    deadline = time.monotonic() + 30
+    while card is None and time.monotonic() < deadline:
+        card = next(iter(slack.messages_in("D0APPROVER")), None)
+        time.sleep(0.05)
+    assert card is not None
+    response_urls = [slack.new_response_url()]
+    payload, headers = block_action(
+        bot.secret,
+        "review_open",
+        json.dumps({"f": REPORT_ID}),
+        response_urls[0],
+        user="U0APPROVER",
+        channel="D0APPROVER",
+        message_ts=card["ts"],
+    )
+    httpx.post(bot.events_url, content=payload, headers=headers, timeout=10)
+    [link] = slack.wait_for_posts(response_urls[0], 1, timeout=30)
+    queue = bot.command("review", user_id="U0APPROVER")
+    response_urls.append(queue.response_url)
+    bot.reply(queue)
+    time.sleep(1.0)
+    [deep] = ekuaibao.review.links_issued
+    assert deep in link.body["text"]
+    assert_no_secret_in(
+        bot.log(),
+        bot.secret,
+        response_urls,
+        ekuaibao,
+        ("events token", EVENTS_TOKEN),
+        ("deep link", deep),
+    )
+
+
 def test_every_answered_request_has_one_audit_line(debug_bot: RunningBot) -> None:
     command = debug_bot.command(MEAL)
     debug_bot.reply(command)
@@ -136,7 +197,12 @@ def debug_socket_bot(
 ) -> Iterator[SocketBot]:
     with SocketModeStandIn() as socket_mode, SlackStandIn(socket_mode=socket_mode) as slack:
         running = start_socket_bot(
-            ekuaibao, slack, tmp_path_factory.mktemp("debug-socket"), LOG_LEVEL="DEBUG"
+            ekuaibao,
+            slack,
+            tmp_path_factory.mktemp("debug-socket"),
+            port=free_port(),
+            LOG_LEVEL="DEBUG",
+            EKUAIBAO_EVENTS_TOKEN=EVENTS_TOKEN,
         )
         running.escape_slashes = True  # as Slack's JSON writes them: https:\/\/hooks…
         yield running
@@ -185,6 +251,18 @@ def test_no_secret_in_debug_logs_in_socket_mode(
     failing = bot.command(MEAL)
     response_urls.append(failing.response_url)
     bot.reply(failing, n=2)
+    # Ekuaibao's approval messages still arrive over HTTP, on --port, beside /healthz
+    port = int(bot.proc.args[-1])  # type: ignore[index]
+    assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+    events = f"http://127.0.0.1:{port}/ekuaibao/events/{EVENTS_TOKEN}"
+    wrong = httpx.post(events[:-1], json={"flowId": "x"}, timeout=5)
+    assert wrong.status_code == 404 and wrong.text == "Not Found"
+    body = approval_event(ekuaibao.world, "backlog.approving", REPORT_ID, "x:nobody")
+    assert httpx.post(events, json=body, timeout=5).status_code == 204
+    deadline = time.monotonic() + 20
+    while "who is not a current approver" not in bot.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "who is not a current approver" in bot.log()
     bot.socket_mode.request_refresh(close_after=1.0)  # a reconnect: a new URL and ticket
     bot.socket_mode.wait_connections(2)
     time.sleep(1.0)
@@ -196,5 +274,11 @@ def test_no_secret_in_debug_logs_in_socket_mode(
     tickets = [(f"ticket {t[:6]}", t) for t in bot.socket_mode.tickets_issued]
     assert len(tickets) == 2
     assert_no_secret_in(
-        log, None, response_urls, ekuaibao, ("app token", bot.socket_mode.app_token), *tickets
+        log,
+        None,
+        response_urls,
+        ekuaibao,
+        ("app token", bot.socket_mode.app_token),
+        ("events token", EVENTS_TOKEN),
+        *tickets,
     )

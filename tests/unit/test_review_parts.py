@@ -1,0 +1,225 @@
+"""The review's pure parts and the stand-in's approver endpoints, without a bot."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import string
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.ekuaibao_events import with_events
+from bot.listeners.review import asks_for_review
+from sandbox.ekuaibao import APPROVER_ID, REPORT_ID, STRANGER_ID, EkuaibaoStandIn
+from sandbox.review import APPROVER2_ID, approval_event
+from tasks.contracts import ReviewEvent
+from tasks.ekuaibao.masters import InvoiceMaster, ReportInfo
+from tasks.ekuaibao.review import Flow, Stage, parse_flow, parse_stages
+from tasks.lookup import InvoiceSummary
+from tasks.redact import redact
+from tasks.review import card
+from tasks.settings import Settings
+from tasks.texts import EN, REVIEW_EN, REVIEW_ZH, ReviewTexts, review_texts_for
+
+FIELDS = [f.name for f in dataclasses.fields(ReviewTexts)]
+
+
+def _placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
+@pytest.mark.parametrize("name", FIELDS)
+def test_review_texts_match_in_both_languages(name: str) -> None:
+    en, zh = getattr(REVIEW_EN, name), getattr(REVIEW_ZH, name)
+    assert type(en) is type(zh) and zh
+    if isinstance(en, dict):
+        assert set(en) == set(zh)
+        for key in en:
+            assert _placeholders(en[key]) == _placeholders(zh[key])
+    else:
+        assert _placeholders(en) == _placeholders(zh), name
+    assert review_texts_for("zh-CN") is REVIEW_ZH and review_texts_for(None) is REVIEW_EN
+
+
+def test_review_words() -> None:
+    for word in ("review", "Review", " 待审批 ", "review?"):
+        assert asks_for_review(word)
+    for word in ("review B23001249", "ID01xO4jZjprrx", "", None):
+        assert not asks_for_review(word)
+
+
+def test_the_events_token_is_long_and_redacted() -> None:
+    with pytest.raises(ValueError, match="24 characters"):
+        Settings(_env_file=None, ekuaibao_events_token="short")  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="letters, digits"):
+        Settings(_env_file=None, ekuaibao_events_token="a/b" * 10)  # type: ignore[call-arg]
+    token = "k" * 30
+    settings = Settings(_env_file=None, ekuaibao_events_token=token)  # type: ignore[call-arg]
+    assert token not in repr(settings)
+    line = f"POST /ekuaibao/events/{token} 204; link https://x/applet/thirdparty.html?code=abc"
+    assert token not in redact(line) and "code=abc" not in redact(line)
+
+
+# -- the endpoint as a WSGI app -------------------------------------------------------------
+
+
+def _call(app: Any, path: str, body: bytes, ctype: str = "application/json") -> tuple[str, bytes]:
+    seen: dict[str, str] = {}
+
+    def start(status: str, headers: list[tuple[str, str]]) -> None:
+        seen["status"] = status
+
+    environ = {
+        "PATH_INFO": path,
+        "REQUEST_METHOD": "POST",
+        "CONTENT_TYPE": ctype,
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+    }
+    answer = b"".join(app(environ, start))
+    return seen["status"], answer
+
+
+def test_the_endpoint_queues_only_for_the_right_token() -> None:
+    queued: list[Any] = []
+
+    def inner(environ: Any, start: Any) -> Iterator[bytes]:
+        start("404 Not Found", [])
+        return iter([b"Not Found"])
+
+    app = with_events(inner, "t" * 24, queued.append)
+    body = json.dumps({"flowId": "ID1"}).encode()
+    status, _ = _call(app, "/ekuaibao/events/" + "t" * 23 + "u", body)
+    assert status.startswith("404") and not queued
+    status, answer = _call(app, "/ekuaibao/events/" + "t" * 24, body)
+    assert status.startswith("204") and answer == b""
+    assert queued == [ReviewEvent(payload={"flowId": "ID1"}, received_at=queued[0].received_at)]
+    assert _call(app, "/ekuaibao/events/" + "t" * 24, b"nope")[0].startswith("400")
+    assert _call(app, "/ekuaibao/events/" + "t" * 24, body, "text/plain")[0].startswith("415")
+
+
+# -- parsing and rendering ---------------------------------------------------------------------
+
+
+def _flow(**changes: Any) -> Flow:
+    base = Flow(
+        "ID1", "B1", "差旅<1>", "approving", "expense", "c:s", "d", "sp", 1700000000000,
+        Decimal("300.00"), "CNY", 1700000001000, ("i1", "i2"), "", "", "", {},
+    )  # fmt: skip
+    return dataclasses.replace(base, **changes)
+
+
+def _invoice(invoice_id: str, total: str, verified: bool, flow_id: str) -> InvoiceSummary:
+    report = ReportInfo(
+        flow_id=flow_id, code=None, title=None, state=None, submitter_id=None,
+        submitted_ms=None, expense_total=None,
+    )  # fmt: skip
+    master = InvoiceMaster(
+        invoice_id=invoice_id, object_id="invoice", code="1", number="2", issued_ms=None,
+        category=None, seller="S", buyer="B", verified=verified, total=Decimal(total),
+        report=report,
+    )  # fmt: skip
+    return InvoiceSummary(invoice_id, (), (), master)
+
+
+def test_checks_count_what_an_approver_looks_for() -> None:
+    invoices = [
+        _invoice("a:1:1", "100.00", True, "ID1"),
+        _invoice("a:1:2", "150.00", False, "ID1"),
+        _invoice("a:1:3", "50.00", True, "ID_OTHER"),  # already used on another report
+    ]
+    checks = card.Checks.of("ID1", invoices, EN)
+    assert checks == card.Checks(Decimal("300.00"), 1, 0, 1)
+
+
+def test_parsers_read_the_documented_samples() -> None:
+    sample = json.loads(
+        (Path(__file__).parents[2] / "sandbox/data/flow-details.response.json").read_text("utf-8")
+    )
+    flow = parse_flow(sample)
+    assert (flow.code, flow.state, flow.form_type) == ("B20000001", "rejected", "expense")
+    assert flow.amount is not None and flow.submitted_ms == 1592289361103
+    states = parse_stages(
+        {"items": [{"flowId": "F", "stageName": "出纳支付", "operators": [{"id": "a:b"}]}]}
+    )
+    assert states["F"].has("a:b") and not states["F"].has("a:c")
+
+
+def test_moved_on_has_no_buttons_and_escapes() -> None:
+    stage = Stage("ID1", "财务<审批>", (("x:y", "n"),))
+    message = card.moved_on("B1", "a<b>", REVIEW_EN.outcome_approved, stage, REVIEW_EN)
+    text = json.dumps(message, ensure_ascii=False)
+    assert "a&lt;b&gt;" in text and "财务&lt;审批&gt;" in text and "button" not in text
+
+
+# -- the stand-in's approver endpoints ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def standin() -> Iterator[EkuaibaoStandIn]:
+    with EkuaibaoStandIn() as running:
+        yield running
+
+
+def _token(standin: EkuaibaoStandIn) -> str:
+    body = {"appKey": standin.app_key, "appSecurity": standin.app_security}
+    answer = httpx.post(standin.base_url + "/api/openapi/v1/auth/getAccessToken", json=body)
+    return str(answer.json()["value"]["accessToken"])
+
+
+def test_sandbox_queue_count_names_and_errors(standin: EkuaibaoStandIn) -> None:
+    token = _token(standin)
+    base = standin.base_url + "/api/openapi"
+    queue = httpx.get(f"{base}/v1.1/docs/byFlowId/${APPROVER_ID}", params={"accessToken": token})
+    assert queue.json()["count"] == 1 and queue.json()["items"][0]["id"] == REPORT_ID
+    unknown = httpx.get(f"{base}/v1.1/docs/byFlowId/$x:y", params={"accessToken": token})
+    assert unknown.status_code == 400 and unknown.json()["errorMessage"] == "员工不存在"
+    count = httpx.get(
+        f"{base}/v1.1/staffs/getBacklogCount/$id",
+        params={"accessToken": token, "staffParam": APPROVER_ID},
+    )
+    assert count.json()["items"]["type"]["approving"] == 1 and "peceving" in count.text
+    dept = httpx.get(f"{base}/v1/departments/$djg8LshfUkfM00", params={"accessToken": token})
+    assert dept.json()["value"]["name"]
+    missing = httpx.get(f"{base}/v1/departments/$nope", params={"accessToken": token})
+    assert missing.status_code == 400 and "未找到对应部门" in missing.text
+    assert httpx.get(f"{base}/v1/departments/$nope").status_code == 403  # no token
+
+
+def test_sandbox_deep_links_work_once(standin: EkuaibaoStandIn) -> None:
+    token = _token(standin)
+    url = standin.base_url + "/api/openapi/v1.1/provisional/getProvisionalAuth"
+    body = {"uid": APPROVER_ID, "pageType": "form", "flowId": REPORT_ID, "authType": "CODE"}
+    too_long = httpx.post(url, params={"accessToken": token}, json={**body, "expireDate": "999999"})
+    assert too_long.json()["value"] == {
+        "code": "false",
+        "message": "expireDate最多只能指定7天内的秒数！",
+    }
+    made = httpx.post(url, params={"accessToken": token}, json={**body, "expireDate": "600"})
+    link = made.json()["value"]["message"]
+    assert made.json()["value"]["code"] == "true" and "pageType=form" in link
+    assert "合思" in httpx.get(link).text
+    assert "已过期" in httpx.get(link).text
+
+
+def test_sandbox_outbound_sender_and_moves(standin: EkuaibaoStandIn) -> None:
+    standin.review.move_on(REPORT_ID, [APPROVER2_ID], stage="财务审批")
+    event = approval_event(standin.world, "backlog.approving", REPORT_ID, APPROVER2_ID)
+    assert event["userInfo"]["id"] == APPROVER2_ID and event["actionName"] == "待审批"
+    assert standin.world.approve_states[REPORT_ID]["operators"][0]["id"] == APPROVER2_ID
+    delivery = standin.review.send(standin.base_url + "/nowhere", event, retries=2)
+    assert delivery.state == "FAILURE" and len(standin.review.deliveries) == 3
+    standin.review.delete_flow(REPORT_ID)
+    token = _token(standin)
+    gone = httpx.get(
+        standin.base_url + "/api/openapi/v1.1/flowDetails",
+        params={"accessToken": token, "flowId": REPORT_ID},
+    )
+    assert gone.status_code == 412 and "单据已删除" in gone.text
+    assert STRANGER_ID not in json.dumps(standin.world.approve_states[REPORT_ID])
