@@ -308,3 +308,35 @@ def test_without_the_license_there_are_no_buttons(
             unlicensed.stop()
     finally:
         ekuaibao.approvals.licensed = True
+
+
+def test_no_secret_nor_comment_text_in_debug_logs_of_a_decision(
+    ekuaibao: EkuaibaoStandIn, slack: SlackStandIn, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from tests.integration.test_secrets import assert_no_secret_in
+
+    slack.add_user(APPROVER_SLACK, APPROVER_EMAIL)
+    debug = start_bot(
+        ekuaibao,
+        slack,
+        tmp_path_factory.mktemp("decide-debug"),
+        broker=None,
+        LOG_LEVEL="DEBUG",
+        EKUAIBAO_EVENTS_TOKEN=TOKEN,
+        APPROVALS_IN_SLACK="true",
+        APPROVALS_INTERVAL_S=str(INTERVAL_S),
+        BOT_LANGUAGE="en",
+    )
+    try:
+        flow_id, _ = new_report(ekuaibao, [APPROVER_ID])
+        card = locate(slack, card_for(debug, ekuaibao, slack, flow_id, APPROVER_ID), APPROVER_DM)
+        view = open_modal(debug, slack, card, "decide_approve", APPROVER_SLACK)
+        private = "PRIVATE-REMARK-" + secrets.token_hex(4)
+        assert confirm(debug, view, APPROVER_SLACK, text_input("comment", private)).status_code
+        wait_for(lambda: "Approved" in card_now(slack, card), what="the outcome")
+    finally:
+        debug.stop()
+    log = debug.log()
+    assert private not in log  # what the approver wrote stays in Ekuaibao
+    assert f"comment_chars={len(private)}" in log
+    assert_no_secret_in(log, debug.secret, [], ekuaibao, ("events token", TOKEN))
