@@ -13,12 +13,15 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from typing import Any
 
 import httpcore
 import httpx
 
 _JSON = {"Content-Type": "application/json"}
+#: How often a connection pool asks all its idle connections whether they have expired.
+SWEEP_S = 1.0
 
 
 #: Merged relative URLs: a few Ekuaibao paths under one base URL, with a token that changes
@@ -96,16 +99,29 @@ class LinearConnectionPool(httpcore.ConnectionPool):
     worker keeps to Ekuaibao (~100), it cost more CPU than the lookups themselves. Here
     the same rules (drop closed, expired and surplus idle connections; reuse, open, or
     replace an idle one) count once.
+
+    Asking an idle HTTP/1.1 connection whether it expired is a `poll` on its socket (did the
+    server close it?), which releases the GIL; httpcore asks every idle connection when any
+    request starts and again when it ends: ~14 polls a request with a busy worker's ~20 idle
+    connections a pool, each a GIL hand-off among 64 threads. Here idle connections are
+    all asked at most once every `SWEEP_S`; in between, only the one about to be reused is
+    (and replaced if it expired), so no request goes out on a dead connection.
     """
+
+    _next_sweep = 0.0
 
     def _assign_requests_to_connections(self) -> list[httpcore.ConnectionInterface]:
         closing: list[httpcore.ConnectionInterface] = []
         kept: list[httpcore.ConnectionInterface] = []
         count = len(self._connections)
+        now = time.monotonic()
+        sweep = now >= self._next_sweep
+        if sweep:
+            self._next_sweep = now + SWEEP_S
         for connection in self._connections:
             if connection.is_closed():
                 count -= 1
-            elif connection.has_expired() or (
+            elif ((sweep or not connection.is_idle()) and connection.has_expired()) or (
                 connection.is_idle() and count > self._max_keepalive_connections
             ):
                 count -= 1
@@ -115,10 +131,7 @@ class LinearConnectionPool(httpcore.ConnectionPool):
         self._connections[:] = kept
         for pool_request in [r for r in self._requests if r.is_queued()]:
             origin = pool_request.request.url.origin
-            reuse = next(
-                (c for c in self._connections if c.can_handle_request(origin) and c.is_available()),
-                None,
-            )
+            reuse = self._reusable(origin, closing, checked=sweep)
             if reuse is None and len(self._connections) >= self._max_connections:
                 idle = next((c for c in self._connections if c.is_idle()), None)
                 if idle is None:
@@ -130,6 +143,25 @@ class LinearConnectionPool(httpcore.ConnectionPool):
                 self._connections.append(reuse)
             pool_request.assign_to_connection(reuse)
         return closing
+
+    def _reusable(
+        self,
+        origin: httpcore.Origin,
+        closing: list[httpcore.ConnectionInterface],
+        *,
+        checked: bool,
+    ) -> httpcore.ConnectionInterface | None:
+        """The first connection that can take a request for `origin`; an idle one not
+        swept just now is asked first whether it expired, and dropped if so."""
+        while True:
+            reuse = next(
+                (c for c in self._connections if c.can_handle_request(origin) and c.is_available()),
+                None,
+            )
+            if reuse is None or checked or not reuse.is_idle() or not reuse.has_expired():
+                return reuse
+            self._connections.remove(reuse)
+            closing.append(reuse)
 
 
 class ThreadShardedTransport(httpx.BaseTransport):
