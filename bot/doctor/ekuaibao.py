@@ -68,7 +68,12 @@ def ekuaibao_checks(settings: Settings) -> list[Check]:
                 fail(CREDENTIALS, f"{exc} at {base} — check EKUAIBAO_BASE_URL and the network"),
                 skip(PLATFORM, "needs accepted credentials"),
             ]
-        checks = [ok(CREDENTIALS, f"accepted by {base} (tenant {tenant})")]
+        from bot.doctor.approvals import approvals_check
+
+        checks = [
+            ok(CREDENTIALS, f"accepted by {base} (tenant {tenant})"),
+            approvals_check(settings, client),
+        ]
         try:
             platform = client.platform_url(tenant)
         except EkuaibaoError as exc:

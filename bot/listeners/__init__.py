@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import actions, commands, events, review, shortcuts
+from bot.listeners import actions, commands, decide, events, review, shortcuts
 from bot.wiring import Wiring
 
 
@@ -14,3 +14,4 @@ def register(app: App, wiring: Wiring) -> None:
     shortcuts.register(app, wiring)
     actions.register(app, wiring)
     review.register(app, wiring)
+    decide.register(app, wiring)
