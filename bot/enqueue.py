@@ -10,10 +10,12 @@ from celery import Celery
 
 from tasks.celery_app import PUBLISH_STEP_S
 from tasks.contracts import (
+    DECIDE_TASK,
     LOOKUP_TASK,
     NOTICE_TASK,
     REVIEW_ASK_TASK,
     REVIEW_EVENT_TASK,
+    Decision,
     LookupRequest,
     Notice,
     ReviewAsk,
@@ -28,7 +30,7 @@ log = logging.getLogger(__name__)
 PUBLISH_BUDGET_S = 2.0
 RETRY_PAUSE_S = 0.1
 
-Queued = LookupRequest | Notice | ReviewEvent | ReviewAsk
+Queued = LookupRequest | Notice | ReviewEvent | ReviewAsk | Decision
 Enqueue = Callable[[Queued], None]
 
 
@@ -42,6 +44,9 @@ def celery_enqueue(celery: Celery) -> Enqueue:
             name, summary, request_id = NOTICE_TASK, f"(notice {request.text_key})", "notice"
         elif isinstance(request, ReviewEvent):  # the payload carries personal data
             name, summary, request_id = REVIEW_EVENT_TASK, "(ekuaibao event)", "ekuaibao event"
+        elif isinstance(request, Decision):  # what the person typed stays out of reprs
+            name, request_id = DECIDE_TASK, f"decision {request.step} {request.what}"
+            summary = f"(decision {request.step} {request.what} by {request.user_id})"
         elif isinstance(request, ReviewAsk):
             name, request_id = REVIEW_ASK_TASK, f"review {request.kind}"
             summary = f"(review {request.kind} for {request.user_id})"

@@ -837,6 +837,10 @@ class EkuaibaoStandIn:
 
         #: The approver endpoints (queues, names, deep links) and the outbound sender.
         self.review = ReviewEndpoints(self)
+        from sandbox.approvals import ApprovalEndpoints
+
+        #: Approving, rejecting and commenting (backlog/data, its result, charge powers).
+        self.approvals = ApprovalEndpoints(self)
 
     # lifecycle -------------------------------------------------------------------------
 
@@ -989,6 +993,13 @@ class EkuaibaoStandIn:
             return self._require("GET", req) or self._file(req)
         if path == "/applet/thirdparty.html":
             return self._require("GET", req) or self.review.open_link(req)
+
+        if (decide := self.approvals.route(req.method, path)) is not None:
+            if not self._token_valid(req.query.get("accessToken")):
+                return HttpResponse.text(403, "未授权")
+            if body is _NO_BODY:
+                return _BadRequest("请求体不是合法的JSON").response()
+            return decide(req, body)  # type: ignore[no-any-return]
 
         get_handler = self._api_get_route(path)
         if get_handler is not None:

@@ -99,11 +99,13 @@ def block_action(
     user: str = "U0SANDBOX",
     channel: str = "C0SANDBOX",
     message_ts: str = "1700000000.000100",
+    trigger_id: str = "1.2.3",
 ) -> tuple[bytes, dict[str, str]]:
     """A click on one of the bot's buttons, as Slack sends it (form-encoded `payload=`)."""
     payload = block_action_payload(
         action_id, value, response_url, user=user, channel=channel, message_ts=message_ts
     )
+    payload["trigger_id"] = trigger_id
     return interaction(secret, payload, timestamp=None)
 
 
@@ -178,4 +180,20 @@ def event_callback(inner: dict[str, Any], *, event_id: str | None = None) -> dic
                 "is_enterprise_install": False,
             }
         ],
+    }
+
+
+def view_submission_payload(
+    view: dict[str, Any], values: dict[str, dict[str, Any]], *, user: str = "U0SANDBOX"
+) -> dict[str, Any]:
+    """Confirm on a modal: the view as the bot last set it, with what the person entered
+    (`values`: block_id -> action_id -> element state, as Slack's `state.values`)."""
+    return {
+        "type": "view_submission",
+        "team": {"id": "T0SANDBOX", "domain": "sandbox"},
+        "user": {"id": user, "team_id": "T0SANDBOX"},
+        "api_app_id": "A0SANDBOX",
+        "trigger_id": f"{int(time.time())}.9.sandbox",
+        "view": {**view, "state": {"values": values}, "app_id": "A0SANDBOX"},
+        "response_urls": [],
     }

@@ -142,6 +142,10 @@ class SlackStandIn:
         #: views.publish: the Home tab each user last got; off = `not_enabled`.
         self.home_tab_enabled = True
         self.home_views: dict[str, dict[str, Any]] = {}
+        #: Modals: trigger ids handed out (id -> when, used) and every open view by id.
+        self._triggers: dict[str, tuple[float, bool]] = {}
+        self.views: dict[str, dict[str, Any]] = {}
+        self._view_seq = 0
 
     # lifecycle -------------------------------------------------------------------------
 
@@ -241,6 +245,19 @@ class SlackStandIn:
         user["profile"] = {**user["profile"], "email": email, "real_name": email}
         with self._lock:
             self.users[user_id] = user
+
+    def new_trigger(self) -> str:
+        """A trigger_id as an interaction carries it: one views.open, within 3 s."""
+        with self._lock:
+            self._view_seq += 1
+            trigger = f"{self._view_seq}.{secrets.randbelow(10**9)}.sandbox"
+            self._triggers[trigger] = (self.clock(), False)
+        return trigger
+
+    def view(self, view_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            found = self.views.get(view_id)
+            return copy.deepcopy(found) if found is not None else None
 
     def message(self, channel: str, ts: str) -> dict[str, Any] | None:
         """A message the bot posted (as chat.update last left it)."""
@@ -496,6 +513,49 @@ class SlackStandIn:
             self.home_views[user_id] = view
         return HttpResponse.json(200, {"ok": True, "view": {"id": "V0SANDBOX", **view}})
 
+    def _views_open(self, params: dict[str, Any]) -> HttpResponse:
+        trigger = str(params.get("trigger_id") or "")
+        view = _json_view(params)
+        if view is None:
+            return _api_error("invalid_arguments")
+        with self._lock:
+            issued = self._triggers.get(trigger)
+            if issued is None:
+                return _api_error("invalid_trigger_id")
+            if issued[1]:
+                return _api_error("trigger_exchanged")
+            if self.clock() - issued[0] > TRIGGER_TTL_S:
+                return _api_error("expired_trigger_id")
+            self._triggers[trigger] = (issued[0], True)
+        problem = _view_problem(view)
+        if problem is not None:
+            return problem
+        with self._lock:
+            self._view_seq += 1
+            view_id = f"V0MODAL{self._view_seq:04d}"
+            stored = {**view, "id": view_id, "hash": f"{self._view_seq}.h"}
+            self.views[view_id] = stored
+        return HttpResponse.json(200, {"ok": True, "view": copy.deepcopy(stored)})
+
+    def _views_update(self, params: dict[str, Any]) -> HttpResponse:
+        view_id = str(params.get("view_id") or "")
+        view = _json_view(params)
+        if view is None or not view_id:
+            return _api_error("invalid_arguments")
+        problem = _view_problem(view)
+        if problem is not None:
+            return problem
+        with self._lock:
+            known = self.views.get(view_id)
+            if known is None:
+                return _api_error("not_found")
+            if params.get("hash") and params["hash"] != known.get("hash"):
+                return _api_error("hash_conflict")
+            self._view_seq += 1
+            stored = {**view, "id": view_id, "hash": f"{self._view_seq}.h"}
+            self.views[view_id] = stored
+        return HttpResponse.json(200, {"ok": True, "view": copy.deepcopy(stored)})
+
     def _usergroups_users_list(self, params: dict[str, Any]) -> HttpResponse:
         group = str(params.get("usergroup") or "")
         if not group:
@@ -579,11 +639,56 @@ _METHODS: dict[str, Callable[[SlackStandIn, dict[str, Any]], HttpResponse]] = {
     "usergroups.users.list": SlackStandIn._usergroups_users_list,
     "users.lookupByEmail": SlackStandIn._lookup_by_email,
     "views.publish": SlackStandIn._views_publish,
+    "views.open": SlackStandIn._views_open,
+    "views.update": SlackStandIn._views_update,
     "reactions.add": SlackStandIn._reactions_add,
     "reactions.remove": SlackStandIn._reactions_remove,
     "conversations.open": SlackStandIn._conversations_open,
     "conversations.info": SlackStandIn._conversations_info,
 }
+
+
+#: A trigger_id is good for one views.open within this long of the interaction.
+TRIGGER_TTL_S = 3.0
+
+
+def _json_view(params: dict[str, Any]) -> dict[str, Any] | None:
+    view = params.get("view")
+    if isinstance(view, str):
+        try:
+            view = json.loads(view)
+        except ValueError:
+            return None
+    return view if isinstance(view, dict) else None
+
+
+def _view_problem(view: dict[str, Any]) -> HttpResponse | None:
+    """Slack's modal limits: title/submit/close ≤ 24, 1–100 blocks, metadata ≤ 3000,
+    input blocks need a submit button."""
+    errors: list[str] = []
+    blocks = view.get("blocks")
+    if view.get("type") != "modal":
+        errors.append("view.type must be modal")
+    if not isinstance(blocks, list) or not 1 <= len(blocks) <= 100:
+        errors.append("view.blocks must hold 1-100 blocks")
+        blocks = []
+    for key in ("title", "submit", "close"):
+        text = (view.get(key) or {}).get("text", "") if key in view else None
+        if key == "title" and not text:
+            errors.append("view.title is required")
+        if text is not None and len(text) > 24:
+            errors.append(f"view.{key} longer than 24 characters")
+    if len(str(view.get("private_metadata") or "")) > 3000:
+        errors.append("view.private_metadata longer than 3000 characters")
+    if len(str(view.get("callback_id") or "")) > 255:
+        errors.append("view.callback_id longer than 255 characters")
+    if any(b.get("type") == "input" for b in blocks) and "submit" not in view:
+        errors.append("input blocks need view.submit")
+    plain = [b for b in blocks if b.get("type") != "input"]
+    errors += [e for e in validate_message({"blocks": plain}) if "blocks >" not in e]
+    if errors:
+        return _api_error("invalid_arguments", response_metadata={"messages": errors})
+    return None
 
 
 def _api_error(error: str, **extra: Any) -> HttpResponse:

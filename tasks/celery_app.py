@@ -28,7 +28,9 @@ def broker_settings() -> BrokerSettings:
 def create_app(settings: BrokerSettings) -> Celery:
     embedded.register()
     app = Celery(
-        "invoicebot", broker=settings.broker_url, include=["tasks.invoices", "tasks.review.tasks"]
+        "invoicebot",
+        broker=settings.broker_url,
+        include=["tasks.invoices", "tasks.review.tasks", "tasks.review.decide_tasks"],
     )
     app.conf.update(
         task_serializer="json",

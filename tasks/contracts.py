@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import time
 import uuid
 from typing import Annotated, Any, Literal
@@ -201,4 +202,35 @@ class ReviewAsk(BaseModel):
     channel_id: str = ""
     message_ts: str = ""
     language: str | None = None
+    received_at: float = Field(default_factory=time.time)
+
+
+# -- deciding from the review card -------------------------------------------------------
+
+#: Fill a decision modal, or send the decision itself (approve, reject, ask).
+DECIDE_TASK = "invoicebot.decide"
+DecisionStep = Literal["prepare", "decide"]
+DecisionWhat = Literal["approve", "reject", "ask"]
+
+
+class Decision(BaseModel):
+    """A click on Approve/Reject…/Ask…, or its modal's Confirm. Only the ids and what the
+    person typed: the worker re-reads the report, the approvers and the clicker."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    step: DecisionStep
+    what: DecisionWhat
+    user_id: str = Field(max_length=32)
+    team_id: str = ""
+    flow_id: str = Field(max_length=64)
+    node_id: str = Field(default="", max_length=80)
+    #: The modal to fill (prepare).
+    view_id: str = Field(default="", max_length=64)
+    comment: str = Field(default="", max_length=3000)
+    reject_to: str = Field(default="", max_length=80)
+    resubmit_method: Literal["FROM_START", "TO_REJECTOR"] = "FROM_START"
+    language: str | None = None
+    #: One id per Confirm: a retried or redelivered task knows its own claim.
+    decision_id: str = Field(default_factory=lambda: secrets.token_hex(8))
     received_at: float = Field(default_factory=time.time)

@@ -170,6 +170,11 @@ class Settings(BrokerSettings):
     ekuaibao_events_token: SecretStr | None = None
     #: DM a report's submitter when it is rejected or paid.
     notify_submitters: bool = False
+    #: Approve, reject and ask from the review card (needs 单据审批; off by default: the
+    #: bot then acts in Ekuaibao as the person who clicked, and is the only guard).
+    approvals_in_slack: bool = False
+    #: Seconds between two decision calls of this tenant (Ekuaibao asks for > 1 minute).
+    approvals_interval_s: float = Field(default=61.0, ge=0.5, le=3600)
 
     @field_validator("slack_bot_token")
     @classmethod

@@ -45,7 +45,12 @@ def ekuaibao_checks(settings: Settings) -> list[Check]:
         tenant = _tenant(client, base)
         if isinstance(tenant, list):
             return tenant
-        checks = [ok(CREDENTIALS, f"accepted by {base} (tenant {tenant})")]
+        from bot.doctor.approvals import approvals_check
+
+        checks = [
+            ok(CREDENTIALS, f"accepted by {base} (tenant {tenant})"),
+            approvals_check(settings, client),
+        ]
         try:
             platform = client.platform_url(tenant)
         except EkuaibaoError as exc:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from slack_bolt import App, BoltContext
 
-from bot.listeners import actions, commands, events, review, shortcuts
+from bot.listeners import actions, commands, decide, events, review, shortcuts
 from bot.wiring import WIRING_KEY, Wiring
 
 
@@ -25,3 +25,4 @@ def register(app: App, wiring: Wiring) -> None:
     shortcuts.register(app)
     actions.register(app)
     review.register(app, wiring)
+    decide.register(app, wiring)

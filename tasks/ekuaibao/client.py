@@ -210,6 +210,20 @@ class EkuaibaoClient:
         """Any other documented POST, with the shared token."""
         return self._call(path, body)
 
+    def post_once(self, path: str, query: dict[str, str], body: dict[str, Any]) -> Any:
+        """A POST that acts (approve, comment): sent once, never repeated after a timeout or
+        a reset, since Ekuaibao may have taken it. Only a refused token is renewed (403:
+        nothing was done)."""
+
+        def send(token: str) -> Any:
+            params = {**query, "accessToken": token}
+            return self._answer_once(
+                path,
+                lambda: lean_http.send(self._http, "POST", path, params=params, json_body=body),
+            )
+
+        return self._authorized(path, send)
+
     # -- token handling ----------------------------------------------------------------
 
     def _token(self) -> AccessToken:

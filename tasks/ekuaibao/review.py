@@ -86,6 +86,8 @@ class Flow:
     last_operator: str
     #: Which buttons each staff member may press now (`actions`).
     actions: dict[str, tuple[str, ...]]
+    #: The node waiting now (the last log entry's `nextId`): decisions are keyed by it.
+    node_id: str = ""
 
 
 def _text(value: Any) -> str:
@@ -160,6 +162,7 @@ def parse_flow(body: Any) -> Flow:
         last_comment=_text(attributes.get("comment")) if isinstance(attributes, dict) else "",
         last_operator=_text(last.get("operatorId")),
         actions=actions,
+        node_id=_text(attributes.get("nextId")) if isinstance(attributes, dict) else "",
     )
 
 

@@ -52,6 +52,8 @@ class ReviewDeps:
     dedup: Dedup
     notify_submitters: bool = False
     clock: Callable[[], float] = time.time
+    #: Adds the decision buttons to a card (tasks.review.decide), when deciding here is on.
+    decorate: Callable[[dict[str, Any], Flow, str, str | None], dict[str, Any]] | None = None
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         return self.lookup.executor.submit(fn, *args)
@@ -126,6 +128,8 @@ def _to_approver(
     message = card.review_card(
         _view(deps, flow, stage), texts_for(language), review_texts_for(language)
     )
+    if deps.decorate is not None:
+        message = deps.decorate(message, flow, staff_id, language)
     if known is not None and _update(deps, known, message):
         _audit(flow.flow_id, staff_id, slack_user, "card refreshed")
         return
@@ -382,6 +386,8 @@ def handle_ask(ask: ReviewAsk, deps: ReviewDeps) -> None:
         _post(deps, channel, message, thread_ts=thread or None)
         return
     message = card.review_card(_view(deps, flow, stage), texts_for(language), review)
+    if deps.decorate is not None:
+        message = deps.decorate(message, flow, staff.staff_id, language)
     known = deps.cards.get(flow.flow_id, staff.staff_id)
     if ask.kind == "refresh" and known is not None and _update(deps, known, message):
         return

@@ -47,6 +47,9 @@ def review_deps() -> ReviewDeps:
                     notify_submitters=settings.notify_submitters,
                 ),
             )
+            from tasks.review.decide_tasks import attach
+
+            attach(_deps[1], settings)
         return _deps[1]
 
 

@@ -93,7 +93,7 @@ def test_a_good_http_setup_passes_every_check(slack_api, ekuaibao_api, tmp_path)
     assert result.returncode == 0, result.stdout
     lines = result.stdout.splitlines()
     assert all(x[0] in "✓–" for x in lines[:-1]), result.stdout
-    assert lines[-1].startswith("All 10 checks passed")
+    assert lines[-1].startswith("All 11 checks passed")
     assert line(result, "Slack bot token") == (
         "✓ Slack bot token: workspace Sandbox (T0SANDBOX), bot @invoice-bot"
     )
@@ -156,7 +156,7 @@ def test_missing_scopes_are_named(slack_api, ekuaibao_api, tmp_path) -> None:
         "✗ Slack scopes: missing reactions:write, users:read — reinstall the app from "
         "manifest.yml (Install App → Reinstall to Workspace)"
     )
-    assert result.stdout.splitlines()[-1].startswith("1 of 10 checks failed")
+    assert result.stdout.splitlines()[-1].startswith("1 of 11 checks failed")
 
 
 def test_the_scopes_come_from_the_manifest_given(slack_api, ekuaibao_api, tmp_path) -> None:
@@ -377,3 +377,23 @@ def test_redis_broker_reports_its_persistence(slack_api, ekuaibao_api, tmp_path)
     assert result.returncode == 0, result.stdout
     assert line(result, "Shared state") == f"✓ Shared state: Redis at {url} answers PING"
     assert line(result, "Redis persistence").startswith("– Redis persistence: skipped")
+
+
+def test_deciding_in_slack_says_why_its_buttons_are_hidden(
+    slack_api, ekuaibao_api, tmp_path
+) -> None:
+    env = good_env(slack_api, ekuaibao_api, tmp_path / "state")
+    off = doctor(env, tmp_path)
+    assert line(off, "Deciding in Slack").startswith("✓ Deciding in Slack: off: review cards")
+    env["APPROVALS_IN_SLACK"] = "true"
+    on = doctor(env, tmp_path)
+    assert line(on, "Deciding in Slack").startswith("✓ Deciding in Slack: on: 单据审批 licensed")
+    ekuaibao_api.approvals.licensed = False
+    try:
+        hidden = doctor(env, tmp_path)
+    finally:
+        ekuaibao_api.approvals.licensed = True
+    assert hidden.returncode == 0  # a warning: lookups still work
+    assert line(hidden, "Deciding in Slack").startswith(
+        "⚠ Deciding in Slack: buttons hidden: 单据审批 is expired — renew 单据审批"
+    )

@@ -77,3 +77,22 @@ def test_without_the_routing_helper_the_client_sends_it(monkeypatch) -> None:
     monkeypatch.delattr(httpx.Client, "_transport_for_url")
     monkeypatch.setattr(http, "send", lambda request: httpx.Response(201, request=request))
     assert lean_http.send(http, "POST", "/api/x", json_body={}).status_code == 201
+
+
+def test_merged_urls_are_remembered_per_base_and_params_but_never_absolute_ones() -> None:
+    seen: list[httpx.Request] = []
+    http = client(recorder(seen))
+    other = httpx.Client(base_url="https://ekb.test/other", transport=recorder(seen))
+    for token in ("t1", "t1", "t2"):
+        lean_http.send(http, "GET", "/api/x", params={"accessToken": token})
+    lean_http.send(other, "GET", "/api/x", params={"accessToken": "t1"})
+    lean_http.send(http, "POST", "https://hooks.slack.test/commands/T1/2/secret", json_body={})
+    assert [str(r.url) for r in seen] == [
+        "https://ekb.test/tenant/api/x?accessToken=t1",
+        "https://ekb.test/tenant/api/x?accessToken=t1",
+        "https://ekb.test/tenant/api/x?accessToken=t2",
+        "https://ekb.test/other/api/x?accessToken=t1",
+        "https://hooks.slack.test/commands/T1/2/secret",
+    ]
+    assert seen[0].url._uri_reference is seen[1].url._uri_reference  # parsed once
+    assert not any("secret" in key[1] for key in lean_http._merged)

@@ -93,3 +93,33 @@ def test_the_transport_uses_it_with_the_limits_asked_for() -> None:
     pool = transport._pool
     assert type(pool) is LinearConnectionPool
     assert (pool._max_connections, pool._max_keepalive_connections) == (7, 3)
+
+
+class Counted(Fake):
+    def has_expired(self) -> bool:
+        self.checked = getattr(self, "checked", 0) + 1
+        return self.expired
+
+
+def test_between_sweeps_only_the_connection_reused_is_checked_and_an_expired_one_is_not_used(
+    monkeypatch,
+) -> None:
+    clock = iter([100.0, 100.5, 100.6, 101.2])
+    monkeypatch.setattr("tasks.lean_http.time.monotonic", lambda: next(clock))
+    pool = _pool(LinearConnectionPool, [], [], 10, 10)
+    pool._connections = [Counted(f"c{i}", (False, False, True, True, True)) for i in range(5)]
+    pool._assign_requests_to_connections()  # the sweep: every idle connection asked
+    assert [c.checked for c in pool._connections] == [1] * 5
+
+    pool._connections[0].expired = True  # the server closed it since
+    pool._requests.append(PoolRequest(httpcore.Request("GET", "http://ekb.test/x")))
+    closing = pool._assign_requests_to_connections()
+    assert [repr(c) for c in closing] == ["c0"]
+    assert repr(pool._requests[0].connection) == "c1"
+    assert [c.checked for c in pool._connections] == [2, 1, 1, 1]
+
+    pool._requests.clear()
+    pool._assign_requests_to_connections()  # a request ended: nobody asked
+    assert [c.checked for c in pool._connections] == [2, 1, 1, 1]
+    pool._connections[2].expired = True  # c3
+    assert [repr(c) for c in pool._assign_requests_to_connections()] == ["c3"]  # next sweep

@@ -237,7 +237,21 @@ def test_users_reactions_conversations(slack: SlackStandIn, http: httpx.Client) 
     assert call(http, slack, "conversations.info", channel="X1").json()["error"] == (
         "channel_not_found"
     )
-    assert call(http, slack, "views.open").json() == {"ok": False, "error": "unknown_method"}
+    assert call(http, slack, "views.push").json() == {"ok": False, "error": "unknown_method"}
+    modal = {"type": "modal", "title": {"type": "plain_text", "text": "Approve report"}}
+    modal["blocks"] = [{"type": "section", "text": {"type": "mrkdwn", "text": "checking"}}]
+    view = json.dumps(modal)
+    assert call(http, slack, "views.open", trigger_id="1.2.3", view=view).json()["error"] == (
+        "invalid_trigger_id"
+    )
+    trigger = slack.new_trigger()
+    opened = call(http, slack, "views.open", trigger_id=trigger, view=view).json()
+    assert opened["ok"] is True and opened["view"]["id"].startswith("V")
+    again = call(http, slack, "views.open", trigger_id=trigger, view=view).json()
+    assert again["error"] == "trigger_exchanged"  # one modal per trigger
+    long_title = json.dumps({**modal, "title": {"type": "plain_text", "text": "x" * 25}})
+    updated = call(http, slack, "views.update", view_id=opened["view"]["id"], view=long_title)
+    assert updated.json()["error"] == "invalid_arguments"
 
 
 def test_web_client_from_slack_sdk(slack: SlackStandIn) -> None:

@@ -1,0 +1,160 @@
+"""Approve, Reject… and Ask the submitter… on a review card, and their modals.
+
+A click opens the modal at once (Slack's trigger_id lives 3 s) saying "checking"; the
+worker checks the clicker and the report, then fills it in or says why not. Confirm is
+validated here (a rejection needs a reason) and queued. Clicks and modals carry only the
+flow id and node; `private_metadata` is read for nothing else, and the worker re-reads
+everything before acting.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.enqueue import EnqueueFailed
+from bot.wiring import Wiring
+from tasks.contracts import Decision, DecisionWhat
+
+log = logging.getLogger(__name__)
+_ID = re.compile(r"[A-Za-z0-9_$:-]{1,80}")
+_WHAT: dict[str, DecisionWhat] = {
+    "decide_approve": "approve",
+    "decide_reject": "reject",
+    "decide_ask": "ask",
+}
+DOUBLE_CLICK_S = 3
+
+
+def _ids(raw: Any) -> tuple[str, str] | None:
+    try:
+        value = json.loads(raw or "")
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(value, dict):
+        return None
+    flow, node = str(value.get("f") or ""), str(value.get("n") or "")
+    if not _ID.fullmatch(flow) or (node and not _ID.fullmatch(node)):
+        return None
+    return flow, node
+
+
+def _text(values: dict[str, Any], block: str) -> str:
+    element = (values.get(block) or {}).get("text") or {}
+    return str(element.get("value") or "").strip()[:3000]
+
+
+def _picked(values: dict[str, Any], block: str) -> str:
+    element = (values.get(block) or {}).get("pick") or {}
+    return str((element.get("selected_option") or {}).get("value") or "")
+
+
+def register(app: App, wiring: Wiring) -> None:
+    from tasks.slack.decide_views import loading_view
+
+    for action_id, what in _WHAT.items():
+        app.action(action_id)(_clicked(wiring, what, loading_view))
+
+    @app.view(re.compile(r"^decide_(approve|reject|ask)$"))
+    def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        _submitted(wiring, ack, body, view)
+
+
+def _clicked(wiring: Wiring, what: DecisionWhat, loading_view: Any) -> Any:
+    """Bolt passes listener arguments by name, so each button gets its own function."""
+
+    def on_click(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ack()
+        user = str((body.get("user") or {}).get("id", ""))
+        ids = _ids(action.get("value"))
+        if ids is None:
+            log.warning("ignored a %s click with a malformed value", what)
+            return
+        container = body.get("container") or {}
+        click = f"decide:{user}:{what}:{container.get('message_ts')}:{action.get('value')}"
+        if not wiring.dedup.first(click, ttl_s=DOUBLE_CLICK_S):
+            log.info("ignored a double click on %s by %s", what, user)
+            return
+        language = wiring.language.for_user(user)
+        try:
+            opened = client.views_open(
+                trigger_id=str(body.get("trigger_id") or ""),
+                view=loading_view(what, ids[0], ids[1], language),
+            )
+        except SlackApiError as exc:
+            log.warning("could not open the %s modal: %s", what, exc.response.get("error"))
+            return
+        view_id = str((opened.get("view") or {}).get("id") or "")
+        try:
+            wiring.enqueue(
+                Decision(
+                    step="prepare",
+                    what=what,
+                    user_id=user,
+                    team_id=str((body.get("team") or {}).get("id", "")),
+                    flow_id=ids[0],
+                    node_id=ids[1],
+                    view_id=view_id,
+                    language=language,
+                )
+            )
+        except EnqueueFailed:
+            log.error("could not queue the %s modal of %s", what, user)
+
+    return on_click
+
+
+def _submitted(wiring: Wiring, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+    from tasks.slack.decide_texts import decide_texts_for
+
+    user = str((body.get("user") or {}).get("id", ""))
+    what = _WHAT.get(str(view.get("callback_id") or ""))
+    ids = _ids(view.get("private_metadata"))
+    language = wiring.language.for_user(user)
+    texts = decide_texts_for(language)
+    if what is None or ids is None:
+        log.warning("ignored a decision modal with malformed ids")
+        ack()
+        return
+    values = (view.get("state") or {}).get("values") or {}
+    comment = _text(values, "comment")
+    reject_to, method = "", "FROM_START"
+    if what == "reject":
+        comment = _text(values, "reason")
+        if not comment:
+            ack(response_action="errors", errors={"reason": texts.reason_required})
+            return
+        target = _picked(values, "reject_to")
+        reject_to = target if target != "submitter" and _ID.fullmatch(target) else ""
+        method = "TO_REJECTOR" if _picked(values, "resubmit") == "TO_REJECTOR" else method
+    elif what == "ask":
+        comment = _text(values, "question")
+        if not comment:
+            ack(response_action="errors", errors={"question": texts.question_required})
+            return
+    try:
+        wiring.enqueue(
+            Decision(
+                step="decide",
+                what=what,
+                user_id=user,
+                team_id=str((body.get("team") or {}).get("id", "")),
+                flow_id=ids[0],
+                node_id=ids[1],
+                comment=comment,
+                reject_to=reject_to,
+                resubmit_method="TO_REJECTOR" if method == "TO_REJECTOR" else "FROM_START",
+                language=language,
+            )
+        )
+    except EnqueueFailed:
+        block = {"approve": "comment", "reject": "reason", "ask": "question"}[what]
+        ack(response_action="errors", errors={block: texts.cannot_queue})
+        return
+    ack()

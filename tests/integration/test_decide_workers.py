@@ -1,0 +1,123 @@
+"""Deciding with real worker processes on Redis: one SIGKILLed while its call is at
+Ekuaibao, and two racing for the same decision. Neither acts twice or leaves the card at
+"Approving…"."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sandbox.ekuaibao import APPROVER_EMAIL, APPROVER_ID, EkuaibaoStandIn
+from sandbox.slack import SlackStandIn
+from tests.integration.conftest import broker_for
+from tests.integration.harness import RunningBot, bot_env, start_bot, start_worker
+from tests.integration.test_brokers import kill_group, stop_group
+from tests.integration.test_decide import (
+    APPROVER_DM,
+    APPROVER_SLACK,
+    card_for,
+    card_now,
+    confirm,
+    locate,
+    new_report,
+    open_modal,
+    submits_for,
+)
+from tests.integration.test_review import TOKEN, wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+SETTINGS = {
+    "EKUAIBAO_EVENTS_TOKEN": TOKEN,
+    "APPROVALS_IN_SLACK": "true",
+    "APPROVALS_INTERVAL_S": "1",
+    "BOT_LANGUAGE": "en",
+    "BROKER_VISIBILITY_TIMEOUT_S": "10",
+    "EKUAIBAO_TIMEOUT_S": "10",
+}
+
+
+@pytest.fixture
+def bot(
+    ekuaibao: EkuaibaoStandIn, slack: SlackStandIn, tmp_path: Path
+) -> Iterator[tuple[RunningBot, dict[str, str]]]:
+    broker = broker_for("redis")
+    slack.add_user(APPROVER_SLACK, APPROVER_EMAIL)
+    ekuaibao.approvals.process_delay_s = 0.3
+    running = start_bot(ekuaibao, slack, tmp_path, broker=broker, worker=False, **SETTINGS)
+    env = bot_env(ekuaibao, slack, tmp_path / "state", broker, running.secret, **SETTINGS)
+    yield running, env
+    running.stop()
+
+
+def test_a_worker_killed_mid_decision_neither_repeats_nor_hangs(
+    bot: tuple[RunningBot, dict[str, str]],
+    ekuaibao: EkuaibaoStandIn,
+    slack: SlackStandIn,
+    tmp_path: Path,
+) -> None:
+    running, env = bot
+    first = start_worker(env, tmp_path / "first.log")
+    second = None
+    try:
+        flow_id, _ = new_report(ekuaibao, [APPROVER_ID])
+        card = locate(slack, card_for(running, ekuaibao, slack, flow_id, APPROVER_ID), APPROVER_DM)
+        view = open_modal(running, slack, card, "decide_approve", APPROVER_SLACK)
+        ekuaibao.approvals.submit_stall_s = 3.0  # the call is at Ekuaibao when the worker dies
+        ekuaibao.approvals.arrived.clear()
+        assert confirm(running, view, APPROVER_SLACK).status_code == 200
+        assert ekuaibao.approvals.arrived.wait(20)
+        kill_group(first)
+        killed = time.monotonic()
+        ekuaibao.approvals.submit_stall_s = 0.0
+        assert "Approving" in card_now(slack, card)
+        second = start_worker(env, tmp_path / "second.log")
+        wait_for(lambda: "Approved" in card_now(slack, card), timeout=60, what="the outcome")
+        waited = time.monotonic() - killed
+        time.sleep(1.0)
+        assert len(submits_for(ekuaibao, flow_id)) == 1  # Ekuaibao took it once
+        assert "now at 出纳支付" in card_now(slack, card)
+        log = (tmp_path / "second.log").read_text()
+        assert "recovering: confirming through the report" in log
+        print(f"confirmed {waited:.1f} s after the worker was killed")
+    finally:
+        ekuaibao.approvals.submit_stall_s = 0.0
+        for proc in (first, second):
+            if proc is not None:
+                stop_group(proc)
+
+
+def test_two_workers_racing_decide_once(
+    bot: tuple[RunningBot, dict[str, str]],
+    ekuaibao: EkuaibaoStandIn,
+    slack: SlackStandIn,
+    tmp_path: Path,
+) -> None:
+    running, env = bot
+    workers = [start_worker(env, tmp_path / f"w{n}.log") for n in range(2)]
+    try:
+        flow_id, _ = new_report(ekuaibao, [APPROVER_ID])
+        card = locate(slack, card_for(running, ekuaibao, slack, flow_id, APPROVER_ID), APPROVER_DM)
+        first = open_modal(running, slack, card, "decide_approve", APPROVER_SLACK)
+        time.sleep(3.1)  # past the click de-duplication
+        second = open_modal(running, slack, card, "decide_approve", APPROVER_SLACK)
+        threads = [
+            threading.Thread(target=confirm, args=(running, view, APPROVER_SLACK))
+            for view in (first, second)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wait_for(lambda: "Approved" in card_now(slack, card), timeout=30, what="the outcome")
+        time.sleep(1.5)
+        assert len(submits_for(ekuaibao, flow_id)) == 1
+        logs = "".join((tmp_path / f"w{n}.log").read_text() for n in range(2))
+        assert logs.count(f"decision flow={flow_id}") >= 2  # both ran; one acted
+        assert "ignored: already claimed" in logs
+    finally:
+        for proc in workers:
+            stop_group(proc)
