@@ -7,7 +7,7 @@ every block is clipped to Slack's limits (3000 chars a section, 150 a header, 75
 from __future__ import annotations
 
 import time
-from decimal import Context, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 Block = dict[str, Any]
@@ -41,18 +41,28 @@ def clip(text: str, limit: int) -> str:
 
 
 def amount(value: Decimal | None) -> str:
-    """Two decimals as on the invoice itself; more only where Ekuaibao gave more (unit prices)."""
+    """Money as on the invoice: two decimals (half up), thousands separated, a dash when
+    unknown, never `-0.00`."""
+    if value is None:
+        return DASH
+    cents = value.quantize(CENT, rounding=ROUND_HALF_UP, context=_WIDE)
+    if cents.is_zero():
+        cents = abs(cents)
+    return format(cents, ",f")
+
+
+def unit_price(value: Decimal | None) -> str:
+    """A unit price keeps every digit Ekuaibao gave (343.362831858407), at least two."""
     if value is None:
         return DASH
     exponent = value.as_tuple().exponent
-    cents = value.quantize(CENT, context=_WIDE)
-    if isinstance(exponent, int) and exponent < -2 and value != cents:
-        return format(value.normalize(_WIDE), "f")
-    return format(cents, "f")
+    if isinstance(exponent, int) and exponent < -2:
+        return format(value.normalize(_WIDE), ",f")
+    return amount(value)
 
 
-def money(value: Decimal) -> str:
-    return "¥" + amount(value)
+def money(value: Decimal | None) -> str:
+    return "¥" + amount(value) if value is not None else DASH
 
 
 def quantity(value: Decimal | None) -> str:
@@ -69,7 +79,36 @@ def slack_date(epoch_s: int) -> str:
 
 
 def or_dash(text: str | None) -> str:
-    return escape(text) if text else DASH
+    return neutral(text) if text else DASH
+
+
+#: Around each character that would start mrkdwn formatting in Ekuaibao's text (`*鞋*`
+#: bold, `_x_`, `~x~`, a backtick, `:emoji:`): a zero-width space on both sides, so it can
+#: neither open nor close a span however Slack classes the space. The text reads the same.
+_ZWSP = "\u200b"
+FORMATTING = str.maketrans({c: f"{_ZWSP}{c}{_ZWSP}" for c in "*_~`:"})
+#: Line breaks and other control characters from Ekuaibao would reshape the message.
+CONTROL = {c: " " for c in range(32)} | {0x7F: None, 0x2028: " ", 0x2029: " "}
+
+
+def plain(text: str, limit: int = MAX_SECTION) -> str:
+    """Ekuaibao's text for a `plain_text` object (shown literally, no entities): one line,
+    clipped."""
+    return clip(text.translate(CONTROL), limit)
+
+
+def neutral(text: str, limit: int | None = None) -> str:
+    """Ekuaibao's text inside mrkdwn: escaped, on one line, formatting neutralised, and
+    clipped (before escaping, so an entity is never cut in half)."""
+    flat = text.translate(CONTROL)
+    if limit is not None:
+        flat = clip(flat, limit)
+    return escape(flat).translate(FORMATTING)
+
+
+def plain_text(text: str) -> Block:
+    """A plain_text object whose emoji codes stay literal (ours are Unicode characters)."""
+    return {"type": "plain_text", "text": text, "emoji": False}
 
 
 # -- blocks ------------------------------------------------------------------------------

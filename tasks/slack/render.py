@@ -20,10 +20,12 @@ from tasks.slack.blocks import (
     button,
     context,
     escape,
+    money,
     section,
     slack_date,
 )
 from tasks.slack.card import compact_invoice_blocks, invoice_blocks
+from tasks.slack.card_texts import card_texts
 from tasks.slack.texts import Texts
 from tasks.summary import LookupResult
 
@@ -78,6 +80,8 @@ def _invoice_groups(
     if result.not_found:
         ids = ", ".join(f"`{escape(i)}`" for i in result.not_found)
         wording = texts.not_found_or_denied if result.hides_denials else texts.not_found
+        if share:  # the channel sees it: no advice meant for the person who asked
+            wording = card_texts(texts).not_found_shared
         yield (
             list(result.not_found),
             [DIVIDER, section(wording.format(count=len(result.not_found), ids=ids))],
@@ -106,10 +110,10 @@ def lookup_messages(
                 texts.report_more.format(count=page.total - page.first - page.count) if page else ""
             )
         )
-    fallback = texts.fallback.format(found=len(result.invoices), missing=len(result.not_found))
+    fallback = _fallback(result, texts)
     messages: list[Message] = []
     for index, blocks in enumerate(pages):
-        if controls is not None:
+        if controls is not None and result.invoices:  # nothing to refresh or share otherwise
             last = index == len(pages) - 1
             blocks = [
                 *blocks,
@@ -121,13 +125,29 @@ def lookup_messages(
     return messages
 
 
+def _fallback(result: LookupResult, texts: Texts) -> str:
+    """The text Slack shows where blocks cannot be (notifications, a refused reply): the ids,
+    their totals and what to do, not just counts."""
+    words = card_texts(texts)
+    rows = [texts.fallback.format(found=len(result.invoices), missing=len(result.not_found))]
+    for invoice in result.invoices:
+        master = invoice.master
+        total = master.total if master is not None and master.total is not None else None
+        if total is None and invoice.lines:
+            total = invoice.totals.total
+        rows.append(words.fallback_invoice.format(id=invoice.invoice_id, total=money(total)))
+    rows.extend(result.not_found)
+    rows.append(words.fallback_next)
+    return "\n".join(rows)[:3000]
+
+
 def _head(result: LookupResult, texts: Texts, shared: Controls | None) -> list[Block]:
     """The report header (if any), the summary line, and who shared it or when links expire."""
     head: list[Block] = []
     page = result.report
     if page is not None:
         head.extend(headers.report_header_blocks(page.info, page.report, page.total, texts))
-        if page.total > page.count or page.first:
+        if page.total:  # the page says how many: no "found 20 of 20" beside "1–20 of 45"
             head.append(
                 context(
                     texts.report_page.format(
@@ -137,13 +157,13 @@ def _head(result: LookupResult, texts: Texts, shared: Controls | None) -> list[B
             )
         if page.total == 0:
             head.append(section(texts.report_empty.format(code=f"`{escape(page.report)}`")))
-    if result.invoices:
+    if page is None and result.invoices:
         head.append(
             section(
                 texts.summary.format(found=len(result.invoices), requested=len(result.requested))
             )
         )
-    elif result.requested:
+    elif page is None and result.requested:
         head.append(section(texts.summary_none.format(requested=len(result.requested))))
     expiry = result.earliest_expiry
     if shared is not None:

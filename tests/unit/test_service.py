@@ -226,7 +226,7 @@ def test_a_report_seen_lately_has_its_invoices_fetched_during_the_search() -> No
     assert client.line_calls == [["c:1:2"], ["c:1:2"]]  # while the search is still out
     client.search_may_answer.set()
     done.join(5)
-    assert len(replier.sent) == 2 and texts_of(replier).count("10.60") == 2
+    assert len(replier.sent) == 2 and texts_of(replier).count("¥10.60*") == 2
     assert len(client.line_calls) == 2  # unchanged report: nothing fetched twice
 
 
