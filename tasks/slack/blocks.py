@@ -83,10 +83,11 @@ def or_dash(text: str | None) -> str:
 
 
 #: Around each character that would start mrkdwn formatting in Ekuaibao's text (`*鞋*`
-#: bold, `_x_`, `~x~`, a backtick, `:emoji:`): a zero-width space on both sides, so it can
-#: neither open nor close a span however Slack classes the space. The text reads the same.
+#: bold, `_x_`, `~x~`, `:emoji:`): a zero-width space on both sides, so it can neither open
+#: nor close a span however Slack classes the space. The text reads the same. A backtick
+#: would still open a code span, so it becomes the look-alike ˋ (U+02CB).
 _ZWSP = "\u200b"
-FORMATTING = str.maketrans({c: f"{_ZWSP}{c}{_ZWSP}" for c in "*_~`:"})
+FORMATTING = str.maketrans({c: f"{_ZWSP}{c}{_ZWSP}" for c in "*_~:"} | {"`": "ˋ"})
 #: Line breaks and other control characters from Ekuaibao would reshape the message.
 CONTROL = {c: " " for c in range(32)} | {0x7F: None, 0x2028: " ", 0x2029: " "}
 

@@ -106,7 +106,7 @@ def _category(invoice: InvoiceSummary, texts: Texts) -> str:
 
 def _warnings(invoice: InvoiceSummary, texts: Texts) -> list[Fact]:
     master, facts = invoice.master, []
-    if master is not None and invoice.lines:
+    if master is not None and invoice.lines and not invoice.totals.incomplete:
         lines_total = invoice.totals.total
         if (
             lines_total is not None
