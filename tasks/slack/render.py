@@ -24,6 +24,7 @@ from tasks.slack.blocks import (
     slack_date,
 )
 from tasks.slack.card import compact_invoice_blocks, invoice_blocks
+from tasks.slack.checks import report_checks_blocks
 from tasks.slack.texts import Texts
 from tasks.summary import LookupResult
 
@@ -126,7 +127,12 @@ def _head(result: LookupResult, texts: Texts, shared: Controls | None) -> list[B
     head: list[Block] = []
     page = result.report
     if page is not None:
-        head.extend(headers.report_header_blocks(page.info, page.report, page.total, texts))
+        head.extend(
+            headers.report_header_blocks(
+                page.info, page.report, page.total, texts, page.submitter_name
+            )
+        )
+        head.extend(report_checks_blocks(page, result.invoices, texts))
         if page.total > page.count or page.first:
             head.append(
                 context(
