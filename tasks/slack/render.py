@@ -39,6 +39,8 @@ class Controls:
     page: int = 0
     #: share mode: who shared it.
     shared_by: str = ""
+    #: Offer "Keep in my DMs" (an ephemeral reply, which vanishes on reload).
+    keep: bool = False
 
 
 def _controls_block(
@@ -59,6 +61,8 @@ def _controls_block(
             button("refresh_links", texts.refresh_button, value),
             button("share_in_channel", texts.share_button, value),
         ]
+        if controls.keep:
+            elements.append(button("keep_in_dm", texts.keep_button, value))
     if more:
         next_page = ButtonValue(
             report=controls.report, page=controls.page + 1, owner=controls.owner

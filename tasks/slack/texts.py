@@ -95,7 +95,6 @@ class Texts:
     # issue 12: a report page's own sum; keeping a reply in the person's DM
     report_sum_page: str
     keep_button: str
-    kept_note: str
 
 
 EN = Texts(
@@ -293,7 +292,6 @@ EN = Texts(
     report_sum_page=":heavy_minus_sign: invoices on this page add up to {sum}; "
     "the other pages are not counted",
     keep_button="Keep in my DMs",
-    kept_note=":pushpin: Kept here for you. Press *Refresh links* when the links expire.",
 )
 
 
@@ -467,7 +465,6 @@ ZH = Texts(
     },
     report_sum_page=":heavy_minus_sign: 本页发票合计 {sum}，其他页未计入",
     keep_button="保存到私信",
-    kept_note=":pushpin: 已为您保存在这里。链接失效后请点击「刷新链接」。",
 )
 
 
