@@ -42,6 +42,7 @@ BOT_SCOPES = (
     "chat:write",
     "app_mentions:read",
     "im:history",
+    "im:write",
     "reactions:write",
     "users:read",
     "users:read.email",

@@ -34,7 +34,9 @@ NOTICE_TASK = "invoicebot.post_notice"
 ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9:$_\-]*"
 _ID = re.compile(ID_PATTERN)
 
-ReplyVia = Literal["response_url", "ephemeral", "channel"]
+#: dm: a lasting message in the person's DM with the bot, opened by the worker ("Keep in
+#: my DMs"); channel_id stays where they asked, for the same access check as a refresh.
+ReplyVia = Literal["response_url", "ephemeral", "channel", "dm"]
 #: full: the normal private reply. share: the channel version, no links. links: links only
 #: for whoever clicked "Get my links" on a shared summary.
 Mode = Literal["full", "share", "links"]
@@ -63,8 +65,8 @@ class ReplyTarget(BaseModel):
             raise ValueError("a response_url reply needs response_url")
         if self.reply_via in ("ephemeral", "channel") and not self.channel_id:
             raise ValueError("an ephemeral or channel reply needs channel_id")
-        if self.reply_via == "ephemeral" and not self.user_id:
-            raise ValueError("an ephemeral reply needs user_id")
+        if self.reply_via in ("ephemeral", "dm") and not self.user_id:
+            raise ValueError("an ephemeral or DM reply needs user_id")
         return self
 
 
@@ -81,6 +83,8 @@ class LookupRequest(ReplyTarget):
     mode: Mode = "full"
     #: The person the reply belongs to (refresh is theirs only); defaults to user_id.
     owner_id: str = ""
+    #: The reply is a lasting message (kept in a DM, or a refresh of one): no "Keep" button.
+    kept: bool = False
     #: Epoch seconds when Slack handed us the response_url; retries stop before it dies.
     received_at: float = Field(default_factory=time.time)
 

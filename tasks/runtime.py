@@ -21,10 +21,12 @@ from tasks.ekuaibao.budget import (
     lease_size,
 )
 from tasks.ekuaibao.client import Credentials, EkuaibaoClient
+from tasks.ekuaibao.review import ReviewApi
 from tasks.ekuaibao.tokens import FileTokenStore, RedisTokenStore, TokenStore, store_key
 from tasks.lean_http import ThreadShardedTransport, http_transport
 from tasks.lookup.access import AccessChecker, AccessPolicy
 from tasks.lookup.deps import Deps, RetryPolicy
+from tasks.lookup.ticket_types import WAVES
 from tasks.settings import Settings, load_settings
 from tasks.slack.client import slack_client
 from tasks.slack.language import LanguagePicker
@@ -63,9 +65,10 @@ def build_deps(settings: Settings) -> Deps:
         settings.ekuaibao_timeout_s, connect=min(5.0, settings.ekuaibao_timeout_s)
     )
     # A lookup makes up to 3 Ekuaibao calls at once (lines, links, masters), 2 of them on
-    # the pool: room for every lookup the worker runs, in a few linear connection pools.
+    # the pool, plus one wave of ticket-type probes (lookup/ticket_types.py): room for
+    # every lookup the worker runs, in a few linear connection pools.
     lookups = settings.worker_concurrency
-    pool_threads = max(64, 3 * lookups)
+    pool_threads = max(64, (3 + max(len(w) for w in WAVES)) * lookups)
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
     shards = max(1, lookups // LOOKUPS_PER_POOL)
     per_pool = httpx.Limits(
@@ -104,6 +107,7 @@ def build_deps(settings: Settings) -> Deps:
         access=AccessChecker(AccessPolicy.from_settings(settings), slack, client),
         ledger=make_ledger(settings.redis_url, settings.state_dir),
         reports=make_report_cache(settings.redis_url, key),
+        staff=ReviewApi(client).staff,
         client=client,
         replier=Replier(slack_http, slack),
         executor=executor,

@@ -60,6 +60,8 @@ class ReportPage:
     first: int
     count: int
     page: int
+    #: The submitter's name from the staff directory; None shows their staff id.
+    submitter_name: str | None = None
 
     @property
     def has_more(self) -> bool:

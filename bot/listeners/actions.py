@@ -27,6 +27,7 @@ def register(app: App) -> None:
     app.action("share_in_channel")(share_in_channel)
     app.action("get_my_links")(get_my_links)
     app.action("show_more")(show_more)
+    app.action("keep_in_dm")(keep_in_dm)
     app.action(re.compile(r"^open_attachment_\d+$"))(open_attachment)
 
 
@@ -64,6 +65,15 @@ def show_more(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: B
     )
 
 
+def keep_in_dm(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext
+) -> None:
+    """The same reply, with its buttons, posted to the owner's DM with the bot, where it lasts
+    (an ephemeral one vanishes on reload and on mobile)."""
+    ack()
+    _redo(wiring_of(context), body, action, mode="full", replace=False, owner_only=True, dm=True)
+
+
 def open_attachment(ack: Ack) -> None:
     """Link buttons still send an action; acknowledging keeps Slack from showing a warning."""
     ack()
@@ -78,6 +88,7 @@ def _redo(
     replace: bool,
     owner_only: bool,
     whole_page: bool = False,
+    dm: bool = False,
 ) -> None:
     user = str((body.get("user") or {}).get("id", ""))
     container = body.get("container") or {}
@@ -99,6 +110,8 @@ def _redo(
         "response_url": str(body.get("response_url", "")),
         "replace_original": replace,
         "language": wiring.language.for_user(user),
+        # A click on a lasting message (a kept DM copy) redoes a lasting message.
+        "kept": dm or container.get("is_ephemeral") is False,
     }
     owner = value.owner or user
     try:
@@ -114,6 +127,7 @@ def _redo(
                 mode=mode,
                 owner_id=user if mode == "links" else owner,
                 **fields,
+                **({"reply_via": "dm"} if dm else {}),
             )
         )
     except EnqueueFailed:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from tasks.contracts import ReplyTarget
 from tasks.ekuaibao.client import EkuaibaoClient
+from tasks.ekuaibao.review import Staff
 from tasks.lookup.access import AccessChecker
 from tasks.slack.language import LanguagePicker
 from tasks.slack.replies import Replier
@@ -42,6 +43,8 @@ class Deps:
     ledger: Ledger | None = None
     access: AccessChecker | None = None
     reports: ReportCache | None = None
+    #: Staff names by `<corpId>:<staffId>`, cached (the review room's ReviewApi.staff).
+    staff: Callable[[list[str]], Mapping[str, Staff]] | None = None
     clock: Callable[[], float] = time.time
 
     def texts(self, target: ReplyTarget) -> Texts:

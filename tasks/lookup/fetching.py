@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
+from functools import partial
 from typing import ParamSpec, TypeVar
 
 from tasks.contracts import REPORT_PAGE_SIZE, LookupRequest
@@ -18,6 +19,7 @@ from tasks.ekuaibao.errors import BadRequest
 from tasks.ekuaibao.masters import LAYOUTS, InvoiceMaster, ReportInvoiceRef
 from tasks.ekuaibao.models import Attachment, LineItem
 from tasks.lookup.deps import Deps
+from tasks.lookup.ticket_types import WAVES, TicketProbe, TypeMemory, ticket_shaped
 from tasks.summary import LookupResult, ReportPage, assemble
 
 log = logging.getLogger(__name__)
@@ -53,9 +55,12 @@ class _Selection:
 class _Fetch:
     """Lines, links and invoice masters of a selection, requested at the same time."""
 
-    def __init__(self, deps: Deps, chosen: _Selection, *, links_here: bool) -> None:
+    def __init__(
+        self, deps: Deps, chosen: _Selection, *, links_here: bool, probe: TicketProbe | None = None
+    ) -> None:
         client, pool = deps.client, deps.executor
         self.chosen = chosen
+        self._probe = probe
         self.fetched_at = deps.clock()
         line_ids = [i for i in chosen.ids if chosen.types[i] == "invoice"]
         by_type: dict[str, list[str]] = defaultdict(list)
@@ -84,6 +89,8 @@ class _Fetch:
                 masters.extend(future.result())
             except BadRequest as exc:  # headers are a bonus; the lines and links still help
                 log.warning("invoice master search refused: %s", exc)
+        if self._probe is not None:
+            masters.extend(self._probe.result())
         return InvoiceData(tuple(lines), tuple(links), self.fetched_at), masters
 
 
@@ -91,8 +98,18 @@ def fetch(request: LookupRequest, deps: Deps) -> LookupResult:
     """Everything for one reply, with the independent Ekuaibao calls made concurrently."""
     if request.report:
         return _fetch_report(request, deps)
-    chosen = _Selection(request.ids, dict.fromkeys(request.ids, "invoice"))
-    data, masters = _Fetch(deps, chosen, links_here=True).result()
+    memory = TypeMemory(deps.reports)
+    tickets = ticket_shaped(request.ids)
+    known = memory.recall(tickets)
+    chosen = _Selection(request.ids, {**dict.fromkeys(request.ids, "invoice"), **known})
+    unknown = [i for i in tickets if i not in known]
+    probe = (
+        TicketProbe(deps.client.invoice_masters, partial(_submit, deps.executor), unknown, WAVES)
+        if unknown
+        else None
+    )
+    data, masters = _Fetch(deps, chosen, links_here=True, probe=probe).result()
+    memory.remember({m.invoice_id: m.object_id for m in masters if m.invoice_id in unknown})
     return assemble(chosen.ids, data, masters)
 
 
@@ -110,6 +127,7 @@ def _fetch_report(request: LookupRequest, deps: Deps) -> LookupResult:
     else:
         refs = _report_refs(deps.client, request.report)
     _remember(deps, request.report, refs)
+    TypeMemory(deps.reports).remember_refs(refs)
     chosen_refs = refs[first : first + REPORT_PAGE_SIZE]
     chosen = _Selection.of_refs(chosen_refs)
     if early is not None and early.chosen == chosen:
@@ -124,8 +142,28 @@ def _fetch_report(request: LookupRequest, deps: Deps) -> LookupResult:
         ),
         None,
     )
-    page = ReportPage(request.report, info, len(refs), first, len(chosen_refs), request.page)
+    page = ReportPage(
+        request.report,
+        info,
+        len(refs),
+        first,
+        len(chosen_refs),
+        request.page,
+        _submitter_name(deps, info.submitter_id if info else None),
+    )
     return assemble(chosen.ids, data, masters, page)
+
+
+def _submitter_name(deps: Deps, staff_id: str | None) -> str | None:
+    """The name, or None (the header then shows the id): a name is never worth a failure."""
+    if not staff_id or deps.staff is None:
+        return None
+    try:
+        staff = deps.staff([staff_id]).get(staff_id)
+    except Exception as exc:
+        log.warning("submitter name unavailable: %s", type(exc).__name__)
+        return None
+    return staff.name if staff is not None and staff.name else None
 
 
 def _recall(deps: Deps, report: str) -> list[ReportInvoiceRef] | None:

@@ -159,6 +159,9 @@ def _answer(
         report=request.report,
         page=request.page,
         shared_by=request.user_id,
+        keep=request.mode == "full"
+        and request.reply_via in ("response_url", "ephemeral")
+        and not request.kept,
     )
     try:
         messages = render.lookup_messages(result, texts, controls)

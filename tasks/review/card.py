@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 
 from tasks.ekuaibao.review import Flow, Stage
 from tasks.slack import blocks as kit
-from tasks.slack import headers
 from tasks.slack.acks import simple
 from tasks.slack.blocks import Block, Message, context, escape, money, section, slack_date
 from tasks.slack.card import compact_invoice_blocks
+from tasks.slack.checks import Checks as Checks  # re-exported: the review card shows them
+from tasks.slack.checks import checks_text
 from tasks.slack.texts import ReviewTexts, Texts
 from tasks.summary import InvoiceSummary, LookupResult
 
@@ -27,39 +27,6 @@ CARD_INVOICES = 20
 #: Reports listed in a queue reply (one section each) and on the Home tab.
 QUEUE_SHOWN = 20
 HOME_SHOWN = 40
-_CENT = Decimal("0.01")
-
-
-@dataclass(frozen=True)
-class Checks:
-    """What an approver looks for first, over all the report's invoices."""
-
-    invoices_sum: Decimal | None
-    unverified: int
-    mismatched: int
-    used_elsewhere: int
-
-    @classmethod
-    def of(cls, flow_id: str, invoices: Sequence[InvoiceSummary], texts: Texts) -> Checks:
-        total, counted = Decimal(0), 0
-        unverified = mismatched = used = 0
-        for invoice in invoices:
-            master = invoice.master
-            value = master.total if master is not None and master.total is not None else None
-            if value is None and invoice.lines:
-                value = invoice.totals.total
-            if value is not None:
-                total += value
-                counted += 1
-            if master is None:
-                continue
-            if master.verified is False:
-                unverified += 1
-            if invoice.lines and headers.mismatch_warning(master, invoice.totals.total, texts):
-                mismatched += 1
-            if master.report and master.report.flow_id and master.report.flow_id != flow_id:
-                used += 1
-        return cls(total if counted else None, unverified, mismatched, used)
 
 
 @dataclass(frozen=True)
@@ -137,21 +104,7 @@ def review_card(view: ReviewView, texts: Texts, review: ReviewTexts) -> Message:
             "fields": [{"type": "mrkdwn", "text": f"{k}\n{v}"} for k, v in fields],
         },
     ]
-    if checks.invoices_sum is None or flow.amount is None:
-        adds_up = review.no_invoice_totals
-    elif abs(checks.invoices_sum - flow.amount) <= _CENT:
-        adds_up = review.adds_up
-    else:
-        adds_up = review.does_not_add_up.format(
-            sum=money(checks.invoices_sum), difference=money(abs(checks.invoices_sum - flow.amount))
-        )
-    if checks.unverified or checks.mismatched or checks.used_elsewhere:
-        counts = review.checks.format(
-            unverified=checks.unverified, mismatched=checks.mismatched, used=checks.used_elsewhere
-        )
-    else:
-        counts = review.checks_clean
-    head.append(section(f"{adds_up}\n{counts}"))
+    head.append(section(checks_text(checks, flow.amount, review)))
     everything = view.invoices.invoices
     body, shown = _invoice_page(everything, 0, texts, kit.MAX_BLOCKS - len(head) - 3)
     notes = [

@@ -94,7 +94,11 @@ def _report_title(report: ReportInfo | None, code_or_id: str, texts: Texts) -> s
 
 
 def report_header_blocks(
-    report: ReportInfo | None, code_or_id: str, invoice_count: int, texts: Texts
+    report: ReportInfo | None,
+    code_or_id: str,
+    invoice_count: int,
+    texts: Texts,
+    submitter_name: str | None = None,
 ) -> list[Block]:
     """A header with the report's code and title, then who, state, when, how much, how many."""
     title = clip(_report_title(report, code_or_id, texts), MAX_HEADER)
@@ -102,7 +106,8 @@ def report_header_blocks(
     blocks: list[Block] = [{"type": "header", "text": header_text}]
     fields: list[Field] = []
     if report and report.submitter_id:
-        fields.append(_field(texts.report_submitter, _submitter(report.submitter_id)))
+        who = fit(submitter_name, 200) if submitter_name else _submitter(report.submitter_id)
+        fields.append(_field(texts.report_submitter, who))
     if report and report.submitted_ms:
         fields.append(_field(texts.report_submitted, beijing_date(report.submitted_ms)))
     if report and report.state:

@@ -26,6 +26,7 @@ from tasks.slack.blocks import (
 )
 from tasks.slack.card import compact_invoice_blocks, invoice_blocks
 from tasks.slack.card_texts import card_texts
+from tasks.slack.checks import report_checks_blocks
 from tasks.slack.texts import Texts
 from tasks.summary import LookupResult
 
@@ -40,6 +41,8 @@ class Controls:
     page: int = 0
     #: share mode: who shared it.
     shared_by: str = ""
+    #: Offer "Keep in my DMs" (an ephemeral reply, which vanishes on reload).
+    keep: bool = False
 
 
 def _controls_block(
@@ -60,6 +63,8 @@ def _controls_block(
             button("refresh_links", texts.refresh_button, value),
             button("share_in_channel", texts.share_button, value),
         ]
+        if controls.keep:
+            elements.append(button("keep_in_dm", texts.keep_button, value))
     if more:
         next_page = ButtonValue(
             report=controls.report, page=controls.page + 1, owner=controls.owner
@@ -146,7 +151,12 @@ def _head(result: LookupResult, texts: Texts, shared: Controls | None) -> list[B
     head: list[Block] = []
     page = result.report
     if page is not None:
-        head.extend(headers.report_header_blocks(page.info, page.report, page.total, texts))
+        head.extend(
+            headers.report_header_blocks(
+                page.info, page.report, page.total, texts, page.submitter_name
+            )
+        )
+        head.extend(report_checks_blocks(page, result.invoices, texts))
         if page.total:  # the page says how many: no "found 20 of 20" beside "1–20 of 45"
             head.append(
                 context(

@@ -92,6 +92,9 @@ class Texts:
     header_mismatch: str
     categories: dict[str, str]
     ticket_types: dict[str, str]
+    # issue 12: a report page's own sum; keeping a reply in the person's DM
+    report_sum_page: str
+    keep_button: str
 
 
 EN = Texts(
@@ -286,6 +289,9 @@ EN = Texts(
         "medical": "Medical invoice",
         "noTaxIncome": "Fiscal receipt (非税收入)",
     },
+    report_sum_page=":heavy_minus_sign: invoices on this page add up to {sum}; "
+    "the other pages are not counted",
+    keep_button="Keep in my DMs",
 )
 
 
@@ -457,6 +463,8 @@ ZH = Texts(
         "medical": "医疗发票",
         "noTaxIncome": "非税收入类票据",
     },
+    report_sum_page=":heavy_minus_sign: 本页发票合计 {sum}，其他页未计入",
+    keep_button="保存到私信",
 )
 
 
