@@ -15,6 +15,7 @@ from tasks.slack.language import LanguagePicker
 from tasks.slack.replies import Replier
 from tasks.slack.texts import Texts, texts_for
 from tasks.state.dedup import Ledger
+from tasks.state.recent import RecentLookups
 from tasks.state.report_cache import ReportCache
 
 MAX_BACKOFF_S = 300.0
@@ -42,6 +43,8 @@ class Deps:
     ledger: Ledger | None = None
     access: AccessChecker | None = None
     reports: ReportCache | None = None
+    #: Each person's recent lookups, for their Home tab (tasks.lookup.history).
+    recent: RecentLookups | None = None
     clock: Callable[[], float] = time.time
 
     def texts(self, target: ReplyTarget) -> Texts:
