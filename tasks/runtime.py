@@ -32,6 +32,7 @@ from tasks.slack.client import slack_client
 from tasks.slack.language import LanguagePicker
 from tasks.slack.replies import Replier
 from tasks.state.dedup import make_ledger
+from tasks.state.recent import make_recent
 from tasks.state.report_cache import make_report_cache
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ def build_deps(settings: Settings) -> Deps:
         ledger=make_ledger(settings.redis_url, settings.state_dir),
         reports=make_report_cache(settings.redis_url, key),
         staff=ReviewApi(client).staff,
+        recent=make_recent(settings.redis_url, settings.state_dir),
         client=client,
         replier=Replier(slack_http, slack),
         executor=executor,

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from slack_bolt import App, BoltContext
 
-from bot.listeners import actions, commands, decide, events, review, shortcuts
+from bot.listeners import actions, commands, decide, events, home, review, shortcuts
 from bot.wiring import WIRING_KEY, Wiring
 
 
@@ -24,5 +24,6 @@ def register(app: App, wiring: Wiring) -> None:
     events.register(app)
     shortcuts.register(app)
     actions.register(app)
+    home.register(app)
     review.register(app, wiring)
     decide.register(app, wiring)

@@ -16,6 +16,7 @@ from tasks.slack.language import LanguagePicker
 from tasks.slack.replies import Replier
 from tasks.slack.texts import Texts, texts_for
 from tasks.state.dedup import Ledger
+from tasks.state.recent import RecentLookups
 from tasks.state.report_cache import ReportCache
 
 MAX_BACKOFF_S = 300.0
@@ -45,6 +46,8 @@ class Deps:
     reports: ReportCache | None = None
     #: Staff names by `<corpId>:<staffId>`, cached (the review room's ReviewApi.staff).
     staff: Callable[[list[str]], Mapping[str, Staff]] | None = None
+    #: Each person's recent lookups, for their Home tab (tasks.lookup.history).
+    recent: RecentLookups | None = None
     clock: Callable[[], float] = time.time
 
     def texts(self, target: ReplyTarget) -> Texts:

@@ -22,6 +22,7 @@ from tasks.lookup.delivery import POSTING_CLAIM_S, AlreadyPosting, audit, delive
 from tasks.lookup.deps import Deps
 from tasks.lookup.fetching import ReportNotFound, fetch
 from tasks.lookup.gate import only_what_they_may_see, refusal
+from tasks.lookup.history import remember
 from tasks.slack import acks, render
 from tasks.slack.blocks import escape
 from tasks.slack.texts import Texts
@@ -173,6 +174,8 @@ def _answer(
         messages = [messages[min(request.part, len(messages) - 1)]]
     delivered = deliver(deps, request, messages, final=True)
     deps.replier.react(request, remove="eyes", add="white_check_mark" if delivered else "x")
+    if delivered:
+        remember(deps, request, result)
     audit(
         request,
         f"answered found={len(result.invoices)} not_found={len(result.not_found)}"

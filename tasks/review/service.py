@@ -339,9 +339,6 @@ def _plain(value: Any, limit: int) -> str:
 def handle_ask(ask: ReviewAsk, deps: ReviewDeps) -> None:
     review = review_texts_for(ask.language or deps.lookup.language.for_user(ask.user_id))
     staff = _asker(deps, ask.user_id)
-    if ask.kind == "home":
-        _home(deps, ask, staff, review)
-        return
     if staff is None:
         _answer(deps, ask, {"text": review.not_staff, "blocks": [section(review.not_staff)]})
         return
@@ -421,21 +418,6 @@ def _queue_items(deps: ReviewDeps, flows: list[Flow]) -> list[card.QueueItem]:
         )
         for f in flows
     ]
-
-
-def _home(deps: ReviewDeps, ask: ReviewAsk, staff: Staff | None, review: ReviewTexts) -> None:
-    total: int | None = None
-    items: list[card.QueueItem] = []
-    if staff is not None:
-        total, flows = deps.api.pending(staff.staff_id)
-        items = _queue_items(deps, flows)
-    view = card.home_view(total, items, int(deps.clock()), review)
-    try:
-        deps.slack.views_publish(user_id=ask.user_id, view=view)
-    except SlackApiError as exc:
-        log.warning(
-            "could not publish the Home tab of %s: %s", ask.user_id, exc.response.get("error")
-        )
 
 
 def _answer(deps: ReviewDeps, ask: ReviewAsk, message: dict[str, Any]) -> None:
