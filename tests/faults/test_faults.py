@@ -369,6 +369,22 @@ class Outcome:
         )
 
 
+def seen(finals: list[ResponsePost]) -> list[ResponsePost]:
+    """The final replies a person sees as separate messages. A worker killed between its
+    post and its ledger mark leaves no trace that it posted, so the redelivered lookup posts
+    again (never posting would lose replies instead); that post replaces the first in place
+    (`replace_original`) with the same kind of answer and fresher links, so it is one
+    message, redrawn, not a second answer."""
+    shown: list[ResponsePost] = []
+    for post in finals:
+        redraw = post.body.get("replace_original") is True and shown
+        if redraw and kind_of(post) == kind_of(shown[-1]):
+            shown[-1] = post
+        else:
+            shown.append(post)
+    return shown
+
+
 def tally(
     slack: SlackStandIn,
     sent: list[Sent],
@@ -381,8 +397,9 @@ def tally(
     answered_in_ack = [s for s in sent if s.status == 200 and not s.queued]
     lost = [s for s in queued if not finals[s.index]]
     # Two final replies, or a final reply after an ack that was already the whole answer.
-    doubled = [s for s in queued if len(finals[s.index]) > 1]
+    doubled = [s for s in queued if len(seen(finals[s.index])) > 1]
     doubled += [s for s in answered_in_ack if finals[s.index]]
+    redrawn = [s for s in queued if len(finals[s.index]) > len(seen(finals[s.index]))]
     rejected = sum(1 for s in sent for p in slack.posts_for(s.response_url) if p.status != 200)
     details = (
         f"details: queued={len(queued)} answered_in_ack={len(answered_in_ack)} "
@@ -394,6 +411,7 @@ def tally(
         f"leaked_kinds={ {k: v for k, v in leaks.items() if v} } "
         f"lost_sent_at={[round(s.offset, 1) for s in lost]} "
         f"doubled_sent_at={[round(s.offset, 1) for s in doubled]} "
+        f"redrawn_in_place_sent_at={[round(s.offset, 1) for s in redrawn]} "
         f"ack_texts={dict(Counter(s.ack_text[:40] for s in answered_in_ack))} "
         + " ".join(f"{k}={v}" for k, v in context.items())
     )
