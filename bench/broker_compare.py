@@ -51,7 +51,7 @@ if str(REPO) not in sys.path:
 from celery import Celery  # noqa: E402
 from celery.signals import worker_ready  # noqa: E402
 
-from tasks.embedded_broker import embedded_url, register  # noqa: E402
+from tasks.broker.embedded import embedded_url, register  # noqa: E402
 
 register()
 

@@ -69,6 +69,7 @@ from bench.loadgen import (
     tree_cpu,
 )
 from bench.standins import BOT_TOKEN, StandIns
+from tasks.environment import without_settings
 
 REPO = Path(__file__).resolve().parents[1]
 DETAIL_BATCH_PATH = "/api/openapi/v2/extension/INVOICE/object/invoice/detailBatch"
@@ -151,10 +152,7 @@ def free_port() -> int:
 
 def clean_env() -> dict[str, str]:
     """The parent's environment without settings or proxies: nothing may leave 127.0.0.1."""
-    drop = ("SLACK_", "EKUAIBAO_", "CELERY_", "STATE_DIR", "WORKER_", "BOT_", "ACCESS_", "ALLOW")
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(drop) and "proxy" not in k.lower()
-    }
+    env = {k: v for k, v in without_settings(os.environ).items() if "proxy" not in k.lower()}
     env.update(NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
     env["PYTHONUNBUFFERED"] = "1"
@@ -558,20 +556,18 @@ def fetch_probe(standins: StandIns) -> dict[str, Any]:
     try:
         from concurrent.futures import ThreadPoolExecutor
 
-        from tasks import render
         from tasks.ekuaibao.client import Credentials, EkuaibaoClient, InvoiceData
         from tasks.ekuaibao.tokens import MemoryTokenStore
-        from tasks.lookup import assemble
-        from tasks.texts import texts_for
+        from tasks.slack import render
+        from tasks.slack.texts import texts_for
+        from tasks.summary import assemble
     except ImportError as exc:  # product code moved: skip, do not fail the benchmark
         return {"error": f"import failed: {exc}"}
     out: dict[str, Any] = {}
     pool = ThreadPoolExecutor(max_workers=8)
     http = httpx.Client(base_url=standins.ekuaibao_url, trust_env=False, timeout=10)
     try:
-        client = EkuaibaoClient(
-            http, Credentials(APP_KEY, APP_SECURITY), MemoryTokenStore(), executor=pool
-        )
+        client = EkuaibaoClient(http, Credentials(APP_KEY, APP_SECURITY), MemoryTokenStore())
         client._token()  # fetched once, as a warm worker has it
         texts = texts_for("en")
         for n in (5, 20, 100):

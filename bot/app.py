@@ -10,11 +10,11 @@ from slack_bolt import App, BoltResponse
 from bot import listeners
 from bot.enqueue import Enqueue
 from bot.wiring import Wiring
-from tasks.dedup import make_dedup
-from tasks.language import LanguagePicker
 from tasks.redact import redact
 from tasks.settings import Settings
-from tasks.slack_client import slack_client
+from tasks.slack.client import slack_client
+from tasks.slack.language import LanguagePicker
+from tasks.state.dedup import make_dedup
 
 log = logging.getLogger(__name__)
 

@@ -7,12 +7,40 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="invoicebot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
+    _add_serve(commands)
+    commands.add_parser("worker", help="run a Celery worker (same as `celery -A tasks worker`)")
+    demo = commands.add_parser(
+        "demo", help="run the bot against local Slack and Ekuaibao stand-ins"
+    )
+    demo.add_argument("--keep", action="store_true", help="keep the demo's folder of logs")
+    demo.add_argument(
+        "--socket-mode",
+        action="store_true",
+        help="run the bot in Socket Mode, over a local WebSocket stand-in",
+    )
+
+    doctor = commands.add_parser(
+        "doctor", help="check the settings, Slack, Ekuaibao, the broker and the clock"
+    )
+    doctor.add_argument(
+        "--http", action="store_true", help="check for HTTP mode even if SLACK_APP_TOKEN is set"
+    )
+    doctor.add_argument(
+        "--manifest", type=Path, help="the app's manifest.yml (default: ./manifest.yml)"
+    )
+
+    _add_lookup(commands)
+    return parser
+
+
+def _add_serve(commands: Any) -> None:
     serve_cmd = commands.add_parser("serve", help="run the Slack app (Socket Mode or HTTP)")
     serve_cmd.add_argument(
         "--http", action="store_true", help="HTTP mode even if SLACK_APP_TOKEN is set"
@@ -37,27 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not run a worker child; run `invoicebot worker` separately",
     )
 
-    commands.add_parser("worker", help="run a Celery worker (same as `celery -A tasks worker`)")
-    demo = commands.add_parser(
-        "demo", help="run the bot against local Slack and Ekuaibao stand-ins"
-    )
-    demo.add_argument("--keep", action="store_true", help="keep the demo's folder of logs")
-    demo.add_argument(
-        "--socket-mode",
-        action="store_true",
-        help="run the bot in Socket Mode, over a local WebSocket stand-in",
-    )
 
-    doctor = commands.add_parser(
-        "doctor", help="check the settings, Slack, Ekuaibao, the broker and the clock"
-    )
-    doctor.add_argument(
-        "--http", action="store_true", help="check for HTTP mode even if SLACK_APP_TOKEN is set"
-    )
-    doctor.add_argument(
-        "--manifest", type=Path, help="the app's manifest.yml (default: ./manifest.yml)"
-    )
-
+def _add_lookup(commands: Any) -> None:
     lookup = commands.add_parser(
         "lookup", help="print what the bot would answer for invoice ids or a report, no Slack"
     )
@@ -70,7 +79,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--language", choices=["en", "zh"], help="reply language (default: BOT_LANGUAGE, else en)"
     )
     lookup.add_argument("--verbose", action="store_true", help="log what happens to stderr")
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,12 +14,13 @@ import logging
 import sys
 
 from bot.parsing import Lookup, Malformed, ReportLookup, TooMany, parse_command
-from tasks import render
 from tasks.contracts import REPORT_PAGE_SIZE, LookupRequest
 from tasks.ekuaibao.errors import BadRequest, CredentialsRejected, Unavailable
 from tasks.redact import configure_logging
 from tasks.settings import EKUAIBAO, fail, load_settings
-from tasks.texts import texts_for
+from tasks.slack import acks, render
+from tasks.slack.blocks import Message, escape
+from tasks.slack.texts import texts_for
 
 #: The request is never posted anywhere: it only says what to fetch.
 _NOWHERE = "stdout:"
@@ -59,8 +60,8 @@ def run_lookup(args: argparse.Namespace) -> int:
     language = args.language or (None if settings.bot_language == "auto" else settings.bot_language)
     texts = texts_for(language)
 
+    from tasks.lookup.fetching import ReportNotFound, fetch
     from tasks.runtime import build_deps
-    from tasks.service import ReportNotFound, fetch
 
     try:
         deps = build_deps(settings)
@@ -82,8 +83,8 @@ def run_lookup(args: argparse.Namespace) -> int:
     except BadRequest as exc:
         return _error(str(exc))
     except ReportNotFound:
-        code = f"`{render.escape(request.report)}`"
-        _print([render.simple(texts.report_not_found.format(code=code))], as_json=args.json)
+        code = f"`{escape(request.report)}`"
+        _print([acks.simple(texts.report_not_found.format(code=code))], as_json=args.json)
         return 1
     except Exception as exc:
         logging.getLogger(__name__).exception("lookup failed")
@@ -102,7 +103,7 @@ def run_lookup(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print(messages: list[render.Message], *, as_json: bool) -> None:
+def _print(messages: list[Message], *, as_json: bool) -> None:
     if as_json:
         print(json.dumps(messages, ensure_ascii=False, indent=2))
         return

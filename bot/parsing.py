@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tasks.contracts import MAX_IDS
+from tasks.contracts import ID_PATTERN, MAX_IDS
 
-#: Ekuaibao ids are opaque but use only these characters (`corp:code:number`, `ID_3tlmF6$S1bg`).
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9:$_\-]*")
+_ID = re.compile(ID_PATTERN)
 _MAX_ID_LENGTH = 100
 #: Spaces, new lines and commas separate ids; so do the Chinese comma, 、 and semicolons.
 _SEPARATORS = re.compile(r"[\s,，、;；]+")
@@ -122,7 +121,6 @@ class Found:
 
     ids: tuple[str, ...]
     reports: tuple[str, ...]
-    dropped: int = 0
 
     def __bool__(self) -> bool:
         return bool(self.ids or self.reports)
@@ -140,7 +138,7 @@ def find_in_prose(text: str | None) -> Found:
         code = match.group(1) or match.group(2)
         if code and _usable(code) and code not in reports and code not in ids:
             reports.append(code)
-    return Found(tuple(ids[:MAX_IDS]), tuple(reports[:3]), max(0, len(ids) - MAX_IDS))
+    return Found(tuple(ids[:MAX_IDS]), tuple(reports[:3]))
 
 
 def _usable(token: str) -> bool:

@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 
-from tasks.broker_check import broker_check, describe
+from tasks.broker.check import broker_check, describe
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from bot.supervise import BROKER_CHECK_S, Supervised, WorkerChild
-from tasks.broker_check import broker_check, describe, where
+from tasks.broker.check import broker_check, describe, where
 from tasks.redact import configure_logging
 from tasks.settings import EKUAIBAO, Settings, fail, load_settings
 
@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("invoicebot")
 
 
-def serve(args: argparse.Namespace) -> int:
+def _settings_for(args: argparse.Namespace) -> tuple[Settings, bool, bool]:
+    """The settings this mode needs (HTTP or Socket Mode, with a worker child or not)."""
     probe = load_settings()
     http_mode = args.http or probe.slack_app_token is None
     require = ["slack_bot_token"]
@@ -38,19 +39,28 @@ def serve(args: argparse.Namespace) -> int:
     run_worker = args.worker if args.worker is not None else probe.is_embedded
     if run_worker:
         require.extend(EKUAIBAO)
-    settings = load_settings(require=tuple(require))
-    configure_logging(settings.log_level)
+    return load_settings(require=tuple(require)), http_mode, run_worker
+
+
+def _check_before_serving(settings: Settings, run_worker: bool) -> None:
+    """A broker that is not there stops us now; what an operator should know is logged."""
     # Commands would be refused one by one at the first publish: say it once, now.
     check = broker_check(settings.broker_url, BROKER_CHECK_S)
     if not check.ok:
         fail(describe(check, settings.broker_url), status=2 if check.verdict == "refused" else 1)
     if settings.effective_access_mode == "open" and not run_worker:
         # with a worker child, the child says it (the worker is where access is decided)
-        from tasks.access import OPEN_MODE_WARNING
+        from tasks.lookup.policy import OPEN_MODE_WARNING
 
         log.warning("%s (set ACCESS_MODE or an allowlist to restrict it)", OPEN_MODE_WARNING)
     if one_host := settings.one_host_warning():
         log.warning("%s", one_host)
+
+
+def serve(args: argparse.Namespace) -> int:
+    settings, http_mode, run_worker = _settings_for(args)
+    configure_logging(settings.log_level)
+    _check_before_serving(settings, run_worker)
 
     from bot.app import build_app
     from bot.enqueue import celery_enqueue, warm_up

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from tasks.broker_check import broker_check, describe
+from tasks.broker.check import broker_check, describe
 from tasks.redact import configure_logging
 from tasks.settings import EKUAIBAO, fail, load_settings
 

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from bot.enqueue import Enqueue, EnqueueFailed
 from bot.parsing import Found
 from tasks.contracts import LookupRequest, Notice, ReplyTarget
-from tasks.dedup import Dedup
-from tasks.language import LanguagePicker
-from tasks.texts import Texts, texts_for
+from tasks.slack.language import LanguagePicker
+from tasks.slack.texts import Texts, texts_for
+from tasks.state.dedup import Dedup
 
 log = logging.getLogger(__name__)
 Hint = Literal["dm_hint", "mention_hint", "shortcut_nothing_found"]
+#: Where `bot.listeners.register` puts the Wiring in Bolt's per-request context.
+WIRING_KEY = "invoicebot_wiring"
 
 
 @dataclass(frozen=True)
@@ -42,3 +45,10 @@ class Wiring:
                 self.enqueue(LookupRequest(report=report, **fields))
         except EnqueueFailed:
             log.error("could not queue the lookup for %s", target.user_id)
+
+
+def wiring_of(context: Mapping[str, Any]) -> Wiring:
+    """The Wiring a listener was given (Bolt's `context`, or a plain dict in a unit test)."""
+    wiring = context[WIRING_KEY]
+    assert isinstance(wiring, Wiring), "bot.listeners.register puts a Wiring in the context"
+    return wiring

@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from sandbox.approve_demo import ApprovalScene, approval_scene, print_approval_scene
 from sandbox.ekuaibao import DEMO_INVOICE_IDS, REPORT_CODE, EkuaibaoStandIn
 from sandbox.preview import builder_url, to_html
-from sandbox.review_demo import print_review_scene, review_scene
+from sandbox.review_demo import APPROVER2_SLACK, print_review_scene, review_scene
 from sandbox.signing import (
     block_action,
     block_action_payload,
@@ -34,6 +35,7 @@ from sandbox.signing import (
 )
 from sandbox.slack import SlackStandIn
 from sandbox.terminal import to_text
+from tasks.environment import without_settings
 from tasks.settings import fail
 
 if TYPE_CHECKING:  # needs `websockets`, a dev extra; imported when the demo runs in Socket Mode
@@ -187,11 +189,7 @@ def run_demo(keep: bool = False, socket_mode_demo: bool = False) -> int:
             stack.enter_context(socket_mode)
         slack = stack.enter_context(SlackStandIn(bot_token=BOT_TOKEN, socket_mode=socket_mode))
         port = _free_port()
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("SLACK_", "EKUAIBAO_", "CELERY_"))
-        }
+        env = without_settings(os.environ)
         env.update(
             SLACK_BOT_TOKEN=BOT_TOKEN,
             SLACK_SIGNING_SECRET=secret,
@@ -202,6 +200,7 @@ def run_demo(keep: bool = False, socket_mode_demo: bool = False) -> int:
             STATE_DIR=str(folder / "state"),
             LOG_LEVEL="INFO",
             EKUAIBAO_EVENTS_TOKEN=events_token,
+            APPROVALS_IN_SLACK="true",
         )
         command = [sys.executable, "-m", "bot.cli", "serve", "--http", "--port", str(port)]
         mode = "HTTP mode"
@@ -241,6 +240,11 @@ def run_demo(keep: bool = False, socket_mode_demo: bool = False) -> int:
                 old_link = _first_link(messages[0])
                 events_url = f"http://127.0.0.1:{port}/ekuaibao/events/{events_token}"
                 scene = review_scene(ekuaibao, slack, events_url)
+                approval: ApprovalScene | None = None
+                if isinstance(bot_in, _Http):  # Socket Mode: the same, over the socket
+                    approval = approval_scene(
+                        slack, bot_in.url, secret, APPROVER2_SLACK, "D0APPROVER2", scene.second
+                    )
                 clock.offset = 2 * 3600  # two hours later, the signed links have expired
                 old_status = httpx.get(old_link, timeout=5).status_code if old_link else 0
                 refreshed = _click_refresh(bot_in, slack, messages[0])
@@ -286,6 +290,8 @@ def run_demo(keep: bool = False, socket_mode_demo: bool = False) -> int:
         )
         print()
     print_review_scene(scene)
+    if approval is not None:
+        print_approval_scene(approval)
     print(f"Report lookup: ack {report_ack:.0f} ms, reply {report_ms:.0f} ms.")
     print(
         f"Ack latency{' over the socket' if socket_mode else ''}: {ack_ms:.0f} ms "

@@ -22,8 +22,9 @@ BUILDER = "https://app.slack.com/block-kit-builder/#"
 #: Our own markup in mrkdwn: a link or a date. Everything else is text (Ekuaibao's arrives
 #: with <, > and & escaped as entities, so it can never match these).
 _MARKUP = re.compile(r"<(https?://[^|>]+)\|([^>]+)>|<!date\^(\d+)\^[^|>]*\|[^>]*>")
-_BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
-_ITALIC = re.compile(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])")
+#: A zero-width space beside a marker breaks the span, as in Slack (our neutralised text).
+_BOLD = re.compile(r"(?<![\w*\u200b])\*(?=[^\s\u200b])([^*\n]+?)(?<=[^\s\u200b])\*(?![\w*\u200b])")
+_ITALIC = re.compile(r"(?<![\w_\u200b])_(?=[^\s\u200b])([^_\n]+?)(?<=[^\s\u200b])_(?![\w_\u200b])")
 _CODE = re.compile(r"`([^`\n]+)`")
 
 
@@ -61,10 +62,14 @@ def _plain(text: str) -> str:
 
 def _text(obj: dict[str, Any]) -> str:
     raw = str(obj.get("text", ""))
-    return _emoji(html.escape(raw)) if obj.get("type") == "plain_text" else _mrkdwn(raw)
+    if obj.get("type") == "plain_text":
+        shown = html.escape(raw)
+        return shown if obj.get("emoji") is False else _emoji(shown)
+    return _mrkdwn(raw)
 
 
 def _emoji(text: str) -> str:
+    """Emoji codes as Slack shows them; a neutralised one (`:\u200bname:`) stays text."""
     for code, char in EMOJI.items():
         text = text.replace(code, char)
     return text
@@ -142,3 +147,27 @@ def to_html(messages: Iterable[dict[str, Any]], title: str = "invoice-bot") -> s
         f'<!doctype html><html><head><meta charset="utf-8"><style>{_STYLE}</style></head>'
         f"<body>{''.join(rows)}</body></html>"
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m sandbox.preview reply.json page.html`: a saved reply as a page (open it, or
+    screenshot it for the docs with `chromium --headless --screenshot`)."""
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(prog="python -m sandbox.preview")
+    parser.add_argument(
+        "reply", type=Path, help="a JSON list of messages, e.g. the demo's reply.json"
+    )
+    parser.add_argument("page", type=Path)
+    args = parser.parse_args(argv)
+    messages = json.loads(args.reply.read_text(encoding="utf-8"))
+    args.page.write_text(
+        to_html(messages if isinstance(messages, list) else [messages]), encoding="utf-8"
+    )
+    print(builder_url((messages if isinstance(messages, list) else [messages])[0]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -42,6 +42,7 @@ BOT_SCOPES = (
     "chat:write",
     "app_mentions:read",
     "im:history",
+    "im:write",
     "reactions:write",
     "users:read",
     "users:read.email",
@@ -146,6 +147,10 @@ class SlackStandIn:
         self._triggers: dict[str, tuple[float, bool]] = {}
         self.views: dict[str, dict[str, Any]] = {}
         self._view_seq = 0
+        #: chat.update applies the change, then answers this much later (a worker stuck
+        #: there can be killed); `update_arrived` is set when such a call came in.
+        self.update_stall_s = 0.0
+        self.update_arrived = threading.Event()
 
     # lifecycle -------------------------------------------------------------------------
 
@@ -447,6 +452,9 @@ class SlackStandIn:
             if params.get("blocks") is not None:
                 message["blocks"] = params["blocks"]
             current = dict(message)
+        if self.update_stall_s:
+            self.update_arrived.set()
+            time.sleep(self.update_stall_s)
         return HttpResponse.json(
             200,
             {"ok": True, "channel": channel, "ts": ts, "text": current["text"], "message": current},

@@ -18,6 +18,7 @@ EMOJI = {
     ":white_check_mark:": "✅",
     ":x:": "❌",
     ":eyes:": "👀",
+    ":scissors:": "✂️",
 }
 _DATE = re.compile(r"<!date\^(\d+)\^[^|>]*\|[^>]*>")
 _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")

@@ -8,7 +8,7 @@ from typing import Any
 from celery import Celery, signals
 from pydantic import ValidationError
 
-from tasks import embedded_broker, redis_transport
+from tasks.broker import embedded, redis_transport
 from tasks.redact import configure_logging
 from tasks.settings import BrokerSettings, fail
 
@@ -26,7 +26,7 @@ def broker_settings() -> BrokerSettings:
 
 
 def create_app(settings: BrokerSettings) -> Celery:
-    embedded_broker.register()
+    embedded.register()
     app = Celery(
         "invoicebot",
         broker=settings.broker_url,

@@ -13,7 +13,7 @@ from celery.exceptions import Reject
 from tasks import runtime
 from tasks.celery_app import app
 from tasks.contracts import LOOKUP_TASK, NOTICE_TASK, LookupRequest, Notice
-from tasks.service import handle_lookup, handle_notice
+from tasks.lookup.service import handle_lookup, handle_notice
 from tasks.settings import load_settings
 
 log = logging.getLogger(__name__)

@@ -13,24 +13,27 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from tasks.access import AccessChecker, AccessPolicy
-from tasks.dedup import make_ledger
-from tasks.ekuaibao.client import Credentials, EkuaibaoClient
-from tasks.ekuaibao.tokens import FileTokenStore, RedisTokenStore, TokenStore, store_key
-from tasks.language import LanguagePicker
-from tasks.lean_http import ThreadShardedTransport, http_transport
-from tasks.ratelimit import (
+from tasks.ekuaibao.budget import (
     RateLimitedTransport,
     RateLimiter,
     RedisRateLimiter,
     SQLiteRateLimiter,
     lease_size,
 )
-from tasks.reply import Replier
-from tasks.report_cache import make_report_cache
-from tasks.service import Deps, RetryPolicy
+from tasks.ekuaibao.client import Credentials, EkuaibaoClient
+from tasks.ekuaibao.review import ReviewApi
+from tasks.ekuaibao.tokens import FileTokenStore, RedisTokenStore, TokenStore, store_key
+from tasks.lean_http import ThreadShardedTransport, http_transport
+from tasks.lookup.access import AccessChecker, AccessPolicy
+from tasks.lookup.deps import Deps, RetryPolicy
+from tasks.lookup.ticket_types import WAVES
 from tasks.settings import Settings, load_settings
-from tasks.slack_client import slack_client
+from tasks.slack.client import slack_client
+from tasks.slack.language import LanguagePicker
+from tasks.slack.replies import Replier
+from tasks.state.dedup import make_ledger
+from tasks.state.recent import make_recent
+from tasks.state.report_cache import make_report_cache
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -42,6 +45,19 @@ USER_AGENT = "ekb-invoice-bot/0.1"
 LOOKUPS_PER_POOL = 16
 
 
+def _rate_limiter(settings: Settings, key: str) -> RateLimiter:
+    """The tenant's Ekuaibao budget, shared by every worker: in Redis, else in SQLite."""
+    if settings.redis_url:
+        return RedisRateLimiter(
+            settings.redis_url, key, settings.ekuaibao_rate_limit, settings.ekuaibao_rate_burst
+        )
+    return SQLiteRateLimiter(
+        settings.state_dir / "ekuaibao-rate.sqlite3",
+        settings.ekuaibao_rate_limit,
+        settings.ekuaibao_rate_burst,
+    )
+
+
 def build_deps(settings: Settings) -> Deps:
     if settings.ekuaibao_app_key is None or settings.ekuaibao_app_security is None:
         raise RuntimeError("EKUAIBAO_APP_KEY and EKUAIBAO_APP_SECURITY are required")
@@ -50,9 +66,10 @@ def build_deps(settings: Settings) -> Deps:
         settings.ekuaibao_timeout_s, connect=min(5.0, settings.ekuaibao_timeout_s)
     )
     # A lookup makes up to 3 Ekuaibao calls at once (lines, links, masters), 2 of them on
-    # the pool: room for every lookup the worker runs, in a few linear connection pools.
+    # the pool, plus one wave of ticket-type probes (lookup/ticket_types.py): room for
+    # every lookup the worker runs, in a few linear connection pools.
     lookups = settings.worker_concurrency
-    pool_threads = max(64, 3 * lookups)
+    pool_threads = max(64, (3 + max(len(w) for w in WAVES)) * lookups)
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
     shards = max(1, lookups // LOOKUPS_PER_POOL)
     per_pool = httpx.Limits(
@@ -60,20 +77,9 @@ def build_deps(settings: Settings) -> Deps:
         max_keepalive_connections=max(8, 2 * lookups // shards),
     )
     key = store_key(settings.ekuaibao_base_url, app_key)
-    limiter: RateLimiter = (
-        RedisRateLimiter(
-            settings.redis_url, key, settings.ekuaibao_rate_limit, settings.ekuaibao_rate_burst
-        )
-        if settings.redis_url
-        else SQLiteRateLimiter(
-            settings.state_dir / "ekuaibao-rate.sqlite3",
-            settings.ekuaibao_rate_limit,
-            settings.ekuaibao_rate_burst,
-        )
-    )
     transport = RateLimitedTransport(
         ThreadShardedTransport([http_transport(per_pool) for _ in range(shards)]),
-        limiter,
+        _rate_limiter(settings, key),
         lease=lease_size(settings.ekuaibao_rate_limit, settings.ekuaibao_rate_burst),
     )
     ekuaibao_http = httpx.Client(
@@ -96,13 +102,14 @@ def build_deps(settings: Settings) -> Deps:
         ekuaibao_http,
         Credentials(app_key, settings.ekuaibao_app_security.get_secret_value()),
         tokens,
-        executor=executor,
     )
     slack = slack_client(settings)
     return Deps(
         access=AccessChecker(AccessPolicy.from_settings(settings), slack, client),
         ledger=make_ledger(settings.redis_url, settings.state_dir),
         reports=make_report_cache(settings.redis_url, key),
+        staff=ReviewApi(client).staff,
+        recent=make_recent(settings.redis_url, settings.state_dir),
         client=client,
         replier=Replier(slack_http, slack),
         executor=executor,

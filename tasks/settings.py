@@ -12,7 +12,7 @@ from typing import Annotated, Literal, NoReturn
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-#: Who may look up invoices (see tasks/access.py).
+#: Who may look up invoices (see tasks/lookup/access.py).
 AccessMode = Literal["open", "allowlist", "ekuaibao"]
 
 #: Which Slack ids each allowlist takes: users U…/W… (Enterprise Grid), user groups S…,
@@ -96,7 +96,7 @@ class BrokerSettings(BaseSettings):
             return self.celery_broker_url
         if self.celery_broker_url and len(self.celery_broker_url) > len("embedded://"):
             return self.celery_broker_url
-        from tasks.embedded_broker import embedded_url
+        from tasks.broker.embedded import embedded_url
 
         return embedded_url(self.state_dir / "broker.sqlite3")
 

@@ -7,15 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-_PREFIXES = (
-    "SLACK_",
-    "EKUAIBAO_",
-    "CELERY_",
-    "STATE_DIR",
-    "LOG_LEVEL",
-    "WORKER_",
-    "XDG_STATE_HOME",
-)
+from tasks.environment import is_setting
 
 
 @pytest.fixture(autouse=True)
@@ -23,7 +15,7 @@ def _clean_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[None]:
     for name in list(os.environ):
-        if name.startswith(_PREFIXES):
+        if is_setting(name):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("STATE_DIR", str(tmp_path_factory.mktemp("state")))
     yield

@@ -33,7 +33,7 @@ def settings_checks(settings: Settings, socket_mode: bool) -> list[Check]:
         )
     ]
     if settings.effective_access_mode == "open":
-        from tasks.access import OPEN_MODE_WARNING
+        from tasks.lookup.policy import OPEN_MODE_WARNING
 
         checks.append(
             warn(

@@ -60,10 +60,10 @@ def _writable(folder: Path) -> tuple[bool, Path]:
 
 
 def embedded_check(url: str) -> Check:
-    from tasks.embedded_broker import _db_path  # the very resolution the transport uses
+    from tasks.broker.embedded_store import db_path  # the very resolution the transport uses
 
     try:
-        path = _db_path(url, {})
+        path = db_path(url, {})
     except ValueError as exc:
         return fail(BROKER, f"{exc} — fix CELERY_BROKER_URL")
     writable, where = _writable(path.parent)

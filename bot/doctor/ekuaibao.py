@@ -42,32 +42,9 @@ def ekuaibao_checks(settings: Settings) -> list[Check]:
     ) as http:
         # Its own token store: the check must prove the credentials, not a cached token.
         client = EkuaibaoClient(http, credentials, MemoryTokenStore())
-        try:
-            tenant = client.tenant_id()
-        except CredentialsRejected:
-            return [
-                fail(
-                    CREDENTIALS,
-                    f"{base} refused EKUAIBAO_APP_KEY/EKUAIBAO_APP_SECURITY (403) — check both "
-                    "(合思+ → 开放接口(新) → 商品配置) and that EKUAIBAO_BASE_URL is your "
-                    f"platform's host ({_HOSTS}, …)",
-                ),
-                skip(PLATFORM, "needs accepted credentials"),
-            ]
-        except BadRequest as exc:
-            return [
-                fail(
-                    CREDENTIALS,
-                    f"{base} answered HTTP {exc.status} to getAccessToken — is EKUAIBAO_BASE_URL "
-                    f"an Ekuaibao host? ({_HOSTS}, …)",
-                ),
-                skip(PLATFORM, "needs accepted credentials"),
-            ]
-        except EkuaibaoError as exc:
-            return [
-                fail(CREDENTIALS, f"{exc} at {base} — check EKUAIBAO_BASE_URL and the network"),
-                skip(PLATFORM, "needs accepted credentials"),
-            ]
+        tenant = _tenant(client, base)
+        if isinstance(tenant, list):
+            return tenant
         from bot.doctor.approvals import approvals_check
 
         checks = [
@@ -92,3 +69,33 @@ def ekuaibao_checks(settings: Settings) -> list[Check]:
             )
         )
     return checks
+
+
+def _tenant(client: EkuaibaoClient, base: str) -> str | list[Check]:
+    """The tenant id the credentials belong to, or the failed checks saying why not."""
+    try:
+        return client.tenant_id()
+    except CredentialsRejected:
+        return [
+            fail(
+                CREDENTIALS,
+                f"{base} refused EKUAIBAO_APP_KEY/EKUAIBAO_APP_SECURITY (403) — check both "
+                "(合思+ → 开放接口(新) → 商品配置) and that EKUAIBAO_BASE_URL is your "
+                f"platform's host ({_HOSTS}, …)",
+            ),
+            skip(PLATFORM, "needs accepted credentials"),
+        ]
+    except BadRequest as exc:
+        return [
+            fail(
+                CREDENTIALS,
+                f"{base} answered HTTP {exc.status} to getAccessToken — is EKUAIBAO_BASE_URL "
+                f"an Ekuaibao host? ({_HOSTS}, …)",
+            ),
+            skip(PLATFORM, "needs accepted credentials"),
+        ]
+    except EkuaibaoError as exc:
+        return [
+            fail(CREDENTIALS, f"{exc} at {base} — check EKUAIBAO_BASE_URL and the network"),
+            skip(PLATFORM, "needs accepted credentials"),
+        ]

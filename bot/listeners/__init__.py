@@ -1,17 +1,29 @@
-"""Every Slack entry point, registered on one App."""
+"""Every Slack entry point, registered on one App.
+
+The listeners are module-level functions (a test calls one with a fake `ack`); what they
+need besides Bolt (`Wiring`) reaches them in Bolt's `context`, set by one middleware.
+"""
 
 from __future__ import annotations
 
-from slack_bolt import App
+from collections.abc import Callable
 
-from bot.listeners import actions, commands, decide, events, review, shortcuts
-from bot.wiring import Wiring
+from slack_bolt import App, BoltContext
+
+from bot.listeners import actions, commands, decide, events, home, review, shortcuts
+from bot.wiring import WIRING_KEY, Wiring
 
 
 def register(app: App, wiring: Wiring) -> None:
-    commands.register(app, wiring)
-    events.register(app, wiring)
-    shortcuts.register(app, wiring)
-    actions.register(app, wiring)
+    @app.middleware
+    def provide_wiring(context: BoltContext, next: Callable[[], None]) -> None:
+        context[WIRING_KEY] = wiring
+        next()
+
+    commands.register(app)
+    events.register(app)
+    shortcuts.register(app)
+    actions.register(app)
+    home.register(app)
     review.register(app, wiring)
     decide.register(app, wiring)

@@ -7,48 +7,76 @@ valid 30 minutes from the click, so a refresh works long after the first reply.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 
 from bot.enqueue import EnqueueFailed
-from bot.parsing import _ID
-from bot.wiring import Wiring
-from tasks.contracts import MAX_IDS, LookupRequest, Mode, Notice
+from bot.wiring import Wiring, wiring_of
+from tasks.contracts import ButtonValue, LookupRequest, Mode, Notice
 
 log = logging.getLogger(__name__)
 #: Two clicks of the same button within this many seconds are one click.
 DOUBLE_CLICK_S = 3
 
 
-def register(app: App, wiring: Wiring) -> None:
-    @app.action("refresh_links")
-    def refresh_links(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
-        _redo(wiring, body, action, mode="full", replace=True, owner_only=True)
+def register(app: App) -> None:
+    app.action("refresh_links")(refresh_links)
+    app.action("share_in_channel")(share_in_channel)
+    app.action("get_my_links")(get_my_links)
+    app.action("show_more")(show_more)
+    app.action("keep_in_dm")(keep_in_dm)
+    app.action(re.compile(r"^open_attachment_\d+$"))(open_attachment)
 
-    @app.action("share_in_channel")
-    def share_in_channel(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
-        _redo(wiring, body, action, mode="share", replace=False, owner_only=True)
 
-    @app.action("get_my_links")
-    def get_my_links(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
-        _redo(wiring, body, action, mode="links", replace=False, owner_only=False)
+def refresh_links(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext
+) -> None:
+    ack()
+    _redo(wiring_of(context), body, action, mode="full", replace=True, owner_only=True)
 
-    @app.action("show_more")
-    def show_more(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
-        _redo(wiring, body, action, mode="full", replace=False, owner_only=True, whole_page=True)
 
-    @app.action(re.compile(r"^open_attachment_\d+$"))
-    def open_attachment(ack: Ack) -> None:
-        """Link buttons still send an action; acknowledging keeps Slack from showing a warning."""
-        ack()
+def share_in_channel(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext
+) -> None:
+    ack()
+    _redo(wiring_of(context), body, action, mode="share", replace=False, owner_only=True)
+
+
+def get_my_links(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext
+) -> None:
+    ack()
+    _redo(wiring_of(context), body, action, mode="links", replace=False, owner_only=False)
+
+
+def show_more(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    _redo(
+        wiring_of(context),
+        body,
+        action,
+        mode="full",
+        replace=False,
+        owner_only=True,
+        whole_page=True,
+    )
+
+
+def keep_in_dm(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext
+) -> None:
+    """The same reply, with its buttons, posted to the owner's DM with the bot, where it lasts
+    (an ephemeral one vanishes on reload and on mobile)."""
+    ack()
+    _redo(wiring_of(context), body, action, mode="full", replace=False, owner_only=True, dm=True)
+
+
+def open_attachment(ack: Ack) -> None:
+    """Link buttons still send an action; acknowledging keeps Slack from showing a warning."""
+    ack()
 
 
 def _redo(
@@ -60,6 +88,7 @@ def _redo(
     replace: bool,
     owner_only: bool,
     whole_page: bool = False,
+    dm: bool = False,
 ) -> None:
     user = str((body.get("user") or {}).get("id", ""))
     container = body.get("container") or {}
@@ -68,7 +97,7 @@ def _redo(
     if not wiring.dedup.first(click, ttl_s=DOUBLE_CLICK_S):
         log.info("ignored a double click on %s by %s", action.get("action_id"), user)
         return
-    value = _value(action.get("value"))
+    value = ButtonValue.decode(action.get("value"))
     if value is None:
         log.warning("ignored a %s click with a malformed value", action.get("action_id"))
         return
@@ -81,46 +110,25 @@ def _redo(
         "response_url": str(body.get("response_url", "")),
         "replace_original": replace,
         "language": wiring.language.for_user(user),
+        # A click on a lasting message (a kept DM copy) redoes a lasting message.
+        "kept": dm or container.get("is_ephemeral") is False,
     }
-    owner = str(value.get("u") or user)
+    owner = value.owner or user
     try:
         if owner_only and owner != user:
             wiring.enqueue(Notice(text_key="not_yours", **{**fields, "replace_original": False}))
             return
         wiring.enqueue(
             LookupRequest(
-                ids=tuple(value.get("i") or ()),
-                report=str(value.get("r") or ""),
-                page=int(value.get("p") or 0),
-                part=None if whole_page or value.get("m") is None else int(value["m"]),
+                ids=value.ids,
+                report=value.report,
+                page=value.page,
+                part=None if whole_page else value.part,
                 mode=mode,
                 owner_id=user if mode == "links" else owner,
                 **fields,
+                **({"reply_via": "dm"} if dm else {}),
             )
         )
     except EnqueueFailed:
         log.error("could not queue the %s click of %s", action.get("action_id"), user)
-
-
-def _value(raw: Any) -> dict[str, Any] | None:
-    """Our own button values, checked anyway: ids and report must look like ids."""
-    try:
-        value = json.loads(raw) if isinstance(raw, str) else None
-    except ValueError:
-        return None
-    if not isinstance(value, dict):
-        return None
-    ids = value.get("i") or []
-    report = value.get("r") or ""
-    if not isinstance(ids, list) or len(ids) > MAX_IDS:
-        return None
-    if not all(isinstance(i, str) and _ID.fullmatch(i) for i in ids):
-        return None
-    if not isinstance(report, str) or (report and not _ID.fullmatch(report)):
-        return None
-    if not ids and not report:
-        return None
-    for key in ("p", "m"):
-        if key in value and not (isinstance(value[key], int) and 0 <= value[key] < 10_000):
-            return None
-    return value

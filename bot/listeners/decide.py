@@ -56,7 +56,7 @@ def _picked(values: dict[str, Any], block: str) -> str:
 
 
 def register(app: App, wiring: Wiring) -> None:
-    from tasks.review.decide import loading_view
+    from tasks.slack.decide_views import loading_view
 
     for action_id, what in _WHAT.items():
         app.action(action_id)(_clicked(wiring, what, loading_view))
@@ -111,7 +111,7 @@ def _clicked(wiring: Wiring, what: DecisionWhat, loading_view: Any) -> Any:
 
 
 def _submitted(wiring: Wiring, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-    from tasks.decide_texts import decide_texts_for
+    from tasks.slack.decide_texts import decide_texts_for
 
     user = str((body.get("user") or {}).get("id", ""))
     what = _WHAT.get(str(view.get("callback_id") or ""))

@@ -9,45 +9,50 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 
 from bot.listeners import review
 from bot.parsing import find_in_prose
-from bot.wiring import Wiring
+from bot.wiring import Wiring, wiring_of
 from tasks.contracts import ReplyTarget
 
 log = logging.getLogger(__name__)
 
 
-def register(app: App, wiring: Wiring) -> None:
-    @app.event("message")
-    def direct_message(event: dict[str, Any], body: dict[str, Any]) -> None:
-        if event.get("channel_type") != "im" or not _first_from_a_person(wiring, event, body):
-            return
-        target = ReplyTarget(
-            team_id=str(body.get("team_id", "")),
-            channel_id=str(event["channel"]),
-            user_id=str(event["user"]),
-            reply_via="channel",
-        )
-        if review.asks_for_review(event.get("text")):
-            review.queue(wiring, {**target.model_dump(), "channel_id": target.channel_id}, None)
-            return
-        wiring.answer(target, find_in_prose(event.get("text")), "dm_hint")
+def register(app: App) -> None:
+    app.event("message")(direct_message)
+    app.event("app_mention")(mention)
 
-    @app.event("app_mention")
-    def mention(event: dict[str, Any], body: dict[str, Any]) -> None:
-        if not _first_from_a_person(wiring, event, body):
-            return
-        target = ReplyTarget(
-            team_id=str(body.get("team_id", "")),
-            channel_id=str(event["channel"]),
-            user_id=str(event["user"]),
-            reply_via="ephemeral",
-            thread_ts=str(event.get("thread_ts") or event["ts"]),
-            reaction_ts=str(event["ts"]),
-        )
-        wiring.answer(target, find_in_prose(event.get("text")), "mention_hint")
+
+def direct_message(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+    wiring = wiring_of(context)
+    if event.get("channel_type") != "im" or not _first_from_a_person(wiring, event, body):
+        return
+    target = ReplyTarget(
+        team_id=str(body.get("team_id", "")),
+        channel_id=str(event["channel"]),
+        user_id=str(event["user"]),
+        reply_via="channel",
+    )
+    if review.asks_for_review(event.get("text")):
+        review.queue(wiring, {**target.model_dump(), "channel_id": target.channel_id}, None)
+        return
+    wiring.answer(target, find_in_prose(event.get("text")), "dm_hint")
+
+
+def mention(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+    wiring = wiring_of(context)
+    if not _first_from_a_person(wiring, event, body):
+        return
+    target = ReplyTarget(
+        team_id=str(body.get("team_id", "")),
+        channel_id=str(event["channel"]),
+        user_id=str(event["user"]),
+        reply_via="ephemeral",
+        thread_ts=str(event.get("thread_ts") or event["ts"]),
+        reaction_ts=str(event["ts"]),
+    )
+    wiring.answer(target, find_in_prose(event.get("text")), "mention_hint")
 
 
 def _first_from_a_person(wiring: Wiring, event: dict[str, Any], body: dict[str, Any]) -> bool:

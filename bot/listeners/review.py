@@ -100,7 +100,7 @@ def _clicked(wiring: Wiring, kind: ReviewAskKind) -> Any:
 
 def queue(wiring: Wiring, fields: dict[str, Any], language: str | None) -> str:
     """Queue the asker's review list; returns the words of the acknowledgement."""
-    from tasks.texts import review_texts_for
+    from tasks.slack.texts import review_texts_for
 
     user = str(fields.get("user_id", ""))
     language = language or wiring.language.for_user(user)
@@ -119,7 +119,7 @@ def queue(wiring: Wiring, fields: dict[str, Any], language: str | None) -> str:
             )
         )
     except EnqueueFailed:
-        from tasks.texts import texts_for
+        from tasks.slack.texts import texts_for
 
         return texts_for(language).cannot_queue
     return review.queue_asking

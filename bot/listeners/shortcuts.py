@@ -6,10 +6,10 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 
 from bot.parsing import find_in_prose
-from bot.wiring import Wiring
+from bot.wiring import wiring_of
 from tasks.contracts import ReplyTarget
 
 log = logging.getLogger(__name__)
@@ -30,19 +30,22 @@ def _texts_of(value: Any) -> Iterator[str]:
             yield from _texts_of(inner)
 
 
-def register(app: App, wiring: Wiring) -> None:
-    @app.shortcut(CALLBACK_ID)
-    def look_up_invoices(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        message = body.get("message") or {}
-        text = "\n".join(dict.fromkeys(_texts_of(message)))
-        user = str((body.get("user") or {}).get("id", ""))
-        target = ReplyTarget(
-            team_id=str((body.get("team") or {}).get("id", "")),
-            channel_id=str((body.get("channel") or {}).get("id", "")),
-            user_id=user,
-            response_url=str(body.get("response_url", "")),
-            replace_original=False,  # the clicked message is not ours to replace
-            language=wiring.language.for_user(user),
-        )
-        wiring.answer(target, find_in_prose(text), "shortcut_nothing_found")
+def register(app: App) -> None:
+    app.shortcut(CALLBACK_ID)(look_up_invoices)
+
+
+def look_up_invoices(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    wiring = wiring_of(context)
+    ack()
+    message = body.get("message") or {}
+    text = "\n".join(dict.fromkeys(_texts_of(message)))
+    user = str((body.get("user") or {}).get("id", ""))
+    target = ReplyTarget(
+        team_id=str((body.get("team") or {}).get("id", "")),
+        channel_id=str((body.get("channel") or {}).get("id", "")),
+        user_id=user,
+        response_url=str(body.get("response_url", "")),
+        replace_original=False,  # the clicked message is not ours to replace
+        language=wiring.language.for_user(user),
+    )
+    wiring.answer(target, find_in_prose(text), "shortcut_nothing_found")

@@ -15,13 +15,13 @@ import random
 import re
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 import httpx
 
-from tasks import lean_http, ratelimit
+from tasks import lean_http
+from tasks.ekuaibao import budget
 from tasks.ekuaibao.errors import (
     BadRequest,
     BudgetSpent,
@@ -113,14 +113,12 @@ class EkuaibaoClient:
         credentials: Credentials,
         tokens: TokenStore,
         *,
-        executor: Executor | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._http = http
         self._credentials = credentials
         self._tokens = tokens
-        self._executor = executor or ThreadPoolExecutor(max_workers=4, thread_name_prefix="ekb")
         self._clock = clock
         self._sleep = sleep
         #: This process's copy of the shared token: the store is read only when it is near
@@ -128,14 +126,6 @@ class EkuaibaoClient:
         self._known: AccessToken | None = None
 
     # -- the calls ---------------------------------------------------------------------
-
-    def lookup(self, invoice_ids: Sequence[str]) -> InvoiceData:
-        """Line items and fresh links at the same time: a reply costs one round trip, not two."""
-        fetched_at = self._clock()
-        self._token()  # fetch once here, not twice in parallel below
-        lines = self._executor.submit(self.line_items, invoice_ids)
-        links = self._executor.submit(self.attachments, invoice_ids, fetched_at)
-        return InvoiceData(tuple(lines.result()), tuple(links.result()), fetched_at)
 
     def line_items(self, invoice_ids: Sequence[str]) -> list[LineItem]:
         items: list[LineItem] = []
@@ -387,7 +377,7 @@ class EkuaibaoClient:
         """Run one HTTP request and map its outcome: the one error map for every call."""
         try:
             response = request()
-        except ratelimit.RateLimited as exc:  # our own budget: not Ekuaibao's fault
+        except budget.RateLimited as exc:  # our own budget: not Ekuaibao's fault
             raise BudgetSpent(exc.wait_s, exc.ahead) from None
         except httpx.TimeoutException:
             raise Transient(f"Ekuaibao timed out on {path}") from None

@@ -162,6 +162,10 @@ class InvoiceMaster(BaseModel):
     verified: bool | None
     total: Decimal | None
     report: ReportInfo | None
+    #: 纳税人识别号 of each party and 备注, where the type has them.
+    seller_tax_id: str | None = None
+    buyer_tax_id: str | None = None
+    remarks: str | None = None
     #: Fields whose value could not be read (shown as "—", with a warning).
     unreadable: tuple[str, ...] = ()
 
@@ -191,6 +195,15 @@ class InvoiceMaster(BaseModel):
             verified=reader.read("verified", lambda: _flag(raw, main + "验真")),
             total=reader.read("total", lambda: parse_money(raw.get(own + layout.amount))),
             report=reader.read("report", lambda: ReportInfo.from_master(raw)),
+            seller_tax_id=reader.read(
+                "seller_tax_id",
+                lambda: _first_text(raw, (own + "销售方纳税人识别号", own + "销售方税号")),
+            ),
+            buyer_tax_id=reader.read(
+                "buyer_tax_id",
+                lambda: _first_text(raw, (own + "购买方纳税人识别号", own + "购买方税号")),
+            ),
+            remarks=reader.read("remarks", lambda: _text(raw, own + "备注")),
             unreadable=tuple(reader.unreadable),
         )
 

@@ -1,8 +1,9 @@
 """Pure renderers for the approver: the review card, the card once the report moved on,
 more invoices, reminders, the queue and the Home tab.
 
-The invoices are drawn by the lookup's own compact layout (`render.compact_invoice_blocks`),
-so a card shows each invoice exactly as `/invoice` does. Every Ekuaibao value is escaped.
+The invoices are drawn by the lookup's own compact layout
+(`tasks.slack.card.compact_invoice_blocks`), so a card shows each invoice exactly as
+`/invoice` does. Every Ekuaibao value is escaped.
 """
 
 from __future__ import annotations
@@ -10,52 +11,22 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 
-from tasks import headers, render
 from tasks.ekuaibao.review import Flow, Stage
-from tasks.lookup import InvoiceSummary, LookupResult
-from tasks.render import Block, Message, context, escape, money, section, simple, slack_date
-from tasks.texts import ReviewTexts, Texts
+from tasks.slack import blocks as kit
+from tasks.slack.acks import simple
+from tasks.slack.blocks import Block, Message, context, escape, money, section, slack_date
+from tasks.slack.card import compact_invoice_blocks
+from tasks.slack.checks import Checks as Checks  # re-exported: the review card shows them
+from tasks.slack.checks import checks_text
+from tasks.slack.texts import ReviewTexts, Texts
+from tasks.summary import InvoiceSummary, LookupResult
 
 #: Invoices on the card itself; the rest come with "Show more", this many at a time.
 CARD_INVOICES = 20
 #: Reports listed in a queue reply (one section each) and on the Home tab.
 QUEUE_SHOWN = 20
 HOME_SHOWN = 40
-_CENT = Decimal("0.01")
-
-
-@dataclass(frozen=True)
-class Checks:
-    """What an approver looks for first, over all the report's invoices."""
-
-    invoices_sum: Decimal | None
-    unverified: int
-    mismatched: int
-    used_elsewhere: int
-
-    @classmethod
-    def of(cls, flow_id: str, invoices: Sequence[InvoiceSummary], texts: Texts) -> Checks:
-        total, counted = Decimal(0), 0
-        unverified = mismatched = used = 0
-        for invoice in invoices:
-            master = invoice.master
-            value = master.total if master is not None and master.total is not None else None
-            if value is None and invoice.lines:
-                value = invoice.totals.total
-            if value is not None:
-                total += value
-                counted += 1
-            if master is None:
-                continue
-            if master.verified is False:
-                unverified += 1
-            if invoice.lines and headers.mismatch_warning(master, invoice.totals.total, texts):
-                mismatched += 1
-            if master.report and master.report.flow_id and master.report.flow_id != flow_id:
-                used += 1
-        return cls(total if counted else None, unverified, mismatched, used)
 
 
 @dataclass(frozen=True)
@@ -79,7 +50,7 @@ def _button(action_id: str, label: str, value: str) -> Block:
     return {
         "type": "button",
         "action_id": action_id,
-        "text": {"type": "plain_text", "text": render.clip(label, render.MAX_BUTTON)},
+        "text": {"type": "plain_text", "text": kit.clip(label, kit.MAX_BUTTON)},
         "value": value,
     }
 
@@ -106,7 +77,7 @@ def _invoice_page(
     link_index = sum(len(inv.attachments) for inv in invoices[:first])
     shown = 0
     for invoice in invoices[first : first + CARD_INVOICES]:
-        drawn = render.compact_invoice_blocks(invoice, texts, link_index)
+        drawn = compact_invoice_blocks(invoice, texts, link_index)
         if len(blocks) + len(drawn) > room:
             break
         blocks.extend(drawn)
@@ -127,29 +98,15 @@ def review_card(view: ReviewView, texts: Texts, review: ReviewTexts) -> Message:
         (review.total, _amount(flow)),
     ]
     head: list[Block] = [
-        render.header(title),
+        kit.header(title),
         {
             "type": "section",
             "fields": [{"type": "mrkdwn", "text": f"{k}\n{v}"} for k, v in fields],
         },
     ]
-    if checks.invoices_sum is None or flow.amount is None:
-        adds_up = review.no_invoice_totals
-    elif abs(checks.invoices_sum - flow.amount) <= _CENT:
-        adds_up = review.adds_up
-    else:
-        adds_up = review.does_not_add_up.format(
-            sum=money(checks.invoices_sum), difference=money(abs(checks.invoices_sum - flow.amount))
-        )
-    if checks.unverified or checks.mismatched or checks.used_elsewhere:
-        counts = review.checks.format(
-            unverified=checks.unverified, mismatched=checks.mismatched, used=checks.used_elsewhere
-        )
-    else:
-        counts = review.checks_clean
-    head.append(section(f"{adds_up}\n{counts}"))
+    head.append(section(checks_text(checks, flow.amount, review)))
     everything = view.invoices.invoices
-    body, shown = _invoice_page(everything, 0, texts, render.MAX_BLOCKS - len(head) - 3)
+    body, shown = _invoice_page(everything, 0, texts, kit.MAX_BLOCKS - len(head) - 3)
     notes = [
         review.invoices_shown.format(first=1 if shown else 0, last=shown, total=len(everything))
     ]
@@ -167,7 +124,7 @@ def review_card(view: ReviewView, texts: Texts, review: ReviewTexts) -> Message:
     blocks = [
         *head,
         context("\n".join(notes)),
-        render.DIVIDER,
+        kit.DIVIDER,
         *body,
         {"type": "actions", "block_id": f"review:{flow.updated_ms or 0}", "elements": buttons},
     ]
@@ -180,7 +137,7 @@ def more_invoices(
 ) -> Message:
     """Page `page` (from 1) of the invoices after the card's, as a reply in its thread."""
     first = page * CARD_INVOICES
-    body, shown = _invoice_page(invoices, first, texts, render.MAX_BLOCKS - 3)
+    body, shown = _invoice_page(invoices, first, texts, kit.MAX_BLOCKS - 3)
     notes = review.invoices_shown.format(
         first=first + 1 if shown else first, last=first + shown, total=len(invoices)
     )
@@ -223,8 +180,8 @@ def submitter_notice(flow: Flow, paid: bool, review: ReviewTexts) -> Message:
     template = review.submitter_paid if paid else review.submitter_rejected
     text = template.format(code=escape(flow.code or flow.flow_id), title=escape(_title(flow)))
     if flow.last_comment:
-        text += "\n" + review.comment.format(comment=escape(render.clip(flow.last_comment, 500)))
-    return render.simple(text)
+        text += "\n" + review.comment.format(comment=escape(kit.clip(flow.last_comment, 500)))
+    return simple(text)
 
 
 def deep_link(url: str, flow: Flow, expires_s: int, review: ReviewTexts) -> Message:
@@ -234,7 +191,7 @@ def deep_link(url: str, flow: Flow, expires_s: int, review: ReviewTexts) -> Mess
         code=escape(flow.code or flow.flow_id),
         expires=slack_date(expires_s),
     )
-    return render.simple(text)
+    return simple(text)
 
 
 @dataclass(frozen=True)
@@ -264,7 +221,7 @@ def _queue_blocks(items: Sequence[QueueItem], review: ReviewTexts, limit: int) -
 
 def queue_message(total: int, items: Sequence[QueueItem], review: ReviewTexts) -> Message:
     if not items:
-        return render.simple(review.queue_empty)
+        return simple(review.queue_empty)
     title = review.queue_title.format(count=total)
     blocks = [section(title), *_queue_blocks(items, review, QUEUE_SHOWN)]
     if total > min(len(items), QUEUE_SHOWN):
@@ -278,7 +235,7 @@ def home_view(
     total: int | None, items: Sequence[QueueItem], updated_s: int, review: ReviewTexts
 ) -> dict[str, object]:
     """The App Home tab; `total` None: the person is not Ekuaibao staff."""
-    blocks: list[Block] = [render.header(review.home_title)]
+    blocks: list[Block] = [kit.header(review.home_title)]
     if total is None:
         blocks.append(section(review.home_not_staff))
     elif not items:

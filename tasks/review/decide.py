@@ -27,13 +27,15 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from tasks.contracts import Decision
-from tasks.decide_texts import DecideTexts, decide_texts_for
 from tasks.ekuaibao.decide import DecideApi, License, Report
 from tasks.ekuaibao.errors import BadRequest, EkuaibaoError
 from tasks.ekuaibao.review import SAFE_ID, Flow, FlowGone, Stage
-from tasks.render import Block, Message, escape, money, section, slack_date
+from tasks.review.decide_card import rerender
 from tasks.review.ledger import Ledger
 from tasks.review.service import ReviewDeps, _update, audit_log
+from tasks.slack.blocks import Block, Message, escape, section, slack_date
+from tasks.slack.decide_texts import DecideTexts, decide_texts_for
+from tasks.slack.decide_views import loading_view
 
 log = logging.getLogger(__name__)
 
@@ -223,137 +225,6 @@ def audit(decision: Decision, staff_id: str, node: str, outcome: str) -> None:
     )
 
 
-# -- the modal -----------------------------------------------------------------------------
-
-
-def _modal(
-    what: str, texts: DecideTexts, blocks: list[Block], metadata: str, submit: bool
-) -> dict[str, Any]:
-    titles = {"approve": texts.title_approve, "reject": texts.title_reject, "ask": texts.title_ask}
-    submits = {
-        "approve": texts.submit_approve,
-        "reject": texts.submit_reject,
-        "ask": texts.submit_ask,
-    }
-    view: dict[str, Any] = {
-        "type": "modal",
-        "callback_id": f"decide_{what}",
-        "title": {"type": "plain_text", "text": titles[what]},
-        "close": {"type": "plain_text", "text": texts.cancel},
-        "private_metadata": metadata,
-        "blocks": blocks,
-    }
-    if submit:
-        view["submit"] = {"type": "plain_text", "text": submits[what]}
-    return view
-
-
-def metadata(flow_id: str, node_id: str) -> str:
-    return json.dumps({"f": flow_id, "n": node_id}, separators=(",", ":"))
-
-
-def loading_view(what: str, flow_id: str, node_id: str, language: str | None) -> dict[str, Any]:
-    texts = decide_texts_for(language)
-    return _modal(what, texts, [section(texts.loading)], metadata(flow_id, node_id), False)
-
-
-def _input(block_id: str, label: str, *, optional: bool, multiline: bool = True) -> Block:
-    return {
-        "type": "input",
-        "block_id": block_id,
-        "optional": optional,
-        "label": {"type": "plain_text", "text": label},
-        "element": {
-            "type": "plain_text_input",
-            "action_id": "text",
-            "multiline": multiline,
-            "max_length": 1000,
-        },
-    }
-
-
-def _option(text: str, value: str) -> dict[str, Any]:
-    return {"text": {"type": "plain_text", "text": text[:75]}, "value": value}
-
-
-def filled_view(
-    decision: Decision, checked: Checked, submitter: str, texts: DecideTexts
-) -> dict[str, Any]:
-    flow = checked.report.flow
-    amount = money(flow.amount) if flow.amount is not None else "—"
-    summary = texts.summary.format(
-        code=escape(flow.code or flow.flow_id),
-        title=escape(flow.title or "—"),
-        amount=amount,
-        invoices=len(flow.invoice_ids),
-        submitter=escape(submitter),
-        stage=escape(checked.stage.name or "—"),
-    )
-    blocks: list[Block] = [section(summary)]
-    if decision.what == "approve":
-        blocks.append(_input("comment", texts.comment_label, optional=True))
-    elif decision.what == "reject":
-        blocks.append(_input("reason", texts.reason_label, optional=False))
-        targets = [_option(texts.to_submitter, "submitter")]
-        targets += [_option(name, node) for node, name in checked.report.earlier_nodes()[:50]]
-        blocks.append(
-            {
-                "type": "input",
-                "block_id": "reject_to",
-                "label": {"type": "plain_text", "text": texts.reject_to_label},
-                "element": {
-                    "type": "static_select",
-                    "action_id": "pick",
-                    "options": targets,
-                    "initial_option": targets[0],
-                },
-            }
-        )
-        methods = [
-            _option(texts.from_start, "FROM_START"),
-            _option(texts.to_rejector, "TO_REJECTOR"),
-        ]
-        blocks.append(
-            {
-                "type": "input",
-                "block_id": "resubmit",
-                "label": {"type": "plain_text", "text": texts.resubmit_label},
-                "element": {
-                    "type": "radio_buttons",
-                    "action_id": "pick",
-                    "options": methods,
-                    "initial_option": methods[0],
-                },
-            }
-        )
-    else:
-        blocks.append(_input("question", texts.question_label, optional=False))
-    return _modal(
-        decision.what, texts, blocks, metadata(flow.flow_id, checked.report.node_id), True
-    )
-
-
-def prepare(decision: Decision, deps: DecideDeps) -> None:
-    """Fill the modal the bot opened, or turn it into the reason nothing can be done."""
-    texts = decide_texts_for(decision.language)
-    try:
-        checked = guard(deps, decision, texts)
-    except Refused as refused:
-        audit(decision, "", decision.node_id, f"refused at open: {refused.reason}")
-        view = _modal(
-            decision.what, texts, [section(refused.text)], metadata(decision.flow_id, ""), False
-        )
-    else:
-        submitter_id = checked.report.flow.submitter_id
-        found = deps.review.api.staff([submitter_id]).get(submitter_id)
-        name = found.name if found and found.name else submitter_id.split(":", 1)[-1]
-        view = filled_view(decision, checked, name, texts)
-    try:
-        deps.review.slack.views_update(view_id=decision.view_id, view=view)
-    except SlackApiError as exc:
-        log.warning("could not fill the decision modal: %s", exc.response.get("error"))
-
-
 # -- deciding --------------------------------------------------------------------------------
 
 
@@ -388,7 +259,7 @@ def _card_text(
         section(f"*{escape(flow.code or flow.flow_id)}* · {escape(flow.title or '—')}\n{text}")
     ]
     if open_button:
-        from tasks.texts import review_texts_for
+        from tasks.slack.texts import review_texts_for
 
         blocks.append(
             {
@@ -463,6 +334,9 @@ def decide(decision: Decision, deps: DecideDeps) -> None:
         if record.get("phase") in ("sending", "sent"):
             _recover(deps, decision, {**record, "key": key}, texts)
             return
+        if record.get("phase") == "claimed":  # its run died before the call went out
+            abandoned(deps, decision, checked, key, texts)
+            return
     code = escape(flow.code or flow.flow_id)
     if decision.what == "ask":
         _ask(deps, decision, checked, key, record, texts)
@@ -478,13 +352,7 @@ def decide(decision: Decision, deps: DecideDeps) -> None:
         raise Wait(wait)
     busy = texts.approving if decision.what == "approve" else texts.rejecting
     _card_text(deps, flow, staff_id, busy.format(code=code), False)
-    action: dict[str, str] = {"name": ACTIONS[decision.what]}
-    if decision.comment:
-        action["comment"] = decision.comment
-    if decision.what == "reject":
-        action["resubmitMethod"] = decision.resubmit_method
-        if decision.reject_to:
-            action["rejectTo"] = decision.reject_to
+    action = _action(decision)
     sent_at = deps.clock()
     deps.ledger.put(key, {**record, "phase": "sending", "sent_at": sent_at})
     try:
@@ -502,6 +370,18 @@ def decide(decision: Decision, deps: DecideDeps) -> None:
     deps.ledger.put(key, {**record, "phase": "sent", "sent_at": sent_at})
     audit(decision, staff_id, node, f"sent (total {batch.total}, residue {batch.residue})")
     _confirm(deps, decision, staff_id, node, key, sent_at, texts, poll=True)
+
+
+def _action(decision: Decision) -> dict[str, str]:
+    """What `backlog/data` is asked to do."""
+    action: dict[str, str] = {"name": ACTIONS[decision.what]}
+    if decision.comment:
+        action["comment"] = decision.comment
+    if decision.what == "reject":
+        action["resubmitMethod"] = decision.resubmit_method
+        if decision.reject_to:
+            action["rejectTo"] = decision.reject_to
+    return action
 
 
 def _own_record(deps: DecideDeps, decision: Decision) -> dict[str, Any] | None:
@@ -674,16 +554,33 @@ def _ask(
         raise
     deps.ledger.release(key)
     audit(decision, checked.staff_id, checked.report.node_id, "asked")
-    _tell(deps, decision, texts.asked.format(code=code))
+    note = texts.asked_note.format(who=f"<@{decision.user_id}>", when=slack_date(int(deps.clock())))
+    if not rerender(deps.review, flow.flow_id, checked.staff_id, decision.language, note):
+        _tell(deps, decision, texts.asked.format(code=code))
+
+
+def abandoned(
+    deps: DecideDeps, decision: Decision, checked: Checked, key: str, texts: DecideTexts
+) -> None:
+    """Its own claim, never sent: the worker that made it stopped before calling Ekuaibao
+    (this is the redelivered task). The claim is freed and the card shows its buttons
+    again, saying nothing was sent, so the person decides again when they choose."""
+    deps.ledger.release(key)
+    flow = checked.report.flow
+    audit(decision, checked.staff_id, checked.report.node_id, "not sent: claim freed")
+    code = escape(flow.code or flow.flow_id)
+    note = texts.not_sent.format(code=code)
+    if not rerender(deps.review, flow.flow_id, checked.staff_id, decision.language, note):
+        _tell(deps, decision, note)
 
 
 __all__ = [
     "DecideDeps",
     "Wait",
+    "abandoned",
     "buttons",
     "decide",
     "guard",
     "loading_view",
-    "prepare",
     "with_buttons",
 ]

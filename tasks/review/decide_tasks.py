@@ -17,7 +17,8 @@ from tasks.celery_app import app
 from tasks.contracts import DECIDE_TASK, Decision
 from tasks.ekuaibao.decide import DecideApi
 from tasks.ekuaibao.errors import EkuaibaoError, Unavailable
-from tasks.review.decide import DecideDeps, Wait, decide, prepare, with_buttons
+from tasks.review.decide import DecideDeps, Wait, decide, with_buttons
+from tasks.review.decide_modal import prepare
 from tasks.review.ledger import make_ledger
 from tasks.review.service import ReviewDeps
 from tasks.settings import Settings

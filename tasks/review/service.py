@@ -21,14 +21,16 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from tasks.contracts import ReviewAsk, ReviewEvent
-from tasks.dedup import Dedup
 from tasks.ekuaibao.review import DEEP_LINK_S, SAFE_ID, Flow, FlowGone, ReviewApi, Staff, Stage
-from tasks.lookup import LookupResult, assemble
-from tasks.render import escape, section, simple
+from tasks.lookup.deps import Deps
+from tasks.lookup.fetching import _Fetch, _Selection
 from tasks.review import card
 from tasks.review.store import Card, Cards
-from tasks.service import Deps, _Fetch, _Selection
-from tasks.texts import ReviewTexts, review_texts_for, texts_for
+from tasks.slack.acks import simple
+from tasks.slack.blocks import escape, section
+from tasks.slack.texts import ReviewTexts, review_texts_for, texts_for
+from tasks.state.dedup import Dedup
+from tasks.summary import LookupResult, assemble
 
 log = logging.getLogger(__name__)
 #: Who was told what: flow, staff and Slack ids only, never emails, names or links.
@@ -337,9 +339,6 @@ def _plain(value: Any, limit: int) -> str:
 def handle_ask(ask: ReviewAsk, deps: ReviewDeps) -> None:
     review = review_texts_for(ask.language or deps.lookup.language.for_user(ask.user_id))
     staff = _asker(deps, ask.user_id)
-    if ask.kind == "home":
-        _home(deps, ask, staff, review)
-        return
     if staff is None:
         _answer(deps, ask, {"text": review.not_staff, "blocks": [section(review.not_staff)]})
         return
@@ -419,21 +418,6 @@ def _queue_items(deps: ReviewDeps, flows: list[Flow]) -> list[card.QueueItem]:
         )
         for f in flows
     ]
-
-
-def _home(deps: ReviewDeps, ask: ReviewAsk, staff: Staff | None, review: ReviewTexts) -> None:
-    total: int | None = None
-    items: list[card.QueueItem] = []
-    if staff is not None:
-        total, flows = deps.api.pending(staff.staff_id)
-        items = _queue_items(deps, flows)
-    view = card.home_view(total, items, int(deps.clock()), review)
-    try:
-        deps.slack.views_publish(user_id=ask.user_id, view=view)
-    except SlackApiError as exc:
-        log.warning(
-            "could not publish the Home tab of %s: %s", ask.user_id, exc.response.get("error")
-        )
 
 
 def _answer(deps: ReviewDeps, ask: ReviewAsk, message: dict[str, Any]) -> None:

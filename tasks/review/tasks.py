@@ -11,13 +11,14 @@ from celery import Task
 from tasks import runtime
 from tasks.celery_app import app
 from tasks.contracts import REVIEW_ASK_TASK, REVIEW_EVENT_TASK, ReviewAsk, ReviewEvent
-from tasks.dedup import make_dedup
 from tasks.ekuaibao.errors import EkuaibaoError, Unavailable
 from tasks.ekuaibao.review import ReviewApi
+from tasks.review.home import publish_home
 from tasks.review.service import ReviewDeps, handle_ask, handle_event
 from tasks.review.store import make_cards
 from tasks.settings import load_settings
-from tasks.slack_client import slack_client
+from tasks.slack.client import slack_client
+from tasks.state.dedup import make_dedup
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -76,11 +77,14 @@ def review_ask(ask: dict[str, Any]) -> None:
     """An approver's question or click."""
     parsed = ReviewAsk.model_validate(ask)
     try:
-        handle_ask(parsed, review_deps())
+        if parsed.kind == "home":
+            publish_home(parsed, review_deps())
+        else:
+            handle_ask(parsed, review_deps())
     except EkuaibaoError as exc:
         log.error("review %s for %s not answered: %s", parsed.kind, parsed.user_id, exc)
         from tasks.review.service import _answer
-        from tasks.texts import review_texts_for
+        from tasks.slack.texts import review_texts_for
 
         review = review_texts_for(parsed.language)
         text = review.unavailable.format(ref=parsed.kind)

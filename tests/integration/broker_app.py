@@ -15,7 +15,7 @@ from typing import Any
 from celery import Celery, Task
 from celery.signals import worker_ready
 
-from tasks.embedded_broker import embedded_url, register
+from tasks.broker.embedded import embedded_url, register
 
 register()
 

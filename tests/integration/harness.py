@@ -28,6 +28,7 @@ from sandbox.signing import (
 )
 from sandbox.slack import ApiCall, ResponsePost, SlackStandIn
 from sandbox.socket_mode import SocketModeStandIn
+from tasks.environment import without_settings
 
 REPO = Path(__file__).resolve().parents[2]
 #: Flushed by the tests; TEST_REDIS_DB lets two checkouts test side by side.
@@ -182,11 +183,7 @@ def bot_env(
     secret: str,
     **extra: str,
 ) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "EKUAIBAO_", "CELERY_", "STATE_DIR", "WORKER_"))
-    }
+    env = without_settings(os.environ)
     env.update(
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=secret,
@@ -241,7 +238,7 @@ def start_bot(
             stderr=subprocess.STDOUT,
             cwd=folder,
         )
-    from tasks.embedded_broker import embedded_url
+    from tasks.broker.embedded import embedded_url
 
     broker_url = broker or embedded_url(folder / "state" / "broker.sqlite3")
     bot = RunningBot(proc, port, secret, log_path, slack, broker_url)

@@ -20,7 +20,7 @@ from celery import Celery
 from sandbox.ekuaibao import EkuaibaoStandIn
 from sandbox.slack import SlackStandIn
 from tasks.contracts import LOOKUP_TASK, LookupRequest
-from tasks.texts import texts_for
+from tasks.slack.texts import texts_for
 from tests.integration.conftest import broker_for, flush_redis
 from tests.integration.harness import (
     RABBITMQ_URL,

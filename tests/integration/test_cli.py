@@ -248,7 +248,7 @@ def test_redis_without_a_password_takes_any_password(tmp_path) -> None:
     """What Redis answers to `redis://:wrong@…` when it has no password: redis-py sends
     HELLO 3 AUTH default <password>, and a `nopass` default user accepts any password.
     So that URL works, for Celery too, and the check must not call it refused."""
-    from tasks.broker_check import broker_check
+    from tasks.broker.check import broker_check
 
     require_redis()
     assert broker_check("redis://:wrong@127.0.0.1:6379/11", 3).ok

@@ -209,7 +209,11 @@ def test_ask_the_submitter_comments_without_deciding(
     assert staff == APPROVER_ID and text == f"{{{SUBMITTER_ID}}} Which trip?"
     assert not submits_for(ekuaibao, flow_id)
     assert ekuaibao.world.flows[flow_id]["state"] == "approving"
-    wait_for(lambda: any("question is on" in texts_of(m) for m in slack.messages_in(APPROVER_DM)))
+    # the card says so, when and by whom, and keeps its decision buttons
+    wait_for(lambda: "Question sent to the submitter" in card_now(slack, card), what="the note")
+    now = slack.message(APPROVER_DM, card["ts"]) or {}
+    assert f"by <@{APPROVER_SLACK}> at <!date^" in texts_of(now)
+    assert {"decide_approve", "decide_reject", "decide_ask"} <= set(buttons(now))
 
 
 # -- the guard ---------------------------------------------------------------------------

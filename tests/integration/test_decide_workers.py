@@ -27,7 +27,7 @@ from tests.integration.test_decide import (
     open_modal,
     submits_for,
 )
-from tests.integration.test_review import TOKEN, wait_for
+from tests.integration.test_review import TOKEN, buttons, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 SETTINGS = {
@@ -85,6 +85,51 @@ def test_a_worker_killed_mid_decision_neither_repeats_nor_hangs(
         print(f"confirmed {waited:.1f} s after the worker was killed")
     finally:
         ekuaibao.approvals.submit_stall_s = 0.0
+        for proc in (first, second):
+            if proc is not None:
+                stop_group(proc)
+
+
+def test_a_worker_killed_before_its_call_frees_the_claim_and_the_card(
+    bot: tuple[RunningBot, dict[str, str]],
+    ekuaibao: EkuaibaoStandIn,
+    slack: SlackStandIn,
+    tmp_path: Path,
+) -> None:
+    """Killed after claiming (the card says "Approving…") but before calling Ekuaibao: the
+    redelivered task frees the claim and draws the card again with its buttons, saying
+    nothing was sent; no second click needed. Approving again then works, once."""
+    running, env = bot
+    first = start_worker(env, tmp_path / "first.log")
+    second = None
+    try:
+        flow_id, _ = new_report(ekuaibao, [APPROVER_ID])
+        card = locate(slack, card_for(running, ekuaibao, slack, flow_id, APPROVER_ID), APPROVER_DM)
+        view = open_modal(running, slack, card, "decide_approve", APPROVER_SLACK)
+        slack.update_arrived.clear()
+        slack.update_stall_s = 30.0  # the worker hangs on the "Approving…" card update
+        assert confirm(running, view, APPROVER_SLACK).status_code == 200
+        assert slack.update_arrived.wait(20)
+        kill_group(first)
+        killed = time.monotonic()
+        slack.update_stall_s = 0.0
+        assert "Approving" in card_now(slack, card) and not submits_for(ekuaibao, flow_id)
+        second = start_worker(env, tmp_path / "second.log")
+        wait_for(lambda: "was not sent" in card_now(slack, card), timeout=60, what="the card")
+        print(f"card true again {time.monotonic() - killed:.1f} s after the worker was killed")
+        now = slack.message(APPROVER_DM, card["ts"]) or {}
+        assert {"decide_approve", "decide_reject", "decide_ask"} <= set(buttons(now))
+        assert not submits_for(ekuaibao, flow_id)
+        assert "not sent: claim freed" in (tmp_path / "second.log").read_text()
+
+        again = open_modal(
+            running, slack, locate(slack, now, APPROVER_DM), "decide_approve", APPROVER_SLACK
+        )
+        assert confirm(running, again, APPROVER_SLACK).status_code == 200
+        wait_for(lambda: "Approved" in card_now(slack, card), timeout=30, what="the outcome")
+        assert len(submits_for(ekuaibao, flow_id)) == 1
+    finally:
+        slack.update_stall_s = 0.0
         for proc in (first, second):
             if proc is not None:
                 stop_group(proc)

@@ -1,4 +1,4 @@
-"""Integration tests for the embedded SQLite broker (tasks/embedded_broker.py).
+"""Integration tests for the embedded SQLite broker (tasks/broker/embedded.py).
 
 Real processes and real files under tmp_path: kombu producers/consumers in threads and
 subprocesses, and real Celery workers (threads and prefork pools) running
@@ -25,7 +25,7 @@ import pytest
 from celery import Celery
 from kombu import Connection, Exchange, Queue
 
-from tasks.embedded_broker import embedded_url, register
+from tasks.broker.embedded import embedded_url, register
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +58,7 @@ PRODUCER = """
 import sys, threading
 from pathlib import Path
 from kombu import Connection, Exchange, Queue
-from tasks.embedded_broker import embedded_url, register
+from tasks.broker.embedded import embedded_url, register
 register()
 db, prefix, threads, per = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 q = Queue("it", Exchange("it", type="direct"), routing_key="it")
@@ -77,7 +77,7 @@ CONSUMER = """
 import json, os, signal, socket, sys
 from pathlib import Path
 from kombu import Connection, Exchange, Queue
-from tasks.embedded_broker import embedded_url, register
+from tasks.broker.embedded import embedded_url, register
 register()
 db, out, stop, mode = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4]
 q = Queue("it", Exchange("it", type="direct"), routing_key="it")

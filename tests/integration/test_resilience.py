@@ -10,7 +10,7 @@ from celery import Celery
 
 from sandbox.ekuaibao import EkuaibaoStandIn
 from sandbox.slack import SlackStandIn
-from tasks import embedded_broker
+from tasks.broker import embedded
 from tasks.contracts import LOOKUP_TASK, LookupRequest
 from tests.integration.conftest import require_redis
 from tests.integration.harness import REDIS_URL, RunningBot, start_bot
@@ -21,7 +21,7 @@ MEAL = "0aM9AbvdhI0400:011001900111:07517347"
 
 def test_a_redelivered_task_answers_once(bot: RunningBot) -> None:
     """The same request delivered twice (a worker died after posting): one reply."""
-    embedded_broker.register()
+    embedded.register()
     celery = Celery(broker=bot.broker_url)
     celery.conf.update(task_serializer="json", broker_transport_options={"polling_interval": 0.02})
     url = bot.slack.new_response_url()

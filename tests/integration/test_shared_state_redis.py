@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from tasks.dedup import RedisLedger
+from tasks.state.dedup import RedisLedger
 from tests.integration.conftest import flush_redis, require_redis
 from tests.integration.harness import REDIS_URL
 
@@ -33,7 +33,7 @@ def test_ledger_claim_expires() -> None:
 
 
 def test_the_redis_broker_reuses_one_client_per_channel(monkeypatch) -> None:
-    from tasks import redis_transport
+    from tasks.broker import redis_transport
     from tasks.celery_app import create_app
     from tasks.settings import BrokerSettings
 
@@ -54,7 +54,7 @@ def test_the_redis_broker_reuses_one_client_per_channel(monkeypatch) -> None:
 
 def test_report_cache_keeps_ids_and_types_per_tenant() -> None:
     from tasks.ekuaibao.masters import ReportInvoiceRef
-    from tasks.report_cache import TTL_S, RedisReportCache
+    from tasks.state.report_cache import TTL_S, RedisReportCache
 
     refs = [
         ReportInvoiceRef(invoice_id="c:1:2", item_ids=("L1", "L$2"), invoice_type="invoice"),
@@ -76,7 +76,7 @@ def test_leases_are_renewed_only_for_messages_the_worker_still_holds() -> None:
     to be redelivered) keeps its old stamp, so kombu restores it after the timeout."""
     from kombu import Connection, Queue
 
-    from tasks import redis_transport
+    from tasks.broker import redis_transport
 
     connection = Connection(REDIS_URL, transport=redis_transport.Transport)
     with connection:

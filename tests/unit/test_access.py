@@ -12,11 +12,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
-from tasks.access import OPEN_MODE_WARNING, AccessChecker, AccessPolicy, Decision
 from tasks.ekuaibao.client import EkuaibaoClient
 from tasks.ekuaibao.errors import BadRequest, Unavailable
 from tasks.ekuaibao.flows import FlowParticipants
 from tasks.ekuaibao.masters import InvoiceMaster, ReportInfo
+from tasks.lookup.access import OPEN_MODE_WARNING, AccessChecker, AccessPolicy, Decision
 from tasks.settings import Settings, load_settings
 
 pytestmark = pytest.mark.no_net
@@ -358,7 +358,7 @@ def test_usergroups_without_slack_client_deny() -> None:
 def test_ekuaibao_gate_maps_email_to_staff_and_caches(caplog: pytest.LogCaptureFixture) -> None:
     slack, ekb, clock = FakeSlack(), FakeEkuaibao(), Clock()
     c = checker(policy("ekuaibao"), slack, ekb, clock)
-    with caplog.at_level(logging.DEBUG, logger="tasks.access"):
+    with caplog.at_level(logging.DEBUG, logger="tasks.lookup.access"):
         assert c.may_ask("USUB", "CX") == Decision(True, "ekuaibao staff")
         assert c.may_ask("USUB", "CY") == Decision(True, "ekuaibao staff")
     assert ekb.email_calls == [["Sandbox.User@Example.com"]]  # sent as Slack has it, once

@@ -4,7 +4,7 @@ only failures known to be transient are, and calls that succeeded are never repe
 import httpx
 import pytest
 
-from tasks import ratelimit
+from tasks.ekuaibao import budget
 from tasks.ekuaibao.client import (
     CALL_RETRIES,
     DETAIL_BATCH_PATH,
@@ -123,7 +123,7 @@ def test_slow_timeouts_are_repeated_only_while_the_call_is_young() -> None:
         (httpx.Response(412, json={"errorCode": 412, "errorMessage": "单据不存在"}), BadRequest),
         (httpx.Response(429, headers={"Retry-After": "60"}), RateLimited),
         (httpx.UnsupportedProtocol("no", request=_request()), Unavailable),
-        (ratelimit.RateLimited(45.0, 12, _request()), BudgetSpent),
+        (budget.RateLimited(45.0, 12, _request()), BudgetSpent),
     ],
 )
 def test_other_failures_are_not_repeated(failure: object, error: type[Exception]) -> None:
@@ -147,6 +147,8 @@ def test_a_short_retry_after_is_honoured_before_the_repeat() -> None:
 def test_a_lookup_repeats_only_the_call_that_failed() -> None:
     sleeps: list[float] = []
     fake = Scripted(Clock(), detail=[httpx.Response(502), httpx.ReadError("reset")])
-    make(fake, sleeps).lookup(["a"])
+    client = make(fake, sleeps)
+    client.line_items(["a"])
+    client.attachments(["a"])
     assert fake.calls.count(DETAIL_BATCH_PATH) == 3
     assert fake.calls.count(INVOICE_URL_PATH) == 1

@@ -189,7 +189,7 @@ def test_wrong_credentials_are_rejected_clearly() -> None:
     http = httpx.Client(base_url="https://ekb.test", transport=httpx.MockTransport(fake))
     client = EkuaibaoClient(http, Credentials("key", "wrong"), MemoryTokenStore(), clock=clock)
     with pytest.raises(CredentialsRejected):
-        client.lookup(["a"])
+        client.line_items(["a"])
 
 
 @pytest.mark.parametrize(
@@ -232,16 +232,16 @@ def test_timeouts_and_connection_errors_are_unavailable_without_the_url() -> Non
         raise httpx.ConnectError("refused", request=request)
 
     with pytest.raises(Unavailable):
-        make(refused, Clock()).lookup(["a"])
+        make(refused, Clock()).line_items(["a"])
 
 
-def test_lookup_runs_both_calls_and_batches_by_100() -> None:
+def test_lines_and_links_are_asked_for_in_batches_of_100() -> None:
     clock = Clock()
     fake = FakeEkuaibao(clock)
-    data = make(fake, clock).lookup([f"ID{i}" for i in range(150)])
+    client, ids = make(fake, clock), [f"ID{i}" for i in range(150)]
+    assert client.line_items(ids) == [] and client.attachments(ids) == []
     paths = [c.url.path for c in fake.calls]
     assert paths.count(DETAIL_BATCH_PATH) == 2 and paths.count(INVOICE_URL_PATH) == 2
-    assert data.lines == () and data.attachments == ()
 
 
 def test_file_store_is_private_and_shared(tmp_path) -> None:

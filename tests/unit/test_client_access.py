@@ -24,7 +24,6 @@ from sandbox.ekuaibao import (
     SandboxWorld,
 )
 from sandbox.slack import DEFAULT_USER_ID, SlackStandIn
-from tasks.access import AccessChecker, AccessPolicy, Decision
 from tasks.ekuaibao.client import (
     APPROVE_STATES_PATH,
     FLOW_DETAILS_PATH,
@@ -36,6 +35,7 @@ from tasks.ekuaibao.client import (
 from tasks.ekuaibao.errors import BadRequest, CredentialsRejected, Unavailable
 from tasks.ekuaibao.flows import FlowParticipants, parse_flow_details
 from tasks.ekuaibao.tokens import MemoryTokenStore
+from tasks.lookup.access import AccessChecker, AccessPolicy, Decision
 
 FLOW = "ID01vmXWPHarK6"
 DETAILS_OK = {

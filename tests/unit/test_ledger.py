@@ -2,7 +2,7 @@
 
 import pytest
 
-from tasks.dedup import SQLiteLedger
+from tasks.state.dedup import SQLiteLedger
 
 pytestmark = pytest.mark.no_net
 

@@ -130,6 +130,9 @@ class TestParsing:
             "verified",
             "total",
             "report",
+            "seller_tax_id",
+            "buyer_tax_id",
+            "remarks",
             "unreadable",
         }
         for object_id, raw in BY_TYPE.items():

@@ -7,7 +7,7 @@ import math
 import httpx
 import pytest
 
-from tasks.ratelimit import (
+from tasks.ekuaibao.budget import (
     CUT_EVERY_S,
     LEASE_S,
     MAX_WAIT_S,

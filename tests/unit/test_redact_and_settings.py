@@ -133,3 +133,15 @@ def test_a_publish_timeout_is_found_inside_kombus_wrapping() -> None:
     assert _timed_out(wrapped(type("TimeoutError", (Exception,), {})("redis-py's own")))
     assert not _timed_out(wrapped(ConnectionRefusedError(111, "Connection refused")))
     assert not _timed_out(ConnectionResetError(104, "reset"))
+
+
+def test_one_list_of_settings_is_cleared_everywhere(monkeypatch) -> None:
+    """Tests, the demo and the bench clear `without_settings`: every Settings field, in
+    any case, and what Bolt and Celery read themselves; nothing else."""
+    from tasks.environment import is_setting, without_settings
+    from tasks.settings import Settings
+
+    for name in Settings.model_fields:
+        assert is_setting(name.upper()) and is_setting(name)
+    env = {"ACCESS_MODE": "allowlist", "slack_client_id": "x", "PATH": "/bin", "HOME": "/h"}
+    assert without_settings(env) == {"PATH": "/bin", "HOME": "/h"}

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from tasks import render
 from tasks.ekuaibao.client import InvoiceData
 from tasks.ekuaibao.models import Attachment, LineItem
-from tasks.lookup import assemble
-from tasks.texts import EN
+from tasks.slack import acks, blocks, card, render
+from tasks.slack.texts import EN
+from tasks.summary import assemble
 
 pytestmark = pytest.mark.no_net
 DATA = Path(__file__).resolve().parents[2] / "sandbox" / "data"
@@ -67,27 +67,60 @@ def test_decimal_sums_do_not_drift_like_floats() -> None:
     assert "¥0.30" in all_text(render.lookup_messages(result, EN))
 
 
-def test_every_line_field_is_shown_and_missing_ones_are_dashes() -> None:
+def _plain_texts(messages: list[dict]) -> str:
+    """Every plain_text object's text, and check each keeps emoji codes literal."""
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "plain_text" and "\n" in node.get("text", ""):
+                assert node.get("emoji") is False
+            if node.get("type") == "plain_text":
+                found.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(messages)
+    return "\n".join(found)
+
+
+def _mrkdwn_texts(messages: list[dict]) -> str:
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "mrkdwn":
+                found.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(messages)
+    return "\n".join(found)
+
+
+def test_each_line_shows_amount_rate_and_tax_then_only_the_fields_it_has() -> None:
     result = assemble((INV_DISCOUNT,), InvoiceData(tuple(lines()), (), 0))
-    text = render.lookup_messages(result, EN)[0]["blocks"]
-    body = "\n".join(b["text"]["text"] for b in text if b["type"] == "section" and "text" in b)
-    assert (
-        "Spec/model: 42 · Qty: 1 · Unit price: 343.36 · Amount: *343.36* · Tax rate: 13% · Tax: 44.64"
-        in body
-    )
-    assert (
-        "Spec/model: — · Qty: — · Unit price: — · Amount: *-110.62* · Tax rate: 13% · Tax: -14.38"
-        in body
-    )
+    body = _plain_texts(render.lookup_messages(result, EN))
+    assert "343.36 · 13% · 44.64 · Spec/model 42 · Qty 1 · Unit price 343.36" in body
+    # the discount line has no spec, quantity or unit price: nothing is shown for them
+    assert "男休闲鞋 (discount)\n      -110.62 · 13% · -14.38\n" in body + "\n"
+    # Ekuaibao's own asterisks stay, shown literally in plain_text
+    assert "*鞋*吉普" in body
 
 
 def test_titles_are_readable() -> None:
-    assert render.invoice_title(INV_DISCOUNT, EN) == "Invoice 033002100311 · No. 23272058"
+    assert card.invoice_title(INV_DISCOUNT, EN) == "Invoice 033002100311 · No. 23272058"
     assert (
-        render.invoice_title("Tdk3tgber501v0::23312000000123878916:2", EN)
+        card.invoice_title("Tdk3tgber501v0::23312000000123878916:2", EN)
         == "Fully digital invoice No. 23312000000123878916"
     )
-    assert render.invoice_title("ID_3tlmF6$S1bg", EN) == "Invoice ID_3tlmF6$S1bg"
+    assert card.invoice_title("ID_3tlmF6$S1bg", EN) == "Invoice ID_3tlmF6$S1bg"
 
 
 def test_links_exact_with_expiry_in_the_readers_time() -> None:
@@ -103,19 +136,27 @@ def test_links_exact_with_expiry_in_the_readers_time() -> None:
 
 
 def test_everything_from_ekuaibao_is_escaped() -> None:
-    evil = line(name="<@U123> & <!channel> *x*", spec="a>b", tax_rate="<13%>")
+    evil = line(name="<@U123> & <!channel> *x* :white_check_mark:", spec="a>b", tax_rate="<13%>")
     link = Attachment(
         invoice_id="c:1:2",
         url="https://x/f.pdf?Expires=5",
-        file_name="a&b<c>.pdf",
+        file_name="a&b<c>_x_.pdf",
         kind="pdf",
         expires_at=5,
     )
     result = assemble(("c:1:2",), InvoiceData((evil,), (link,), 0))
-    text = all_text(render.lookup_messages(result, EN))
-    assert "&lt;@U123&gt; &amp; &lt;!channel&gt;" in text
-    assert "a&amp;b&lt;c&gt;.pdf" in text and "a&gt;b" in text
-    assert "<@U123>" not in text and "<!channel>" not in text
+    for messages in (
+        render.lookup_messages(result, EN),
+        [{"blocks": card.compact_invoice_blocks(result.invoices[0], EN)}],
+    ):
+        mrkdwn = _mrkdwn_texts(messages)
+        assert "<@U123>" not in mrkdwn and "<!channel>" not in mrkdwn
+        assert "*x*" not in mrkdwn and ":white_check_mark:" not in mrkdwn
+        assert "_x_" not in mrkdwn
+    full = render.lookup_messages(result, EN)
+    assert "a&amp;b&lt;c&gt;" in _mrkdwn_texts(full)
+    # plain_text shows it exactly, and Slack never parses plain_text for mentions or links
+    assert "<@U123> & <!channel> *x* :white_check_mark:" in _plain_texts(full)
 
 
 def test_not_found_ids_are_listed_with_what_to_check() -> None:
@@ -123,7 +164,10 @@ def test_not_found_ids_are_listed_with_what_to_check() -> None:
     messages = render.lookup_messages(result, EN)
     last = messages[-1]["blocks"][-1]["text"]["text"]
     assert "`nope:1:2`" in last and "typos" in last
-    assert messages[0]["text"] == "Invoice lookup: 1 found, 1 not found."
+    fallback = messages[0]["text"].splitlines()
+    assert fallback[0] == "Invoice lookup: 1 found, 1 not found."
+    assert f"{INV_DISCOUNT}: ¥263.00" in fallback and "nope:1:2" in fallback
+    assert "run /invoice again" in fallback[-1]
 
 
 def _check_limits(message: dict) -> None:
@@ -165,23 +209,23 @@ def test_twenty_invoices_fit_one_message_in_the_compact_layout() -> None:
     assert len(messages) == 1  # one post, not three: read in one place, in order
     _check_limits(messages[0])
     blocks = messages[0]["blocks"]
-    invoices = [b for b in blocks if b["type"] == "section" and ":receipt:" in b["text"]["text"]]
+    invoices = [b for b in blocks if b["type"] == "section" and "🧾" in b["text"]["text"]]
     assert len(invoices) == 20
     assert [b["accessory"]["url"] for b in invoices] == [
         f"https://x/{n}-0.pdf?Expires=9" for n in range(20)
     ]
     for block in invoices:  # every line is either shown or counted as not shown
         text = block["text"]["text"]
-        shown = len(re.findall(r"Spec/model:", text))
+        shown = len(re.findall(r"^\d+\. ", text, re.M))
         match = re.search(r"(\d+) more line\(s\) not shown", text)
         assert shown + (int(match.group(1)) if match else 0) == 8
-        assert "*Total incl. tax (CNY)*" in text
+        assert "Line items' total (明细合计) *¥9.04*" in text
 
 
 def test_twenty_invoices_with_several_attachments_split_inside_slack_limits() -> None:
     ids, data = _twenty(lines_each=2, attachments_each=3)
     messages = render.lookup_messages(assemble(ids, data), EN)
-    assert 1 < len(messages) <= render.MAX_MESSAGES
+    assert 1 < len(messages) <= blocks.MAX_MESSAGES
     for message in messages:
         _check_limits(message)
     buttons = [b["accessory"] for m in messages for b in m["blocks"] if "accessory" in b]
@@ -212,27 +256,32 @@ def test_an_invoice_with_hundreds_of_lines_says_what_it_left_out() -> None:
     text = all_text(messages)
     match = re.search(r"(\d+) more line\(s\) not shown", text)
     assert match
-    shown = len(re.findall(r"Spec/model:", text))
+    shown = len(re.findall(r"\d+\. x{250}", text))
     assert shown + int(match.group(1)) == 600
 
 
 def test_amount_and_quantity_formatting() -> None:
-    assert render.amount(Decimal("4423.89")) == "4423.89"
-    assert render.amount(Decimal("1")) == "1.00"
-    assert render.amount(Decimal("3.539823")) == "3.539823"
-    assert render.amount(Decimal("343.3600")) == "343.36"
-    assert render.quantity(Decimal("1.00000000")) == "1"
-    assert render.quantity(Decimal("2.50000000")) == "2.5"
-    assert render.quantity(Decimal("100")) == "100"
-    assert render.money(Decimal("-110.62")) == "¥-110.62"
+    assert blocks.amount(Decimal("4423.89")) == "4,423.89"
+    assert blocks.amount(Decimal("1")) == "1.00"
+    assert blocks.amount(Decimal("12.345")) == "12.35"  # money is two decimals, half up
+    assert blocks.amount(Decimal("-0.001")) == "0.00"  # never -0.00
+    assert blocks.amount(None) == "—" and blocks.money(None) == "—"
+    assert blocks.amount(Decimal("1234567.5")) == "1,234,567.50"
+    assert blocks.unit_price(Decimal("3.539823")) == "3.539823"  # every digit Ekuaibao gave
+    assert blocks.unit_price(Decimal("343.3600")) == "343.36"
+    assert blocks.unit_price(Decimal("4423.89")) == "4,423.89"
+    assert blocks.quantity(Decimal("1.00000000")) == "1"
+    assert blocks.quantity(Decimal("2.50000000")) == "2.5"
+    assert blocks.quantity(Decimal("100")) == "100"
+    assert blocks.money(Decimal("-110.62")) == "¥-110.62"
 
 
 def test_short_messages() -> None:
-    assert render.looking_up(5, EN)["text"] == ":mag: Looking up 5 invoices…"
-    assert render.looking_up(1, EN)["text"] == ":mag: Looking up 1 invoice…"
-    assert "at most 20" in render.too_many(25, 20, EN)["text"]
-    assert "`a!b`" in render.malformed(["a!b"], EN)["text"]
-    assert "/invoice" in render.usage(EN)["text"]
+    assert acks.looking_up(5, EN)["text"] == ":mag: Looking up 5 invoices…"
+    assert acks.looking_up(1, EN)["text"] == ":mag: Looking up 1 invoice…"
+    assert "at most 20" in acks.too_many(25, 20, EN)["text"]
+    assert "`a!b`" in acks.malformed(["a!b"], EN)["text"]
+    assert "/invoice" in acks.usage(EN)["text"]
 
 
 def test_the_compact_layout_is_valid_block_kit_and_a_shared_one_has_no_links() -> None:
@@ -253,10 +302,10 @@ def test_the_compact_layout_is_valid_block_kit_and_a_shared_one_has_no_links() -
 
 def test_the_compact_layout_in_chinese() -> None:
     from sandbox.blockkit import validate_message
-    from tasks.texts import texts_for
+    from tasks.slack.texts import texts_for
 
     ids, data = _twenty(lines_each=3, attachments_each=1)
     messages = render.lookup_messages(assemble(ids, data), texts_for("zh"), render.Controls("U1"))
     assert len(messages) == 1 and validate_message(messages[0]) == []
     text = json.dumps(messages, ensure_ascii=False)
-    assert text.count("*价税合计（人民币）*") == 20 and "Total" not in text
+    assert text.count("明细合计 *¥") == 20 and "Total" not in text and "Line items" not in text

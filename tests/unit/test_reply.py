@@ -9,7 +9,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
 from tasks.contracts import ReplyTarget
-from tasks.reply import Replier, ReplyFailed
+from tasks.slack.replies import Replier, ReplyFailed
 
 pytestmark = pytest.mark.no_net
 URL = "https://hooks.slack.test/commands/T1/2/secret"

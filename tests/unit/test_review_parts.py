@@ -21,11 +21,12 @@ from sandbox.review import APPROVER2_ID, approval_event
 from tasks.contracts import ReviewEvent
 from tasks.ekuaibao.masters import InvoiceMaster, ReportInfo
 from tasks.ekuaibao.review import Flow, Stage, parse_flow, parse_stages
-from tasks.lookup import InvoiceSummary
 from tasks.redact import redact
 from tasks.review import card
 from tasks.settings import Settings
-from tasks.texts import EN, REVIEW_EN, REVIEW_ZH, ReviewTexts, review_texts_for
+from tasks.slack.checks import Checks
+from tasks.slack.texts import EN, REVIEW_EN, REVIEW_ZH, ReviewTexts, review_texts_for
+from tasks.summary import InvoiceSummary
 
 FIELDS = [f.name for f in dataclasses.fields(ReviewTexts)]
 
@@ -134,8 +135,8 @@ def test_checks_count_what_an_approver_looks_for() -> None:
         _invoice("a:1:2", "150.00", False, "ID1"),
         _invoice("a:1:3", "50.00", True, "ID_OTHER"),  # already used on another report
     ]
-    checks = card.Checks.of("ID1", invoices, EN)
-    assert checks == card.Checks(Decimal("300.00"), 1, 0, 1)
+    checks = Checks.of("ID1", invoices, EN)
+    assert checks == Checks(Decimal("300.00"), 1, 0, 1)
 
 
 def test_parsers_read_the_documented_samples() -> None:

@@ -12,10 +12,11 @@ from tasks.contracts import LookupRequest, ReplyTarget
 from tasks.ekuaibao.errors import BadRequest, CredentialsRejected, RateLimited, Unavailable
 from tasks.ekuaibao.masters import ReportInvoiceRef
 from tasks.ekuaibao.models import LineItem
-from tasks.language import LanguagePicker
-from tasks.reply import ReplyFailed
-from tasks.report_cache import MemoryReportCache
-from tasks.service import Deps, RetryPolicy, handle_lookup
+from tasks.lookup.deps import Deps, RetryPolicy
+from tasks.lookup.service import handle_lookup
+from tasks.slack.language import LanguagePicker
+from tasks.slack.replies import ReplyFailed
+from tasks.state.report_cache import MemoryReportCache
 
 pytestmark = pytest.mark.no_net
 NOW = 1_700_000_000.0
@@ -225,7 +226,7 @@ def test_a_report_seen_lately_has_its_invoices_fetched_during_the_search() -> No
     assert client.line_calls == [["c:1:2"], ["c:1:2"]]  # while the search is still out
     client.search_may_answer.set()
     done.join(5)
-    assert len(replier.sent) == 2 and texts_of(replier).count("10.60") == 2
+    assert len(replier.sent) == 2 and texts_of(replier).count("¥10.60*") == 2
     assert len(client.line_calls) == 2  # unchanged report: nothing fetched twice
 
 
@@ -278,12 +279,12 @@ class WaitingClient(FakeClient):
         self.wait_s, self.ahead = wait_s, ahead
 
     def _maybe_fail(self, name: str) -> None:
-        from tasks import ratelimit
+        from tasks.ekuaibao import budget
 
         super()._maybe_fail(name)
-        who = ratelimit.waiting.get()
+        who = budget.waiting.get()
         assert who is not None, f"{name} ran outside its lookup's context"
-        if self.wait_s > ratelimit.TELL_AFTER_S:
+        if self.wait_s > budget.TELL_AFTER_S:
             who.tell(self.wait_s, self.ahead)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.supervise import Backoff, Supervised, settings_error
-from tasks.broker_check import BrokerCheck, describe, where
+from tasks.broker.check import BrokerCheck, describe, where
 
 pytestmark = pytest.mark.no_net
 

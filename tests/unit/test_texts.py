@@ -7,7 +7,7 @@ import string
 
 import pytest
 
-from tasks.texts import EN, ZH, Texts, texts_for
+from tasks.slack.texts import EN, ZH, Texts, texts_for
 
 pytestmark = pytest.mark.no_net
 FIELDS = [f.name for f in dataclasses.fields(Texts)]

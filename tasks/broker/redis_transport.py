@@ -35,7 +35,7 @@ from redis.commands.core import Script
 log = logging.getLogger(__name__)
 
 #: For Celery's `broker_transport`: the URL stays `redis://…`.
-TRANSPORT = "tasks.redis_transport:Transport"
+TRANSPORT = "tasks.broker.redis_transport:Transport"
 
 
 #: KEYS: the unacked index and table; ARGV: tag, time, the message as kombu stores it.

@@ -63,6 +63,8 @@ class Replier:
                         raise
                     log.warning("%s; answering with chat.postEphemeral instead", exc)
                     self._fallback(target, message)
+            elif target.reply_via == "dm":
+                self._dm(target.user_id, message)
             elif target.reply_via == "ephemeral":
                 self._web(
                     "chat_postEphemeral",
@@ -80,11 +82,6 @@ class Replier:
                     unfurl_media=False,
                     **_web_message(message),
                 )
-
-    def send_all(self, response_url: str, messages: Sequence[Message]) -> None:
-        """Issue 2's path: the first message replaces the "Looking up…" one where Slack allows."""
-        for index, message in enumerate(messages):
-            self.post(response_url, message, replace_original=index == 0)
 
     def post(
         self,
@@ -143,10 +140,14 @@ class Replier:
             return
         except ReplyFailed as exc:
             log.warning("%s; answering in a DM instead", exc)
+        self._dm(target.user_id, message)
+
+    def _dm(self, user_id: str, message: Message) -> None:
+        """A lasting message in the person's DM with the bot (conversations.open, then post)."""
         if self._slack is None:
             raise ReplyFailed("no response_url left and no SLACK_BOT_TOKEN to post with")
         try:
-            opened = self._slack.conversations_open(users=target.user_id)
+            opened = self._slack.conversations_open(users=user_id)
             channel = str((opened.get("channel") or {}).get("id", ""))
         except (SlackApiError, OSError) as exc:
             raise ReplyFailed(f"conversations_open: {_slack_error(exc)}") from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tasks.texts import ZH, texts_for
+from tasks.slack.texts import ZH, texts_for
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,8 @@ class DecideTexts:
     in_progress: str
     already: str
     ask_refused: str
+    asked_note: str
+    not_sent: str
 
 
 EN = DecideTexts(
@@ -114,6 +116,9 @@ EN = DecideTexts(
     already="You already decided on {code} here; nothing was sent again.",
     ask_refused="Ekuaibao did not post your question on {code}: {reason}. Ask in Ekuaibao, "
     "or put it in a rejection reason.",
+    asked_note="💬 Question sent to the submitter by {who} at {when}. The decision is still yours.",
+    not_sent="⚠️ Your decision on {code} was not sent: the bot stopped before it reached "
+    "Ekuaibao. Nothing changed there; decide again when you are ready.",
 )
 
 ZH_TEXTS = DecideTexts(
@@ -169,6 +174,9 @@ ZH_TEXTS = DecideTexts(
     in_progress="您对 {code} 的审批正在发送，无需再操作。",
     already="您已在此审批过 {code}，未重复发送。",
     ask_refused="易快报未发布您对 {code} 的问题：{reason}。请在易快报中询问，或写在驳回原因里。",
+    asked_note="💬 {who} 已于 {when} 向提交人发送问题，审批仍待您决定。",
+    not_sent="⚠️ 您对 {code} 的审批未发出：机器人在发送到易快报之前停止了。易快报中没有任何变化，"
+    "请在准备好后重新审批。",
 )
 
 

@@ -8,20 +8,23 @@ from dataclasses import dataclass, field
 from decimal import Context, Decimal, localcontext
 from typing import TYPE_CHECKING
 
-from tasks.ekuaibao.client import InvoiceData
 from tasks.ekuaibao.models import Attachment, LineItem
 
 if TYPE_CHECKING:
+    from tasks.ekuaibao.client import InvoiceData
     from tasks.ekuaibao.masters import InvoiceMaster, ReportInfo
 
 CENT = Decimal("0.01")
+ZERO = Decimal(0)
 
 
 @dataclass(frozen=True)
 class Totals:
-    amount: Decimal
-    tax: Decimal
-    total: Decimal
+    """None where no line gave a value: an unknown sum is not ¥0.00."""
+
+    amount: Decimal | None
+    tax: Decimal | None
+    total: Decimal | None
     #: Lines whose amount or tax was missing, so left out of the sums.
     incomplete: int
 
@@ -36,12 +39,12 @@ class InvoiceSummary:
     @property
     def totals(self) -> Totals:
         """Σ金额 + Σ税额 in exact Decimal; by VAT convention this equals 价税合计."""
+        amounts = [line.amount for line in self.lines if line.amount is not None]
+        taxes = [line.tax for line in self.lines if line.tax is not None]
         with localcontext(Context(prec=120)):  # exact for any amount, never silently rounded
-            amount = sum(
-                (line.amount for line in self.lines if line.amount is not None), Decimal(0)
-            )
-            tax = sum((line.tax for line in self.lines if line.tax is not None), Decimal(0))
-            total = amount + tax
+            amount = sum(amounts, Decimal(0)) if amounts else None
+            tax = sum(taxes, Decimal(0)) if taxes else None
+            total = None if amount is None and tax is None else (amount or ZERO) + (tax or ZERO)
         incomplete = sum(1 for line in self.lines if line.amount is None or line.tax is None)
         return Totals(amount, tax, total, incomplete)
 
@@ -57,6 +60,8 @@ class ReportPage:
     first: int
     count: int
     page: int
+    #: The submitter's name from the staff directory; None shows their staff id.
+    submitter_name: str | None = None
 
     @property
     def has_more(self) -> bool:

@@ -66,20 +66,6 @@ class SQLiteDedup:
             return cursor.rowcount == 1
 
 
-class MemoryDedup:
-    def __init__(self) -> None:
-        self._seen: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def first(self, key: str, ttl_s: int = DEFAULT_TTL_S) -> bool:
-        now = time.time()
-        with self._lock:
-            if self._seen.get(key, 0) > now:
-                return False
-            self._seen[key] = now + ttl_s
-            return True
-
-
 def make_dedup(redis_url: str | None, state_dir: Path) -> Dedup:
     return RedisDedup(redis_url) if redis_url else SQLiteDedup(state_dir / "seen.sqlite3")
 

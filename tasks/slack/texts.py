@@ -61,7 +61,6 @@ class Texts:
     get_links_button: str
     show_more_button: str
     shared_by: str
-    links_private: str
     not_yours: str
     refreshed: str
     # reports
@@ -93,6 +92,9 @@ class Texts:
     header_mismatch: str
     categories: dict[str, str]
     ticket_types: dict[str, str]
+    # issue 12: a report page's own sum; keeping a reply in the person's DM
+    report_sum_page: str
+    keep_button: str
 
 
 EN = Texts(
@@ -210,7 +212,6 @@ EN = Texts(
     get_links_button="Get my links",
     show_more_button="Show more",
     shared_by="Shared by <@{user}>. Attachment links are private: use *Get my links* for your own.",
-    links_private="Attachment links are private to each viewer.",
     not_yours=(
         ":lock: Only the person who asked can refresh these links. Run `/invoice` yourself "
         "to get your own."
@@ -288,6 +289,9 @@ EN = Texts(
         "medical": "Medical invoice",
         "noTaxIncome": "Fiscal receipt (非税收入)",
     },
+    report_sum_page=":heavy_minus_sign: invoices on this page add up to {sum}; "
+    "the other pages are not counted",
+    keep_button="Keep in my DMs",
 )
 
 
@@ -386,7 +390,6 @@ ZH = Texts(
     get_links_button="获取我的链接",
     show_more_button="显示更多",
     shared_by="由 <@{user}> 分享。附件链接仅本人可用：请点击 *获取我的链接* 获取你自己的链接。",
-    links_private="附件链接仅查看者本人可用。",
     not_yours=":lock: 只有发起查询的人才能刷新这些链接。请自己运行 `/invoice` 获取链接。",
     refreshed=":arrows_counterclockwise: 链接已刷新。",
     report_title="单据 {code}",
@@ -460,6 +463,8 @@ ZH = Texts(
         "medical": "医疗发票",
         "noTaxIncome": "非税收入类票据",
     },
+    report_sum_page=":heavy_minus_sign: 本页发票合计 {sum}，其他页未计入",
+    keep_button="保存到私信",
 )
 
 

@@ -113,9 +113,9 @@ def _check_kombu(url: str, timeout: float) -> BrokerCheck:
     """AMQP and the server-less transports, through the transport Celery itself will use."""
     from kombu import Connection
 
-    from tasks import embedded_broker
+    from tasks.broker import embedded
 
-    embedded_broker.register()
+    embedded.register()
     connection = Connection(url, connect_timeout=timeout)
     try:
         connection.ensure_connection(max_retries=0, reraise_as_library_errors=False)

@@ -1,0 +1,1 @@
+"""Broker plumbing: the embedded SQLite transport, Redis tuning, and the reachability probe."""

@@ -1,0 +1,45 @@
+"""The review card drawn again, with its decision buttons and a note on top: after a
+question was sent to the submitter, or after a decision that never went out."""
+
+from __future__ import annotations
+
+import logging
+
+from tasks.ekuaibao.errors import EkuaibaoError
+from tasks.ekuaibao.review import FlowGone
+from tasks.review import card
+from tasks.review.service import ReviewDeps, _update, _view
+from tasks.slack.texts import review_texts_for, texts_for
+
+log = logging.getLogger(__name__)
+
+
+def rerender(
+    review: ReviewDeps, flow_id: str, staff_id: str, language: str | None, note: str
+) -> bool:
+    """Re-read the report and update the approver's card in place; False when there is no
+    card, the report no longer waits for them, or Ekuaibao or Slack failed (the caller
+    then says it another way)."""
+    known = review.cards.get(flow_id, staff_id)
+    if known is None:
+        return False
+    try:
+        stage_call = review.submit(review.api.stages, [flow_id])
+        flow = review.api.flow(flow_id)
+        stage = stage_call.result().get(flow_id)
+        if stage is None or not stage.has(staff_id):
+            return False
+        message = card.review_card(
+            _view(review, flow, stage), texts_for(language), review_texts_for(language)
+        )
+    except (FlowGone, EkuaibaoError) as exc:
+        log.warning("could not draw the card of %s again: %s", flow_id, type(exc).__name__)
+        return False
+    if review.decorate is not None:
+        message = review.decorate(message, flow, staff_id, language)
+    for block in message.get("blocks", []):
+        if block.get("type") == "context":  # the notes under the head: the note goes first
+            element = block["elements"][0]
+            element["text"] = f"{note}\n{element['text']}"
+            break
+    return _update(review, known, message)

@@ -1,0 +1,1 @@
+"""Slack out: Block Kit, the invoice card, texts in two languages, replies."""

@@ -1,0 +1,95 @@
+""" "Does it add up": the checks an approver looks for first, over a report's invoices.
+
+Shared by the review card (tasks/review/card.py) and the `/invoice report` header, so both
+count and word them alike. Pure: the invoices are already fetched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from tasks.slack import headers
+from tasks.slack.blocks import Block, money, section
+from tasks.slack.texts import ZH, ReviewTexts, Texts, review_texts_for
+from tasks.summary import InvoiceSummary, ReportPage
+
+_CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Checks:
+    """What an approver looks for first, over all the report's invoices."""
+
+    invoices_sum: Decimal | None
+    unverified: int
+    mismatched: int
+    used_elsewhere: int
+
+    @classmethod
+    def of(cls, flow_id: str, invoices: Sequence[InvoiceSummary], texts: Texts) -> Checks:
+        """Σ价税合计 (the lines' total where no master says it) and the three counts; an
+        invoice whose master names another report is used elsewhere."""
+        total, counted = Decimal(0), 0
+        unverified = mismatched = used = 0
+        for invoice in invoices:
+            master = invoice.master
+            value = master.total if master is not None and master.total is not None else None
+            if value is None and invoice.lines:
+                value = invoice.totals.total
+            if value is not None:
+                total += value
+                counted += 1
+            if master is None:
+                continue
+            if master.verified is False:
+                unverified += 1
+            if invoice.lines and headers.mismatch_warning(master, invoice.totals.total, texts):
+                mismatched += 1
+            if flow_id and master.report and master.report.flow_id not in (None, flow_id):
+                used += 1
+        return cls(total if counted else None, unverified, mismatched, used)
+
+
+def checks_text(checks: Checks, expense_total: Decimal | None, review: ReviewTexts) -> str:
+    """Two lines: the sum against the expense total, then the counts (or all clear)."""
+    if checks.invoices_sum is None or expense_total is None:
+        adds_up = review.no_invoice_totals
+    elif abs(checks.invoices_sum - expense_total) <= _CENT:
+        adds_up = review.adds_up
+    else:
+        adds_up = review.does_not_add_up.format(
+            sum=money(checks.invoices_sum),
+            difference=money(abs(checks.invoices_sum - expense_total)),
+        )
+    if checks.unverified or checks.mismatched or checks.used_elsewhere:
+        counts = review.checks.format(
+            unverified=checks.unverified, mismatched=checks.mismatched, used=checks.used_elsewhere
+        )
+    else:
+        counts = review.checks_clean
+    return f"{adds_up}\n{counts}"
+
+
+def report_checks_blocks(
+    page: ReportPage, invoices: Sequence[InvoiceSummary], texts: Texts
+) -> list[Block]:
+    """The report reply's add-up line. A page that shows only part of the report compares
+    nothing with the expense total (the rest is unseen) and says whose sum it is."""
+    if page.total == 0:
+        return []
+    info = page.info
+    checks = Checks.of((info.flow_id or "") if info else "", invoices, texts)
+    review = review_texts_for("zh" if texts is ZH else "en")
+    if page.count < page.total:
+        part = texts.report_sum_page.format(
+            sum=money(checks.invoices_sum) if checks.invoices_sum is not None else "—"
+        )
+        counts = checks_text(checks, None, review).split("\n", 1)[1]
+        return [section(f"{part}\n{counts}")]
+    expense = info.expense_total if info else None
+    return [section(checks_text(checks, expense, review))]
+
+
+__all__ = ["Checks", "checks_text", "report_checks_blocks"]

@@ -1,0 +1,41 @@
+"""The decide modals: the loading view the bot opens at once (inside Slack's 3 seconds,
+before the worker has read anything), and the frame the worker fills in."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tasks.slack.blocks import Block, section
+from tasks.slack.decide_texts import DecideTexts, decide_texts_for
+
+
+def modal(
+    what: str, texts: DecideTexts, blocks: list[Block], metadata: str, submit: bool
+) -> dict[str, Any]:
+    titles = {"approve": texts.title_approve, "reject": texts.title_reject, "ask": texts.title_ask}
+    submits = {
+        "approve": texts.submit_approve,
+        "reject": texts.submit_reject,
+        "ask": texts.submit_ask,
+    }
+    view: dict[str, Any] = {
+        "type": "modal",
+        "callback_id": f"decide_{what}",
+        "title": {"type": "plain_text", "text": titles[what]},
+        "close": {"type": "plain_text", "text": texts.cancel},
+        "private_metadata": metadata,
+        "blocks": blocks,
+    }
+    if submit:
+        view["submit"] = {"type": "plain_text", "text": submits[what]}
+    return view
+
+
+def metadata(flow_id: str, node_id: str) -> str:
+    return json.dumps({"f": flow_id, "n": node_id}, separators=(",", ":"))
+
+
+def loading_view(what: str, flow_id: str, node_id: str, language: str | None) -> dict[str, Any]:
+    texts = decide_texts_for(language)
+    return modal(what, texts, [section(texts.loading)], metadata(flow_id, node_id), False)

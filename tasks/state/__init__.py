@@ -1,0 +1,1 @@
+"""State shared by every bot and worker: de-duplication, the reply ledger, the report cache."""
