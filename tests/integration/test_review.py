@@ -197,6 +197,10 @@ def test_the_card_reaches_the_approver_field_by_field(
     assert links and all(url in ekuaibao.signed_urls_served() for url in links)
     assert set(buttons(card)) == {"review_refresh", "review_open"}  # no Show more: all shown
     assert json.loads(buttons(card)["review_open"]["value"]) == {"f": REPORT_ID}
+    # the audit line follows the post's answer: wait for it, bounded
+    deadline = time.monotonic() + 5
+    while "outcome=card posted" not in bot.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert "audit" in bot.log() and "outcome=card posted" in bot.log()
 
 
