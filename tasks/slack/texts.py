@@ -102,8 +102,8 @@ EN = Texts(
     looking_up_many=":mag: Looking up {count} invoices…",
     usage=(
         "*Look up Ekuaibao invoices*\n"
-        "`/invoice <id> [<id> …]` shows each invoice's line items, totals and freshly signed "
-        "attachment links, privately to you.\n"
+        "`/invoice &lt;id&gt; [&lt;id&gt; …]` shows each invoice's line items, totals and "
+        "freshly signed attachment links, privately to you.\n"
         "Separate ids with spaces, commas or new lines; up to {limit} at a time. Ids look like "
         "`djg8LshfUkfM00:033002100311:23272058`, `Tdk3tgber501v0::23312000000123878916:2` "
         "or `ID01xO4jZjprrx`: copy them from the invoice in Ekuaibao (合思)."
@@ -300,7 +300,8 @@ ZH = Texts(
     looking_up_many=":mag: 正在查询 {count} 张发票…",
     usage=(
         "*查询合思发票*\n"
-        "`/invoice <id> [<id> …]` 会仅向你展示每张发票的明细、合计金额和新签发的附件链接。\n"
+        "`/invoice &lt;id&gt; [&lt;id&gt; …]` "
+        "会仅向你展示每张发票的明细、合计金额和新签发的附件链接。\n"
         "多个 id 用空格、逗号或换行分隔，每次最多 {limit} 个。id 形如 "
         "`djg8LshfUkfM00:033002100311:23272058`、`Tdk3tgber501v0::23312000000123878916:2` "
         "或 `ID01xO4jZjprrx`，可从合思中的发票上复制。"

@@ -123,7 +123,7 @@ def test_help_is_shown_and_nothing_is_queued(
     before = len(ekuaibao.calls)
     command = bot.command(text)
     assert command.ack.status_code == 200
-    assert "/invoice <id>" in command.ack.json()["text"]
+    assert "/invoice &lt;id&gt;" in command.ack.json()["text"]
     assert len(ekuaibao.calls) == before
     assert bot.slack.posts_for(command.response_url) == []
 

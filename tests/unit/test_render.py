@@ -8,7 +8,7 @@ import pytest
 from tasks.ekuaibao.client import InvoiceData
 from tasks.ekuaibao.models import Attachment, LineItem
 from tasks.slack import acks, blocks, card, render
-from tasks.slack.texts import EN
+from tasks.slack.texts import EN, ZH
 from tasks.summary import assemble
 
 pytestmark = pytest.mark.no_net
@@ -282,6 +282,9 @@ def test_short_messages() -> None:
     assert "at most 20" in acks.too_many(25, 20, EN)["text"]
     assert "`a!b`" in acks.malformed(["a!b"], EN)["text"]
     assert "/invoice" in acks.usage(EN)["text"]
+    for texts in (EN, ZH):  # `<id>` would be read as Slack markup: it is escaped
+        usage = acks.usage(texts)["text"]
+        assert "&lt;id&gt;" in usage and "<id>" not in usage
 
 
 def test_the_compact_layout_is_valid_block_kit_and_a_shared_one_has_no_links() -> None:
