@@ -29,7 +29,8 @@ from slack_sdk.errors import SlackApiError
 from tasks.contracts import Decision
 from tasks.ekuaibao.decide import DecideApi, License, Report
 from tasks.ekuaibao.errors import BadRequest, EkuaibaoError
-from tasks.ekuaibao.review import SAFE_ID, Flow, FlowGone, Stage
+from tasks.ekuaibao.review import SAFE_ID
+from tasks.ekuaibao.review_models import Flow, FlowGone, Stage
 from tasks.review.decide_card import rerender
 from tasks.review.ledger import Ledger
 from tasks.review.service import ReviewDeps, _update, audit_log

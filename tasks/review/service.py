@@ -21,7 +21,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from tasks.contracts import ReviewAsk, ReviewEvent
-from tasks.ekuaibao.review import DEEP_LINK_S, SAFE_ID, Flow, FlowGone, ReviewApi, Staff, Stage
+from tasks.ekuaibao.review import DEEP_LINK_S, SAFE_ID, ReviewApi
+from tasks.ekuaibao.review_models import Flow, FlowGone, Staff, Stage
 from tasks.lookup.deps import Deps
 from tasks.lookup.fetching import _Fetch, _Selection
 from tasks.review import card
