@@ -20,8 +20,7 @@ TABLES = {"tasks/slack/texts.py"}
 #: and budget (being tuned for speed on another branch; split once that lands), and the
 #: review room, new from issues 13 and 14.
 PENDING = {
-    "tasks/review/decide.py": 587,
-    "tasks/review/service.py": 436,
+    "tasks/review/decide.py": 588,
     "tasks/review/decide.py decide": 89,
 }
 

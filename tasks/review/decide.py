@@ -32,8 +32,9 @@ from tasks.ekuaibao.errors import BadRequest, EkuaibaoError
 from tasks.ekuaibao.review import SAFE_ID
 from tasks.ekuaibao.review_models import Flow, FlowGone, Stage
 from tasks.review.decide_card import rerender
+from tasks.review.deps import ReviewDeps
 from tasks.review.ledger import Ledger
-from tasks.review.service import ReviewDeps, _update, audit_log
+from tasks.review.messages import _update, audit_log
 from tasks.slack.blocks import Block, Message, escape, section, slack_date
 from tasks.slack.decide_texts import DecideTexts, decide_texts_for
 from tasks.slack.decide_views import loading_view

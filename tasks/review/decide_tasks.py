@@ -19,8 +19,8 @@ from tasks.ekuaibao.decide import DecideApi
 from tasks.ekuaibao.errors import EkuaibaoError, Unavailable
 from tasks.review.decide import DecideDeps, Wait, decide, with_buttons
 from tasks.review.decide_modal import prepare
+from tasks.review.deps import ReviewDeps
 from tasks.review.ledger import make_ledger
-from tasks.review.service import ReviewDeps
 from tasks.settings import Settings
 
 log = logging.getLogger(__name__)
