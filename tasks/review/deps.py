@@ -26,7 +26,7 @@ class ReviewDeps:
     dedup: Dedup
     notify_submitters: bool = False
     clock: Callable[[], float] = time.time
-    #: Adds the decision buttons to a card (tasks.review.decide), when deciding here is on.
+    #: Adds the decision buttons to a card (tasks.review.decide_buttons), when deciding here is on.
     decorate: Callable[[dict[str, Any], Flow, str, str | None], dict[str, Any]] | None = None
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
