@@ -13,13 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from tasks.ekuaibao.budget import (
-    RateLimitedTransport,
-    RateLimiter,
-    RedisRateLimiter,
-    SQLiteRateLimiter,
-    lease_size,
-)
+from tasks.ekuaibao.budget import RateLimitedTransport, RateLimiter, lease_size
+from tasks.ekuaibao.budget_redis import RedisRateLimiter
+from tasks.ekuaibao.budget_sqlite import SQLiteRateLimiter
 from tasks.ekuaibao.client import Credentials, EkuaibaoClient
 from tasks.ekuaibao.review import ReviewApi
 from tasks.ekuaibao.tokens import FileTokenStore, RedisTokenStore, TokenStore, store_key

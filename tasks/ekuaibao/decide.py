@@ -16,16 +16,8 @@ from zoneinfo import ZoneInfo
 from tasks.ekuaibao.client import EkuaibaoClient
 from tasks.ekuaibao.errors import BadRequest, Unavailable
 from tasks.ekuaibao.models import MalformedPayload
-from tasks.ekuaibao.review import (
-    FLOW_DETAILS_PATH,
-    SAFE_ID,
-    STAFF_IDS_PATH,
-    Flow,
-    FlowGone,
-    Staff,
-    parse_flow,
-    parse_staff,
-)
+from tasks.ekuaibao.review import FLOW_DETAILS_PATH, SAFE_ID, STAFF_IDS_PATH
+from tasks.ekuaibao.review_models import Flow, FlowGone, Staff, parse_flow, parse_staff
 
 SUBMIT_PATH = "/api/openapi/v1/backlog/data/%5B{ids}%5D"
 RESULT_PATH = "/api/openapi/v1/backlog/data/result"

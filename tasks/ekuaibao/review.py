@@ -1,8 +1,9 @@
 """The approver's side of the API (REVIEW-API.md): reports, current approvers, staff and
 names, the approver's queue and count, and single-use deep links.
 
-Parsers check only what the review card uses; names (staff, departments, templates) are
-cached for a day per process, since they change rarely and every card needs them.
+What they answer is parsed in `tasks.ekuaibao.review_models`. Names (staff, departments,
+templates) are cached for a day per process, since they change rarely and every card needs
+them.
 """
 
 from __future__ import annotations
@@ -11,13 +12,21 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from tasks.ekuaibao.client import EkuaibaoClient
 from tasks.ekuaibao.errors import BadRequest, Unavailable
-from tasks.ekuaibao.models import MalformedPayload, parse_money
+from tasks.ekuaibao.models import MalformedPayload
+from tasks.ekuaibao.review_models import (
+    Flow,
+    FlowGone,
+    Staff,
+    Stage,
+    as_text,
+    parse_flow,
+    parse_staff,
+    parse_stages,
+)
 
 FLOW_DETAILS_PATH = "/api/openapi/v1.1/flowDetails"
 #: Brackets percent-encoded, as the client's participants call sends them.
@@ -34,169 +43,6 @@ SAFE_ID = re.compile(r"[A-Za-z0-9_$:-]{1,80}")
 NAMES_TTL_S = 24 * 3600
 #: A deep link lives this long unless opened (then it is used up: authType CODE).
 DEEP_LINK_S = 600
-
-
-class FlowGone(Exception):
-    """flowDetails said 单据不存在 or 单据已删除: the report cannot be read any more."""
-
-    def __init__(self, flow_id: str, deleted: bool) -> None:
-        super().__init__(f"report {flow_id} {'was deleted' if deleted else 'does not exist'}")
-        self.deleted = deleted
-
-
-@dataclass(frozen=True)
-class Stage:
-    """approveStates for one report: the node's name and who still has to act."""
-
-    flow_id: str
-    name: str
-    operators: tuple[tuple[str, str], ...]  # (staff id, display name)
-
-    def has(self, staff_id: str) -> bool:
-        return any(op == staff_id for op, _ in self.operators)
-
-
-@dataclass(frozen=True)
-class Staff:
-    staff_id: str
-    name: str
-    email: str  # lower-cased login email; "" when Ekuaibao has none
-    department_id: str
-
-
-@dataclass(frozen=True)
-class Flow:
-    """The fields of flowDetails' `value` that a review card shows (REVIEW-API §8)."""
-
-    flow_id: str
-    code: str
-    title: str
-    state: str
-    form_type: str
-    submitter_id: str
-    department_id: str
-    specification_id: str
-    submitted_ms: int | None
-    amount: Decimal | None
-    currency: str
-    updated_ms: int | None
-    invoice_ids: tuple[str, ...]
-    last_action: str
-    last_comment: str
-    last_operator: str
-    #: Which buttons each staff member may press now (`actions`).
-    actions: dict[str, tuple[str, ...]]
-    #: The node waiting now (the last log entry's `nextId`): decisions are keyed by it.
-    node_id: str = ""
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise MalformedPayload("expected text")
-    return str(value).strip()
-
-
-def _ms(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        return None
-    return int(value)
-
-
-_AMOUNT_KEYS = {
-    "loan": ("loanMoney",),
-    "requisition": ("requisitionMoney",),
-    "receipt": ("receiptMoney",),
-    "payment": ("payMoney",),
-}
-
-
-def parse_flow(body: Any) -> Flow:
-    value = body.get("value") if isinstance(body, dict) else None
-    if not isinstance(value, dict) or not value.get("id"):
-        raise MalformedPayload("flowDetails answer without value.id")
-    form = value.get("form") or {}
-    if not isinstance(form, dict):
-        raise MalformedPayload("flowDetails form is not an object")
-    form_type = _text(value.get("formType"))
-    amount, currency = None, "CNY"
-    for key in _AMOUNT_KEYS.get(form_type, ("expenseMoney", "payMoney")):
-        money = form.get(key)
-        if isinstance(money, dict):
-            amount = parse_money(money)
-            currency = _text(money.get("standardStrCode")) or "CNY"
-            break
-    invoice_ids: list[str] = []
-    for detail in form.get("details") or []:
-        invoice_form = ((detail or {}).get("feeTypeForm") or {}).get("invoiceForm") or {}
-        for invoice in invoice_form.get("invoices") or []:
-            invoice_id = _text((invoice or {}).get("invoiceId"))
-            if invoice_id and invoice_id not in invoice_ids:
-                invoice_ids.append(invoice_id)
-    logs = [entry for entry in value.get("logs") or [] if isinstance(entry, dict)]
-    last = logs[-1] if logs else {}
-    attributes = last.get("attributes") or {}
-    actions_raw = value.get("actions") or {}
-    actions = {
-        str(staff): tuple(str(a) for a in names)
-        for staff, names in (actions_raw.items() if isinstance(actions_raw, dict) else [])
-        if isinstance(names, list)
-    }
-    department = form.get("loanDepartment") if form_type == "loan" else None
-    return Flow(
-        flow_id=_text(value["id"]),
-        code=_text(form.get("code")),
-        title=_text(form.get("title")),
-        state=_text(value.get("state")),
-        form_type=form_type,
-        submitter_id=_text(form.get("submitterId") or value.get("ownerId")),
-        department_id=_text(department or form.get("expenseDepartment")),
-        specification_id=_text(form.get("specificationId")),
-        submitted_ms=_ms(form.get("submitDate")),
-        amount=amount,
-        currency=currency,
-        updated_ms=_ms(value.get("updateTime")),
-        invoice_ids=tuple(invoice_ids),
-        last_action=_text(last.get("action")),
-        last_comment=_text(attributes.get("comment")) if isinstance(attributes, dict) else "",
-        last_operator=_text(last.get("operatorId")),
-        actions=actions,
-        node_id=_text(attributes.get("nextId")) if isinstance(attributes, dict) else "",
-    )
-
-
-def parse_stages(body: Any) -> dict[str, Stage]:
-    items = body.get("items") if isinstance(body, dict) else None
-    if not isinstance(items, list):
-        raise MalformedPayload("approveStates answer without items")
-    found: dict[str, Stage] = {}
-    for item in items:
-        if not isinstance(item, dict) or not isinstance(item.get("flowId"), str):
-            raise MalformedPayload("approveStates item without flowId")
-        operators = tuple(
-            (_text(op.get("id")), _text(op.get("name")))
-            for op in item.get("operators") or []
-            if isinstance(op, dict) and op.get("id")
-        )
-        found[item["flowId"]] = Stage(item["flowId"], _text(item.get("stageName")), operators)
-    return found
-
-
-def parse_staff(body: Any) -> list[Staff]:
-    items = body.get("items") if isinstance(body, dict) else None
-    if not isinstance(items, list):
-        raise MalformedPayload("getStaffIds answer without items")
-    return [
-        Staff(
-            staff_id=_text(item.get("id")),
-            name=_text(item.get("name")),
-            email=_text(item.get("email")).lower(),
-            department_id=_text(item.get("defaultDepartment")),
-        )
-        for item in items
-        if isinstance(item, dict) and item.get("id") and item.get("active") is not False
-    ]
 
 
 class _TtlCache:
@@ -314,7 +160,7 @@ class ReviewApi:
         except BadRequest:  # 未找到对应部门 / 未知的模板: show the card without the name
             body = None
         value = (body or {}).get("value") if isinstance(body, dict) else None
-        name = _text(value.get("name")) if isinstance(value, dict) else ""
+        name = as_text(value.get("name")) if isinstance(value, dict) else ""
         self._names.put(path + item_id, name or None)
         return name or None
 
@@ -345,7 +191,7 @@ class ReviewApi:
         )
         value = body.get("value") if isinstance(body, dict) else None
         if not isinstance(value, dict) or str(value.get("code")) != "true":
-            reason = _text((value or {}).get("message")) if isinstance(value, dict) else ""
+            reason = as_text((value or {}).get("message")) if isinstance(value, dict) else ""
             raise BadRequest(200, reason[:80] or "no link")
         url = value.get("message")
         if not isinstance(url, str) or not url.startswith(("https://", "http://")):
@@ -360,14 +206,4 @@ class ReviewApi:
             raise Unavailable(f"Ekuaibao sent a malformed answer: {exc}") from None
 
 
-__all__ = [
-    "DEEP_LINK_S",
-    "Flow",
-    "FlowGone",
-    "ReviewApi",
-    "Staff",
-    "Stage",
-    "parse_flow",
-    "parse_staff",
-    "parse_stages",
-]
+__all__ = ["DEEP_LINK_S", "SAFE_ID", "ReviewApi"]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from tasks.contracts import ReplyTarget
 from tasks.ekuaibao.client import EkuaibaoClient
-from tasks.ekuaibao.review import Staff
+from tasks.ekuaibao.review_models import Staff
 from tasks.lookup.access import AccessChecker
 from tasks.slack.language import LanguagePicker
 from tasks.slack.replies import Replier

@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tasks.ekuaibao.review import Flow, Stage
+from tasks.ekuaibao.review_models import Flow, Stage
 from tasks.slack import blocks as kit
 from tasks.slack.acks import simple
 from tasks.slack.blocks import Block, Message, context, escape, money, section, slack_date

@@ -6,9 +6,11 @@ from __future__ import annotations
 import logging
 
 from tasks.ekuaibao.errors import EkuaibaoError
-from tasks.ekuaibao.review import FlowGone
+from tasks.ekuaibao.review_models import FlowGone
 from tasks.review import card
-from tasks.review.service import ReviewDeps, _update, _view
+from tasks.review.deps import ReviewDeps
+from tasks.review.messages import _update
+from tasks.review.view import _view
 from tasks.slack.texts import review_texts_for, texts_for
 
 log = logging.getLogger(__name__)

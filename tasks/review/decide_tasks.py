@@ -17,10 +17,12 @@ from tasks.celery_app import app
 from tasks.contracts import DECIDE_TASK, Decision
 from tasks.ekuaibao.decide import DecideApi
 from tasks.ekuaibao.errors import EkuaibaoError, Unavailable
-from tasks.review.decide import DecideDeps, Wait, decide, with_buttons
+from tasks.review.decide import decide
+from tasks.review.decide_buttons import with_buttons
+from tasks.review.decide_deps import DecideDeps, Wait
 from tasks.review.decide_modal import prepare
+from tasks.review.deps import ReviewDeps
 from tasks.review.ledger import make_ledger
-from tasks.review.service import ReviewDeps
 from tasks.settings import Settings
 
 log = logging.getLogger(__name__)

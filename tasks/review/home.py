@@ -10,7 +10,8 @@ from slack_sdk.errors import SlackApiError
 
 from tasks.contracts import ButtonValue, ReviewAsk
 from tasks.review import card
-from tasks.review.service import ReviewDeps, _asker, _queue_items
+from tasks.review.asks import _asker, _queue_items
+from tasks.review.deps import ReviewDeps
 from tasks.slack.blocks import Block, context, escape, section, slack_date
 from tasks.slack.home_texts import HomeTexts, home_texts_for
 from tasks.slack.texts import review_texts_for

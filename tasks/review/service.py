@@ -1,5 +1,5 @@
 """The review use case, independent of Celery: Ekuaibao's approval messages become review
-cards in approvers' DMs and keep them true; approvers' questions get their queue.
+cards in approvers' DMs and keep them true (an approver's own questions: `asks`).
 
 Nothing in an event is trusted: it only says which report to re-read. The report, its
 current approvers (approveStates) and the recipient's email (their staff record, read by
@@ -11,59 +11,25 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
-from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import Any
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-
-from tasks.contracts import ReviewAsk, ReviewEvent
-from tasks.ekuaibao.review import DEEP_LINK_S, SAFE_ID, Flow, FlowGone, ReviewApi, Staff, Stage
-from tasks.lookup.deps import Deps
-from tasks.lookup.fetching import _Fetch, _Selection
+from tasks.contracts import ReviewEvent
+from tasks.ekuaibao.review import SAFE_ID
+from tasks.ekuaibao.review_models import Flow, FlowGone, Staff, Stage
 from tasks.review import card
-from tasks.review.store import Card, Cards
-from tasks.slack.acks import simple
-from tasks.slack.blocks import escape, section
+from tasks.review.deps import ReviewDeps
+from tasks.review.messages import NoSlackUser, _audit, _post, _slack_user, _update
+from tasks.review.store import Card
+from tasks.review.view import _view
 from tasks.slack.texts import ReviewTexts, review_texts_for, texts_for
-from tasks.state.dedup import Dedup
-from tasks.summary import LookupResult, assemble
 
 log = logging.getLogger(__name__)
-#: Who was told what: flow, staff and Slack ids only, never emails, names or links.
-audit_log = logging.getLogger("invoicebot.audit")
 
 #: Ekuaibao resends (its admin's retry button): one message is handled once a day.
 EVENT_DEDUP_S = 24 * 3600
 REMINDERS = frozenset({"freeflow.remind", "urgent.remind", "timeout.remind"})
 #: The recipient of these must act now: they get a card when they are a current approver.
 CARD_ACTIONS = frozenset({"backlog.approving"}) | REMINDERS
-
-
-@dataclass
-class ReviewDeps:
-    api: ReviewApi
-    lookup: Deps
-    slack: WebClient
-    cards: Cards
-    dedup: Dedup
-    notify_submitters: bool = False
-    clock: Callable[[], float] = time.time
-    #: Adds the decision buttons to a card (tasks.review.decide), when deciding here is on.
-    decorate: Callable[[dict[str, Any], Flow, str, str | None], dict[str, Any]] | None = None
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        return self.lookup.executor.submit(fn, *args)
-
-
-class NoSlackUser(Exception):
-    pass
-
-
-# -- events ------------------------------------------------------------------------------
 
 
 def handle_event(event: ReviewEvent, deps: ReviewDeps, *, first_try: bool = True) -> None:
@@ -210,226 +176,5 @@ def _outcome(flow: Flow | None, staff_id: str, gone: FlowGone | None, review: Re
     return review.outcome_elsewhere
 
 
-# -- fetching ----------------------------------------------------------------------------
-
-
-def _view(deps: ReviewDeps, flow: Flow, stage: Stage) -> card.ReviewView:
-    """Names and invoices at the same time: two more Ekuaibao round trips."""
-    names = deps.submit(_names, deps, flow)
-    invoices = _invoices(deps, flow)
-    submitter, department, template = names.result()
-    texts = texts_for("en")
-    return card.ReviewView(
-        flow,
-        stage,
-        submitter,
-        department,
-        template,
-        invoices,
-        card.Checks.of(flow.flow_id, invoices.invoices, texts),
-    )
-
-
-def _names(deps: ReviewDeps, flow: Flow) -> tuple[str, str | None, str | None]:
-    department = deps.submit(deps.api.department_name, flow.department_id)
-    template = deps.submit(deps.api.template_name, flow.specification_id)
-    staff = deps.api.staff([flow.submitter_id]).get(flow.submitter_id)
-    submitter = staff.name if staff and staff.name else flow.submitter_id.split(":", 1)[-1]
-    return submitter, department.result(), template.result()
-
-
-def _invoices(deps: ReviewDeps, flow: Flow) -> LookupResult:
-    """Every invoice of the report (the §4 search gives each one's type), fetched by the
-    lookup's own code: lines, fresh links and masters at once."""
-    refs = deps.lookup.client.report_invoices("id", [flow.flow_id]).get(flow.flow_id, [])
-    if not refs:
-        return assemble((), _empty(deps), ())
-    chosen = _Selection.of_refs(refs)
-    data, masters = _Fetch(deps.lookup, chosen, links_here=True).result()
-    return assemble(chosen.ids, data, masters)
-
-
-def _empty(deps: ReviewDeps) -> Any:
-    from tasks.ekuaibao.client import InvoiceData
-
-    return InvoiceData((), (), deps.clock())
-
-
-# -- Slack ---------------------------------------------------------------------------------
-
-
-def _slack_user(deps: ReviewDeps, staff_id: str, staff: Staff | None) -> str:
-    """Their Slack user, found by the email on their Ekuaibao staff record."""
-    if staff is None:
-        staff = deps.api.staff([staff_id]).get(staff_id)
-    if staff is None or not staff.email:
-        log.warning(
-            "admin: Ekuaibao staff %s has no active record with an email; no DM sent", staff_id
-        )
-        raise NoSlackUser(staff_id)
-    try:
-        answer = deps.slack.users_lookupByEmail(email=staff.email)
-    except SlackApiError as exc:
-        error = str(exc.response.get("error", "error"))
-        log.warning(
-            "admin: no Slack user has the email of Ekuaibao staff %s (%s); no DM sent",
-            staff_id,
-            error,
-        )
-        raise NoSlackUser(staff_id) from None
-    user = answer.get("user") or {}
-    if user.get("deleted") or user.get("is_bot") or not user.get("id"):
-        log.warning(
-            "admin: the Slack user of Ekuaibao staff %s is not active; no DM sent", staff_id
-        )
-        raise NoSlackUser(staff_id)
-    return str(user["id"])
-
-
-def _post(
-    deps: ReviewDeps, channel: str, message: dict[str, Any], thread_ts: str | None = None
-) -> tuple[str, str] | None:
-    try:
-        answer = deps.slack.chat_postMessage(
-            channel=channel,
-            text=message["text"],
-            blocks=message.get("blocks"),
-            thread_ts=thread_ts,
-            unfurl_links=False,
-            unfurl_media=False,
-        )
-    except SlackApiError as exc:
-        log.error("could not post to %s: %s", channel, exc.response.get("error", "error"))
-        return None
-    return str(answer.get("channel") or channel), str(answer.get("ts") or "")
-
-
-def _update(deps: ReviewDeps, known: Card, message: dict[str, Any]) -> bool:
-    try:
-        deps.slack.chat_update(
-            channel=known.channel,
-            ts=known.ts,
-            text=message["text"],
-            blocks=message.get("blocks", []),
-        )
-        return True
-    except SlackApiError as exc:
-        log.warning(
-            "could not update the card %s in %s: %s",
-            known.ts,
-            known.channel,
-            exc.response.get("error", "error"),
-        )
-        return False
-
-
-def _audit(flow_id: str, staff_id: str, slack_user: str, outcome: str) -> None:
-    audit_log.info(
-        "review flow=%s staff=%s user=%s outcome=%s", flow_id, staff_id, slack_user, outcome
-    )
-
-
 def _plain(value: Any, limit: int) -> str:
     return value.strip()[:limit] if isinstance(value, str) else ""
-
-
-# -- the approver's own questions ------------------------------------------------------------
-
-
-def handle_ask(ask: ReviewAsk, deps: ReviewDeps) -> None:
-    review = review_texts_for(ask.language or deps.lookup.language.for_user(ask.user_id))
-    staff = _asker(deps, ask.user_id)
-    if staff is None:
-        _answer(deps, ask, {"text": review.not_staff, "blocks": [section(review.not_staff)]})
-        return
-    if ask.kind == "queue":
-        total, flows = deps.api.pending(staff.staff_id)
-        _answer(deps, ask, card.queue_message(total, _queue_items(deps, flows), review))
-        return
-    if not SAFE_ID.fullmatch(ask.flow_id):
-        return
-    stage_call = deps.submit(deps.api.stages, [ask.flow_id])
-    try:
-        flow = deps.api.flow(ask.flow_id)
-    except FlowGone as gone:
-        _settle(deps, ask.flow_id, None, None, gone=gone)
-        _answer(deps, ask, simple(review.not_approver))
-        return
-    stage = stage_call.result().get(ask.flow_id)
-    current = stage is not None and stage.has(staff.staff_id)
-    if not current:
-        if not _settle(deps, ask.flow_id, flow, stage, only=staff.staff_id):
-            _answer(deps, ask, simple(review.not_approver))
-        return
-    assert stage is not None
-    language = ask.language or deps.lookup.language.for_user(ask.user_id)
-    if ask.kind == "open":
-        try:
-            url = deps.api.deep_link(staff.staff_id, flow.flow_id)
-        except Exception as exc:
-            reason = type(exc).__name__
-            _answer(deps, ask, simple(review.deep_link_failed.format(reason=reason)))
-            return
-        expires = int(deps.clock()) + DEEP_LINK_S
-        _answer(deps, ask, card.deep_link(url, flow, expires, review))
-        _audit(flow.flow_id, staff.staff_id, ask.user_id, "deep link sent")
-        return
-    if ask.kind == "more":
-        invoices = _invoices(deps, flow)
-        known = deps.cards.get(flow.flow_id, staff.staff_id)
-        thread = known.ts if known else ask.message_ts
-        channel = known.channel if known else ask.channel_id
-        message = card.more_invoices(flow, invoices.invoices, ask.page, texts_for(language), review)
-        _post(deps, channel, message, thread_ts=thread or None)
-        return
-    message = card.review_card(_view(deps, flow, stage), texts_for(language), review)
-    if deps.decorate is not None:
-        message = deps.decorate(message, flow, staff.staff_id, language)
-    known = deps.cards.get(flow.flow_id, staff.staff_id)
-    if ask.kind == "refresh" and known is not None and _update(deps, known, message):
-        return
-    posted = _post(deps, ask.user_id, message)
-    if posted is not None:
-        deps.cards.put(
-            flow.flow_id, staff.staff_id, Card(*posted, ask.user_id, flow.code, flow.title)
-        )
-        if ask.kind == "card":
-            text = review.card_posted.format(code=escape(flow.code or flow.flow_id))
-            _answer(deps, ask, simple(text))
-
-
-def _asker(deps: ReviewDeps, user_id: str) -> Staff | None:
-    try:
-        user = deps.slack.users_info(user=user_id).get("user") or {}
-    except SlackApiError:
-        return None
-    email = str((user.get("profile") or {}).get("email") or "")
-    return deps.api.staff_by_email(email) if email else None
-
-
-def _queue_items(deps: ReviewDeps, flows: list[Flow]) -> list[card.QueueItem]:
-    names = deps.api.staff(f.submitter_id for f in flows if f.submitter_id)
-    return [
-        card.QueueItem(
-            f,
-            names[f.submitter_id].name
-            if f.submitter_id in names
-            else f.submitter_id.split(":", 1)[-1],
-        )
-        for f in flows
-    ]
-
-
-def _answer(deps: ReviewDeps, ask: ReviewAsk, message: dict[str, Any]) -> None:
-    """Privately: through the command's or click's response_url, else in their DM."""
-    if ask.response_url:
-        try:
-            deps.lookup.replier.post(
-                ask.response_url, message, replace_original=ask.kind == "queue"
-            )
-        except Exception as exc:
-            log.error(
-                "could not answer %s's review %s: %s", ask.user_id, ask.kind, type(exc).__name__
-            )
-        return
-    _post(deps, ask.channel_id or ask.user_id, message)

@@ -13,8 +13,10 @@ from tasks.celery_app import app
 from tasks.contracts import REVIEW_ASK_TASK, REVIEW_EVENT_TASK, ReviewAsk, ReviewEvent
 from tasks.ekuaibao.errors import EkuaibaoError, Unavailable
 from tasks.ekuaibao.review import ReviewApi
+from tasks.review.asks import handle_ask
+from tasks.review.deps import ReviewDeps
 from tasks.review.home import publish_home
-from tasks.review.service import ReviewDeps, handle_ask, handle_event
+from tasks.review.service import handle_event
 from tasks.review.store import make_cards
 from tasks.settings import load_settings
 from tasks.slack.client import slack_client
@@ -83,7 +85,7 @@ def review_ask(ask: dict[str, Any]) -> None:
             handle_ask(parsed, review_deps())
     except EkuaibaoError as exc:
         log.error("review %s for %s not answered: %s", parsed.kind, parsed.user_id, exc)
-        from tasks.review.service import _answer
+        from tasks.review.asks import _answer
         from tasks.slack.texts import review_texts_for
 
         review = review_texts_for(parsed.language)

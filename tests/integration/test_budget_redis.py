@@ -3,7 +3,8 @@ that spend nothing, and a 429 that slows everyone down."""
 
 import pytest
 
-from tasks.ekuaibao.budget import MAX_WAIT_S, RedisRateLimiter
+from tasks.ekuaibao.budget import MAX_WAIT_S
+from tasks.ekuaibao.budget_redis import RedisRateLimiter
 from tests.integration.conftest import flush_redis, require_redis
 
 pytestmark = pytest.mark.redis

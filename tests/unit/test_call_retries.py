@@ -6,10 +6,8 @@ import pytest
 
 from tasks.ekuaibao import budget
 from tasks.ekuaibao.client import (
-    CALL_RETRIES,
     DETAIL_BATCH_PATH,
     INVOICE_URL_PATH,
-    TOKEN_PATH,
     Credentials,
     EkuaibaoClient,
 )
@@ -20,6 +18,7 @@ from tasks.ekuaibao.errors import (
     Transient,
     Unavailable,
 )
+from tasks.ekuaibao.session import CALL_RETRIES, TOKEN_PATH
 from tasks.ekuaibao.tokens import MemoryTokenStore
 
 pytestmark = pytest.mark.no_net

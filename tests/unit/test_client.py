@@ -9,11 +9,11 @@ import pytest
 from tasks.ekuaibao.client import (
     DETAIL_BATCH_PATH,
     INVOICE_URL_PATH,
-    TOKEN_PATH,
     Credentials,
     EkuaibaoClient,
 )
 from tasks.ekuaibao.errors import BadRequest, CredentialsRejected, RateLimited, Unavailable
+from tasks.ekuaibao.session import TOKEN_PATH
 from tasks.ekuaibao.tokens import AccessToken, FileTokenStore, MemoryTokenStore
 
 pytestmark = pytest.mark.no_net

@@ -28,12 +28,12 @@ from tasks.ekuaibao.client import (
     APPROVE_STATES_PATH,
     FLOW_DETAILS_PATH,
     STAFF_IDS_PATH,
-    TOKEN_PATH,
     Credentials,
     EkuaibaoClient,
 )
 from tasks.ekuaibao.errors import BadRequest, CredentialsRejected, Unavailable
 from tasks.ekuaibao.flows import FlowParticipants, parse_flow_details
+from tasks.ekuaibao.session import TOKEN_PATH
 from tasks.ekuaibao.tokens import MemoryTokenStore
 from tasks.lookup.access import AccessChecker, AccessPolicy, Decision
 

@@ -18,7 +18,6 @@ import pytest
 from sandbox.ekuaibao import REPORT_CODE, REPORT_ID, EkuaibaoStandIn, SandboxWorld
 from tasks.ekuaibao.client import (
     FLOW_INVOICE_SEARCH_PATH,
-    TOKEN_PATH,
     Credentials,
     EkuaibaoClient,
 )
@@ -31,6 +30,7 @@ from tasks.ekuaibao.masters import (
     parse_report_invoices,
 )
 from tasks.ekuaibao.models import MalformedPayload
+from tasks.ekuaibao.session import TOKEN_PATH
 from tasks.ekuaibao.tokens import MemoryTokenStore
 
 DATA = Path(__file__).resolve().parents[2] / "sandbox" / "data"

@@ -16,13 +16,13 @@ from tasks.ekuaibao.budget import (
     TELL_AFTER_S,
     RateLimited,
     RateLimitedTransport,
-    SQLiteRateLimiter,
     Waiting,
     effective_rate,
     floor_rate,
     lease_size,
     waiting,
 )
+from tasks.ekuaibao.budget_sqlite import SQLiteRateLimiter
 
 pytestmark = pytest.mark.no_net
 UNBOUNDED = math.inf

@@ -14,7 +14,7 @@ from sandbox.blockkit import validate_message
 from tasks.contracts import LookupRequest
 from tasks.ekuaibao.errors import Unavailable
 from tasks.ekuaibao.masters import InvoiceMaster, ReportInvoiceRef
-from tasks.ekuaibao.review import Staff
+from tasks.ekuaibao.review_models import Staff
 from tasks.lookup.deps import Deps, RetryPolicy
 from tasks.lookup.fetching import fetch
 from tasks.slack.checks import report_checks_blocks

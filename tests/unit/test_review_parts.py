@@ -20,7 +20,7 @@ from sandbox.ekuaibao import APPROVER_ID, REPORT_ID, STRANGER_ID, EkuaibaoStandI
 from sandbox.review import APPROVER2_ID, approval_event
 from tasks.contracts import ReviewEvent
 from tasks.ekuaibao.masters import InvoiceMaster, ReportInfo
-from tasks.ekuaibao.review import Flow, Stage, parse_flow, parse_stages
+from tasks.ekuaibao.review_models import Flow, Stage, parse_flow, parse_stages
 from tasks.redact import redact
 from tasks.review import card
 from tasks.settings import Settings

@@ -1,0 +1,122 @@
+"""The approver's own questions: their queue, a card, more invoices, a deep link."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from tasks.contracts import ReviewAsk
+from tasks.ekuaibao.review import DEEP_LINK_S, SAFE_ID
+from tasks.ekuaibao.review_models import Flow, FlowGone, Staff
+from tasks.review import card
+from tasks.review.deps import ReviewDeps
+from tasks.review.messages import _audit, _post, _update
+from tasks.review.service import _settle
+from tasks.review.store import Card
+from tasks.review.view import _invoices, _view
+from tasks.slack.acks import simple
+from tasks.slack.blocks import escape, section
+from tasks.slack.texts import review_texts_for, texts_for
+
+log = logging.getLogger(__name__)
+
+
+def handle_ask(ask: ReviewAsk, deps: ReviewDeps) -> None:
+    review = review_texts_for(ask.language or deps.lookup.language.for_user(ask.user_id))
+    staff = _asker(deps, ask.user_id)
+    if staff is None:
+        _answer(deps, ask, {"text": review.not_staff, "blocks": [section(review.not_staff)]})
+        return
+    if ask.kind == "queue":
+        total, flows = deps.api.pending(staff.staff_id)
+        _answer(deps, ask, card.queue_message(total, _queue_items(deps, flows), review))
+        return
+    if not SAFE_ID.fullmatch(ask.flow_id):
+        return
+    stage_call = deps.submit(deps.api.stages, [ask.flow_id])
+    try:
+        flow = deps.api.flow(ask.flow_id)
+    except FlowGone as gone:
+        _settle(deps, ask.flow_id, None, None, gone=gone)
+        _answer(deps, ask, simple(review.not_approver))
+        return
+    stage = stage_call.result().get(ask.flow_id)
+    current = stage is not None and stage.has(staff.staff_id)
+    if not current:
+        if not _settle(deps, ask.flow_id, flow, stage, only=staff.staff_id):
+            _answer(deps, ask, simple(review.not_approver))
+        return
+    assert stage is not None
+    language = ask.language or deps.lookup.language.for_user(ask.user_id)
+    if ask.kind == "open":
+        try:
+            url = deps.api.deep_link(staff.staff_id, flow.flow_id)
+        except Exception as exc:
+            reason = type(exc).__name__
+            _answer(deps, ask, simple(review.deep_link_failed.format(reason=reason)))
+            return
+        expires = int(deps.clock()) + DEEP_LINK_S
+        _answer(deps, ask, card.deep_link(url, flow, expires, review))
+        _audit(flow.flow_id, staff.staff_id, ask.user_id, "deep link sent")
+        return
+    if ask.kind == "more":
+        invoices = _invoices(deps, flow)
+        known = deps.cards.get(flow.flow_id, staff.staff_id)
+        thread = known.ts if known else ask.message_ts
+        channel = known.channel if known else ask.channel_id
+        message = card.more_invoices(flow, invoices.invoices, ask.page, texts_for(language), review)
+        _post(deps, channel, message, thread_ts=thread or None)
+        return
+    message = card.review_card(_view(deps, flow, stage), texts_for(language), review)
+    if deps.decorate is not None:
+        message = deps.decorate(message, flow, staff.staff_id, language)
+    known = deps.cards.get(flow.flow_id, staff.staff_id)
+    if ask.kind == "refresh" and known is not None and _update(deps, known, message):
+        return
+    posted = _post(deps, ask.user_id, message)
+    if posted is not None:
+        deps.cards.put(
+            flow.flow_id, staff.staff_id, Card(*posted, ask.user_id, flow.code, flow.title)
+        )
+        if ask.kind == "card":
+            text = review.card_posted.format(code=escape(flow.code or flow.flow_id))
+            _answer(deps, ask, simple(text))
+
+
+def _asker(deps: ReviewDeps, user_id: str) -> Staff | None:
+    try:
+        user = deps.slack.users_info(user=user_id).get("user") or {}
+    except SlackApiError:
+        return None
+    email = str((user.get("profile") or {}).get("email") or "")
+    return deps.api.staff_by_email(email) if email else None
+
+
+def _queue_items(deps: ReviewDeps, flows: list[Flow]) -> list[card.QueueItem]:
+    names = deps.api.staff(f.submitter_id for f in flows if f.submitter_id)
+    return [
+        card.QueueItem(
+            f,
+            names[f.submitter_id].name
+            if f.submitter_id in names
+            else f.submitter_id.split(":", 1)[-1],
+        )
+        for f in flows
+    ]
+
+
+def _answer(deps: ReviewDeps, ask: ReviewAsk, message: dict[str, Any]) -> None:
+    """Privately: through the command's or click's response_url, else in their DM."""
+    if ask.response_url:
+        try:
+            deps.lookup.replier.post(
+                ask.response_url, message, replace_original=ask.kind == "queue"
+            )
+        except Exception as exc:
+            log.error(
+                "could not answer %s's review %s: %s", ask.user_id, ask.kind, type(exc).__name__
+            )
+        return
+    _post(deps, ask.channel_id or ask.user_id, message)

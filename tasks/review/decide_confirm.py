@@ -1,0 +1,167 @@
+"""After the call: a decision is confirmed only by the report's own log, never sent twice."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from tasks.contracts import Decision
+from tasks.ekuaibao.decide import Report
+from tasks.ekuaibao.errors import EkuaibaoError
+from tasks.ekuaibao.review_models import Flow
+from tasks.review.decide_deps import ACTIONS, CONFIRM_S, POLLS, DecideDeps, Wait
+from tasks.review.decide_guard import audit
+from tasks.review.decide_notes import _card_text, _tell
+from tasks.slack.blocks import escape, slack_date
+from tasks.slack.decide_texts import DecideTexts
+
+log = logging.getLogger(__name__)
+
+
+def _key(flow_id: str, node_id: str, staff_id: str) -> str:
+    return f"{flow_id}|{node_id or '-'}|{staff_id}"
+
+
+def _own_record(deps: DecideDeps, decision: Decision) -> dict[str, Any] | None:
+    """A claim this decision made before (redelivered after its call went out)."""
+    if not decision.node_id:
+        return None
+    try:
+        user = deps.review.slack.users_info(user=decision.user_id).get("user") or {}
+        staff = deps.api.staff_by_email(str((user.get("profile") or {}).get("email") or ""))
+    except (SlackApiError, EkuaibaoError):
+        return None
+    if staff is None:
+        return None
+    key = _key(decision.flow_id, decision.node_id, staff.staff_id)
+    record = deps.ledger.get(key)
+    if record is None or record.get("phase") not in ("sending", "sent", "done"):
+        return None
+    return {**record, "key": key, "staff": staff.staff_id}
+
+
+def _recover(
+    deps: DecideDeps, decision: Decision, record: dict[str, Any], texts: DecideTexts
+) -> None:
+    """A decision whose call may have gone out: confirm it, never send it again."""
+    key = str(record["key"])
+    staff_id = str(record.get("staff") or key.rsplit("|", 1)[-1])
+    node = key.split("|")[1]
+    if record.get("phase") == "done":
+        if record.get("id") != decision.decision_id:
+            _tell(deps, decision, texts.already.format(code=escape(decision.flow_id)))
+        return
+    sent_at = float(record.get("sent_at") or record.get("at") or deps.clock())
+    audit(decision, staff_id, node, "recovering: confirming through the report")
+    _confirm(deps, decision, staff_id, node, key, sent_at, texts, poll=False)
+
+
+def _confirm(
+    deps: DecideDeps,
+    decision: Decision,
+    staff_id: str,
+    node: str,
+    key: str,
+    sent_at: float,
+    texts: DecideTexts,
+    *,
+    poll: bool,
+) -> None:
+    """Poll the result (within its window), then believe only the report's log."""
+    action = ACTIONS.get(decision.what, "")
+    since_ms = int((sent_at - 5) * 1000)
+    started = deps.clock()
+    for pause in POLLS if poll else (0.0,):
+        deps.sleep(pause)
+        if deps.clock() - sent_at < 60:
+            try:
+                batch = deps.api.result(staff_id)
+            except EkuaibaoError as exc:
+                log.info("backlog/data/result: %s", exc)
+                batch = None
+            if batch is not None and decision.flow_id in batch.errors:
+                report = deps.api.report(decision.flow_id)
+                if report.decided(staff_id, action, node, since_ms) is None:
+                    reason = batch.errors[decision.flow_id]
+                    _refused(deps, decision, report.flow, staff_id, node, key, reason, texts)
+                    return
+            if batch is not None and batch.residue > 0:
+                continue
+        report = deps.api.report(decision.flow_id)
+        entry = report.decided(staff_id, action, node, since_ms)
+        if entry is not None:
+            _confirmed(deps, decision, report, staff_id, node, key, entry.time_ms, texts)
+            return
+        if deps.clock() - started > 45:
+            break
+    if deps.clock() - sent_at < CONFIRM_S:
+        raise Wait(5.0)
+    flow = deps.api.report(decision.flow_id).flow
+    deps.ledger.put(key, {"phase": "unconfirmed", "id": decision.decision_id, "at": sent_at})
+    audit(decision, staff_id, node, "unconfirmed")
+    _card_text(
+        deps,
+        flow,
+        staff_id,
+        texts.unconfirmed.format(code=escape(flow.code or flow.flow_id)),
+        True,
+        decision.language,
+    )
+
+
+def _confirmed(
+    deps: DecideDeps,
+    decision: Decision,
+    report: Report,
+    staff_id: str,
+    node: str,
+    key: str,
+    at_ms: int,
+    texts: DecideTexts,
+) -> None:
+    flow = report.flow
+    stages = deps.review.api.stages([flow.flow_id])
+    stage = stages.get(flow.flow_id)
+    when = slack_date(at_ms // 1000)
+    if decision.what == "approve":
+        if stage is not None and stage.operators:
+            text = texts.approved.format(when=when, stage=escape(stage.name))
+        else:
+            text = texts.approved_done.format(when=when)
+    else:
+        where = texts.to_submitter
+        if decision.reject_to:
+            where = dict(report.earlier_nodes()).get(decision.reject_to, decision.reject_to)
+        text = texts.rejected.format(when=when, where=escape(where))
+    deps.ledger.put(key, {"phase": "done", "id": decision.decision_id, "at": deps.clock()})
+    _card_text(deps, flow, staff_id, text, False)
+    deps.review.cards.forget(flow.flow_id, staff_id)
+    audit(
+        decision,
+        staff_id,
+        node,
+        "confirmed " + ("approved" if decision.what == "approve" else "rejected"),
+    )
+
+
+def _refused(
+    deps: DecideDeps,
+    decision: Decision,
+    flow: Flow,
+    staff_id: str,
+    node: str,
+    key: str,
+    reason: str,
+    texts: DecideTexts,
+) -> None:
+    """Ekuaibao's exact words, what to do, and Open in Ekuaibao. The claim is freed: the
+    person may fix it in Ekuaibao and try again."""
+    deps.ledger.release(key)
+    words = texts.reasons.get(reason) or texts.refused_other.format(reason=escape(reason))
+    code = escape(flow.code or flow.flow_id)
+    _card_text(
+        deps, flow, staff_id, texts.refused.format(code=code, reason=words), True, decision.language
+    )
+    audit(decision, staff_id, node, f"refused by Ekuaibao: {reason[:80]}")

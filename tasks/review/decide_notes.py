@@ -1,0 +1,66 @@
+"""What a decision tells the person: their card's new text (in place of its buttons), or a
+note in their DM."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from slack_sdk.errors import SlackApiError
+
+from tasks.contracts import Decision
+from tasks.ekuaibao.review_models import Flow
+from tasks.review.decide_deps import DecideDeps
+from tasks.review.messages import _update
+from tasks.slack.blocks import Block, escape, section
+
+log = logging.getLogger(__name__)
+
+
+def _tell(deps: DecideDeps, decision: Decision, text: str) -> None:
+    """Privately, in the person's DM with the bot."""
+    try:
+        deps.review.slack.chat_postMessage(
+            channel=decision.user_id, text=text, blocks=[section(text)], unfurl_links=False
+        )
+    except SlackApiError as exc:
+        log.warning("could not tell %s: %s", decision.user_id, exc.response.get("error"))
+
+
+def _card_text(
+    deps: DecideDeps,
+    flow: Flow,
+    staff_id: str,
+    text: str,
+    open_button: bool,
+    language: str | None = None,
+) -> None:
+    """The approver's card now says `text` (no decision buttons: a second click or another
+    copy can do nothing twice); failures keep Open in Ekuaibao."""
+    known = deps.review.cards.get(flow.flow_id, staff_id)
+    if known is None:
+        return
+    blocks: list[Block] = [
+        section(f"*{escape(flow.code or flow.flow_id)}* · {escape(flow.title or '—')}\n{text}")
+    ]
+    if open_button:
+        from tasks.slack.texts import review_texts_for
+
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"decided:{int(deps.clock())}",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "review_open",
+                        "text": {
+                            "type": "plain_text",
+                            "text": review_texts_for(language).open_button,
+                        },
+                        "value": json.dumps({"f": flow.flow_id}, separators=(",", ":")),
+                    }
+                ],
+            }
+        )
+    _update(deps.review, known, {"text": text, "blocks": blocks})

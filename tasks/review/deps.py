@@ -1,0 +1,33 @@
+"""What the review use case needs: the review API, the lookup's own parts, Slack, the cards."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+
+from tasks.ekuaibao.review import ReviewApi
+from tasks.ekuaibao.review_models import Flow
+from tasks.lookup.deps import Deps
+from tasks.review.store import Cards
+from tasks.state.dedup import Dedup
+
+
+@dataclass
+class ReviewDeps:
+    api: ReviewApi
+    lookup: Deps
+    slack: WebClient
+    cards: Cards
+    dedup: Dedup
+    notify_submitters: bool = False
+    clock: Callable[[], float] = time.time
+    #: Adds the decision buttons to a card (tasks.review.decide_buttons), when deciding here is on.
+    decorate: Callable[[dict[str, Any], Flow, str, str | None], dict[str, Any]] | None = None
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        return self.lookup.executor.submit(fn, *args)

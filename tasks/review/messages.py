@@ -1,0 +1,92 @@
+"""The review's Slack side: an approver's Slack user (by their staff email), posting and
+updating cards, and the audit line of who was told what."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from tasks.ekuaibao.review_models import Staff
+from tasks.review.deps import ReviewDeps
+from tasks.review.store import Card
+
+log = logging.getLogger(__name__)
+#: Who was told what: flow, staff and Slack ids only, never emails, names or links.
+audit_log = logging.getLogger("invoicebot.audit")
+
+
+class NoSlackUser(Exception):
+    pass
+
+
+def _slack_user(deps: ReviewDeps, staff_id: str, staff: Staff | None) -> str:
+    """Their Slack user, found by the email on their Ekuaibao staff record."""
+    if staff is None:
+        staff = deps.api.staff([staff_id]).get(staff_id)
+    if staff is None or not staff.email:
+        log.warning(
+            "admin: Ekuaibao staff %s has no active record with an email; no DM sent", staff_id
+        )
+        raise NoSlackUser(staff_id)
+    try:
+        answer = deps.slack.users_lookupByEmail(email=staff.email)
+    except SlackApiError as exc:
+        error = str(exc.response.get("error", "error"))
+        log.warning(
+            "admin: no Slack user has the email of Ekuaibao staff %s (%s); no DM sent",
+            staff_id,
+            error,
+        )
+        raise NoSlackUser(staff_id) from None
+    user = answer.get("user") or {}
+    if user.get("deleted") or user.get("is_bot") or not user.get("id"):
+        log.warning(
+            "admin: the Slack user of Ekuaibao staff %s is not active; no DM sent", staff_id
+        )
+        raise NoSlackUser(staff_id)
+    return str(user["id"])
+
+
+def _post(
+    deps: ReviewDeps, channel: str, message: dict[str, Any], thread_ts: str | None = None
+) -> tuple[str, str] | None:
+    try:
+        answer = deps.slack.chat_postMessage(
+            channel=channel,
+            text=message["text"],
+            blocks=message.get("blocks"),
+            thread_ts=thread_ts,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+    except SlackApiError as exc:
+        log.error("could not post to %s: %s", channel, exc.response.get("error", "error"))
+        return None
+    return str(answer.get("channel") or channel), str(answer.get("ts") or "")
+
+
+def _update(deps: ReviewDeps, known: Card, message: dict[str, Any]) -> bool:
+    try:
+        deps.slack.chat_update(
+            channel=known.channel,
+            ts=known.ts,
+            text=message["text"],
+            blocks=message.get("blocks", []),
+        )
+        return True
+    except SlackApiError as exc:
+        log.warning(
+            "could not update the card %s in %s: %s",
+            known.ts,
+            known.channel,
+            exc.response.get("error", "error"),
+        )
+        return False
+
+
+def _audit(flow_id: str, staff_id: str, slack_user: str, outcome: str) -> None:
+    audit_log.info(
+        "review flow=%s staff=%s user=%s outcome=%s", flow_id, staff_id, slack_user, outcome
+    )

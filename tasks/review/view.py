@@ -1,0 +1,54 @@
+"""What a review card shows, fetched: names and the report's invoices at the same time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tasks.ekuaibao.review_models import Flow, Stage
+from tasks.lookup.fetching import _Fetch, _Selection
+from tasks.review import card
+from tasks.review.deps import ReviewDeps
+from tasks.slack.texts import texts_for
+from tasks.summary import LookupResult, assemble
+
+
+def _view(deps: ReviewDeps, flow: Flow, stage: Stage) -> card.ReviewView:
+    """Names and invoices at the same time: two more Ekuaibao round trips."""
+    names = deps.submit(_names, deps, flow)
+    invoices = _invoices(deps, flow)
+    submitter, department, template = names.result()
+    texts = texts_for("en")
+    return card.ReviewView(
+        flow,
+        stage,
+        submitter,
+        department,
+        template,
+        invoices,
+        card.Checks.of(flow.flow_id, invoices.invoices, texts),
+    )
+
+
+def _names(deps: ReviewDeps, flow: Flow) -> tuple[str, str | None, str | None]:
+    department = deps.submit(deps.api.department_name, flow.department_id)
+    template = deps.submit(deps.api.template_name, flow.specification_id)
+    staff = deps.api.staff([flow.submitter_id]).get(flow.submitter_id)
+    submitter = staff.name if staff and staff.name else flow.submitter_id.split(":", 1)[-1]
+    return submitter, department.result(), template.result()
+
+
+def _invoices(deps: ReviewDeps, flow: Flow) -> LookupResult:
+    """Every invoice of the report (the §4 search gives each one's type), fetched by the
+    lookup's own code: lines, fresh links and masters at once."""
+    refs = deps.lookup.client.report_invoices("id", [flow.flow_id]).get(flow.flow_id, [])
+    if not refs:
+        return assemble((), _empty(deps), ())
+    chosen = _Selection.of_refs(refs)
+    data, masters = _Fetch(deps.lookup, chosen, links_here=True).result()
+    return assemble(chosen.ids, data, masters)
+
+
+def _empty(deps: ReviewDeps) -> Any:
+    from tasks.ekuaibao.client import InvoiceData
+
+    return InvoiceData((), (), deps.clock())
