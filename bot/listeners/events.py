@@ -11,8 +11,10 @@ from typing import Any
 
 from slack_bolt import App, BoltContext
 
+from bot import payloads
 from bot.listeners import review
 from bot.parsing import find_in_prose
+from bot.payloads import Skip
 from bot.wiring import Wiring, wiring_of
 from tasks.contracts import ReplyTarget
 
@@ -26,41 +28,44 @@ def register(app: App) -> None:
 
 def direct_message(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
     wiring = wiring_of(context)
-    if event.get("channel_type") != "im" or not _first_from_a_person(wiring, event, body):
+    dm = payloads.direct_message(event, body)
+    if isinstance(dm, Skip) or not _first(wiring, dm.event_id):
+        _skipped(dm, "message")
         return
     target = ReplyTarget(
-        team_id=str(body.get("team_id", "")),
-        channel_id=str(event["channel"]),
-        user_id=str(event["user"]),
-        reply_via="channel",
+        team_id=dm.team_id, channel_id=dm.channel, user_id=dm.user, reply_via="channel"
     )
-    if review.asks_for_review(event.get("text")):
+    if review.asks_for_review(dm.text):
         review.queue(wiring, {**target.model_dump(), "channel_id": target.channel_id}, None)
         return
-    wiring.answer(target, find_in_prose(event.get("text")), "dm_hint")
+    wiring.answer(target, find_in_prose(dm.text), "dm_hint")
 
 
 def mention(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
     wiring = wiring_of(context)
-    if not _first_from_a_person(wiring, event, body):
+    asked = payloads.mention(event, body)
+    if isinstance(asked, Skip) or not _first(wiring, asked.event_id):
+        _skipped(asked, "app_mention")
         return
     target = ReplyTarget(
-        team_id=str(body.get("team_id", "")),
-        channel_id=str(event["channel"]),
-        user_id=str(event["user"]),
+        team_id=asked.team_id,
+        channel_id=asked.channel,
+        user_id=asked.user,
         reply_via="ephemeral",
-        thread_ts=str(event.get("thread_ts") or event["ts"]),
-        reaction_ts=str(event["ts"]),
+        thread_ts=asked.thread_ts,
+        reaction_ts=asked.ts,
     )
-    wiring.answer(target, find_in_prose(event.get("text")), "mention_hint")
+    wiring.answer(target, find_in_prose(asked.text), "mention_hint")
 
 
-def _first_from_a_person(wiring: Wiring, event: dict[str, Any], body: dict[str, Any]) -> bool:
-    """No subtype (edits, deletions, joins), no bot, a user to answer, and not a delivery
-    of an event we already took."""
-    if event.get("subtype") or event.get("bot_id") or not event.get("user"):
-        return False
-    if not wiring.dedup.first(f"event:{body.get('event_id')}"):
-        log.info("ignored a repeated delivery of event %s", body.get("event_id"))
+def _first(wiring: Wiring, event_id: str) -> bool:
+    """Not a second delivery of an event we already took."""
+    if not wiring.dedup.first(f"event:{event_id}"):
+        log.info("ignored a repeated delivery of event %s", event_id)
         return False
     return True
+
+
+def _skipped(parsed: object, kind: str) -> None:
+    if isinstance(parsed, Skip) and parsed.malformed:
+        log.warning("dropped a %s event: %s", kind, parsed.reason)

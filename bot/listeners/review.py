@@ -12,10 +12,12 @@ import logging
 import re
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 
+from bot import payloads
 from bot.enqueue import EnqueueFailed
-from bot.wiring import Wiring
+from bot.payloads import Skip
+from bot.wiring import Wiring, wiring_of
 from tasks.contracts import ReviewAsk, ReviewAskKind
 
 log = logging.getLogger(__name__)
@@ -43,19 +45,20 @@ def register(app: App, wiring: Wiring) -> None:
         # a list's buttons need ids of their own: review_card_0, review_card_1, …
         app.action(re.compile(rf"^{action_id}(?:_\d+)?$"))(_clicked(wiring, kind))
 
-    @app.event("app_home_opened")
-    def home_opened(event: dict[str, Any], body: dict[str, Any]) -> None:
-        user = str(event.get("user") or "")
-        if event.get("tab") != "home" or not user:
-            return
-        if not wiring.dedup.first(f"home:{user}", ttl_s=HOME_EVERY_S):
-            return  # opened again within the minute (or Slack's double event)
-        try:
-            wiring.enqueue(
-                ReviewAsk(kind="home", user_id=user, team_id=str(body.get("team_id", "")))
-            )
-        except EnqueueFailed:
-            log.error("could not queue the Home tab of %s", user)
+    app.event("app_home_opened")(home_opened)
+
+
+def home_opened(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+    wiring = wiring_of(context)
+    opened = payloads.home_opened(event, body)
+    if isinstance(opened, Skip):
+        return
+    if not wiring.dedup.first(f"home:{opened.user}", ttl_s=HOME_EVERY_S):
+        return  # opened again within the minute (or Slack's double event)
+    try:
+        wiring.enqueue(ReviewAsk(kind="home", user_id=opened.user, team_id=opened.team_id))
+    except EnqueueFailed:
+        log.error("could not queue the Home tab of %s", opened.user)
 
 
 def _clicked(wiring: Wiring, kind: ReviewAskKind) -> Any:

@@ -36,10 +36,10 @@ from tasks.lookup.directory import (
     TtlCache,
     as_dict,
     participant,
-    slack_error,
 )
 from tasks.lookup.policy import OPEN_MODE_WARNING, AccessPolicy, Decision, startup_warnings
 from tasks.settings import AccessMode
+from tasks.slack.errors import classify
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ class AccessChecker:
             log.warning(
                 "could not check whether channel %s is shared (%s); not posting there",
                 channel_id,
-                slack_error(exc),
+                classify(exc).code,
             )
             decision = Decision(False, "could not check the channel")
             self._channels.put(channel_id, decision, SLACK_ERROR_TTL_S)

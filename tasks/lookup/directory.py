@@ -19,6 +19,7 @@ from tasks.ekuaibao.client import EkuaibaoClient
 from tasks.ekuaibao.errors import BadRequest
 from tasks.ekuaibao.flows import FlowParticipants
 from tasks.lookup.policy import Decision
+from tasks.slack.errors import classify
 
 log = logging.getLogger(__name__)
 K = TypeVar("K")
@@ -101,7 +102,7 @@ class Directory:
             users = response.get("users")
             members = frozenset(u for u in users if isinstance(u, str)) if users else frozenset()
         except (SlackClientError, OSError) as exc:
-            log.warning("could not list user group %s (%s)", group, slack_error(exc))
+            log.warning("could not list user group %s (%s)", group, classify(exc).code)
             self._members.put(group, None, SLACK_ERROR_TTL_S)
             return None
         self._members.put(group, members, self._ttl)
@@ -118,7 +119,7 @@ class Directory:
             response = self.slack.users_info(user=user_id)
             user = as_dict(response.get("user"))
         except (SlackClientError, OSError) as exc:
-            log.warning("could not read the Slack profile of %s (%s)", user_id, slack_error(exc))
+            log.warning("could not read the Slack profile of %s (%s)", user_id, classify(exc).code)
             staff = Staff(None, "could not read the Slack profile")
             self._staff.put(user_id, staff, SLACK_ERROR_TTL_S)
             return staff
@@ -171,13 +172,3 @@ def participant(flow: Flow, staff_id: str) -> Decision:
 
 def as_dict(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def slack_error(exc: BaseException) -> str:
-    """`SlackApiError`'s error code (e.g. `user_not_found`), else the exception's type."""
-    response = getattr(exc, "response", None)
-    try:
-        error = response.get("error") if response is not None else None
-    except (AttributeError, TypeError):
-        error = None
-    return str(error) if error else type(exc).__name__

@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from tasks import lean_http
 from tasks.contracts import ReplyTarget
+from tasks.slack.errors import Category, UrlAnswer, classify
 
 log = logging.getLogger(__name__)
 
@@ -100,14 +101,19 @@ class Replier:
             **message,
         }
         status, answer = self._post_with_retries(response_url, body)
-        if status == 400 and "invalid_blocks" in answer and "blocks" in body:
+        if status == 200:
+            return
+        category = classify(UrlAnswer(status, answer)).category
+        if category is Category.INVALID_BLOCKS and "blocks" in body:
             log.error("Slack rejected the reply's blocks (%s); sending plain text", answer[:200])
             plain = {k: v for k, v in body.items() if k != "blocks"}
             status, answer = self._post_with_retries(response_url, plain)
-        if status in (404, 410) or any(word in answer for word in _GONE):
+            if status == 200:
+                return
+            category = classify(UrlAnswer(status, answer)).category
+        if category is Category.GONE:
             raise UrlGone(f"the response_url is no longer usable ({answer[:40]!r})")
-        if status != 200:
-            raise ReplyFailed(f"Slack answered HTTP {status} ({answer[:80]!r}) to the reply")
+        raise ReplyFailed(f"Slack answered HTTP {status} ({answer[:80]!r}) to the reply")
 
     # -- reactions on the message that mentioned us --------------------------------------
 
@@ -123,7 +129,9 @@ class Replier:
                     channel=target.channel_id, timestamp=target.reaction_ts, name=name
                 )
             except (SlackApiError, OSError) as exc:
-                log.warning("could not %s :%s: (%s)", method.split("_")[1], name, _slack_error(exc))
+                log.warning(
+                    "could not %s :%s: (%s)", method.split("_")[1], name, classify(exc).code
+                )
 
     # -- internals -------------------------------------------------------------------------
 
@@ -150,7 +158,7 @@ class Replier:
             opened = self._slack.conversations_open(users=user_id)
             channel = str((opened.get("channel") or {}).get("id", ""))
         except (SlackApiError, OSError) as exc:
-            raise ReplyFailed(f"conversations_open: {_slack_error(exc)}") from None
+            raise ReplyFailed(f"conversations_open: {classify(exc).code}") from None
         self._web(
             "chat_postMessage",
             channel=channel,
@@ -160,22 +168,23 @@ class Replier:
         )
 
     def _web(self, method: str, **kwargs: Any) -> None:
+        """One Web API call; a Block Kit rejection is retried once as plain text."""
         if self._slack is None:
             raise ReplyFailed("SLACK_BOT_TOKEN is not set in the worker, so it cannot post")
         try:
             getattr(self._slack, method)(**kwargs)
-        except SlackApiError as exc:
-            if _slack_error(exc) == "invalid_blocks" and kwargs.get("blocks"):
-                log.error("Slack rejected the reply's blocks; sending plain text")
-                kwargs.pop("blocks")
-                try:
-                    getattr(self._slack, method)(**kwargs)
-                    return
-                except (SlackApiError, OSError) as retry_exc:
-                    raise ReplyFailed(f"{method}: {_slack_error(retry_exc)}") from None
-            raise ReplyFailed(f"{method}: {_slack_error(exc)}") from None
-        except OSError as exc:
-            raise ReplyFailed(f"{method}: {type(exc).__name__}") from None
+            return
+        except (SlackApiError, OSError) as exc:
+            failure = classify(exc)
+        if failure.category is Category.INVALID_BLOCKS and kwargs.get("blocks"):
+            log.error("Slack rejected the reply's blocks; sending plain text")
+            kwargs.pop("blocks")
+            try:
+                getattr(self._slack, method)(**kwargs)
+                return
+            except (SlackApiError, OSError) as retry_exc:
+                failure = classify(retry_exc)
+        raise ReplyFailed(f"{method}: {failure.code}") from None
 
     def _post_with_retries(self, url: str, body: Message) -> tuple[int, str]:
         status, answer, retry_after = 0, "", 0.0
@@ -193,8 +202,6 @@ class Replier:
         return status, answer
 
 
-#: Slack's words for a response_url that can no longer be used.
-_GONE = ("expired_url", "used_url", "invalid_url")
 #: Longest wait for a rate-limited response_url inside one attempt.
 _MAX_RETRY_AFTER_S = 30.0
 
@@ -208,9 +215,3 @@ def _seconds(value: str | None) -> float:
 
 def _web_message(message: Message) -> dict[str, Any]:
     return {"text": message.get("text", ""), "blocks": message.get("blocks")}
-
-
-def _slack_error(exc: Exception) -> str:
-    if isinstance(exc, SlackApiError):
-        return str(exc.response.get("error", "error"))
-    return type(exc).__name__

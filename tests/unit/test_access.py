@@ -18,6 +18,7 @@ from tasks.ekuaibao.flows import FlowParticipants
 from tasks.ekuaibao.masters import InvoiceMaster, ReportInfo
 from tasks.lookup.access import OPEN_MODE_WARNING, AccessChecker, AccessPolicy, Decision
 from tasks.settings import Settings, load_settings
+from tests.fakes import Clock
 
 pytestmark = pytest.mark.no_net
 
@@ -54,14 +55,6 @@ def _no_access_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     for name in ACCESS_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # no developer .env
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def slack_error(error: str) -> SlackApiError:
@@ -195,7 +188,7 @@ def checker(
         pol,
         cast(WebClient, slack) if slack is not None else None,
         cast(EkuaibaoClient, ekb or FakeEkuaibao()),
-        clock=clock or Clock(),
+        clock=clock or Clock(1000.0),
         cache_ttl_s=600,
     )
 
@@ -318,7 +311,7 @@ def test_allowlist_by_user_channel_finance() -> None:
 
 
 def test_allowlist_by_usergroup_is_cached() -> None:
-    slack, clock = FakeSlack(), Clock()
+    slack, clock = FakeSlack(), Clock(1000.0)
     c = checker(policy(usergroups={"SFIN", "SOPS"}), slack, clock=clock)
     assert c.may_ask("UGRP", "CX") == Decision(True, "usergroup SFIN")
     assert c.may_ask("UOPS", "CX") == Decision(True, "usergroup SOPS")
@@ -331,7 +324,7 @@ def test_allowlist_by_usergroup_is_cached() -> None:
 
 
 def test_usergroup_slack_errors_deny_and_never_raise() -> None:
-    slack, clock = FakeSlack(), Clock()
+    slack, clock = FakeSlack(), Clock(1000.0)
     slack.fail["usergroups.users.list"] = "missing_scope"
     c = checker(policy(usergroups={"SFIN"}), slack, clock=clock)
     assert c.may_ask("UGRP", "CX") == Decision(False, "could not check usergroup membership")
@@ -356,7 +349,7 @@ def test_usergroups_without_slack_client_deny() -> None:
 
 
 def test_ekuaibao_gate_maps_email_to_staff_and_caches(caplog: pytest.LogCaptureFixture) -> None:
-    slack, ekb, clock = FakeSlack(), FakeEkuaibao(), Clock()
+    slack, ekb, clock = FakeSlack(), FakeEkuaibao(), Clock(1000.0)
     c = checker(policy("ekuaibao"), slack, ekb, clock)
     with caplog.at_level(logging.DEBUG, logger="tasks.lookup.access"):
         assert c.may_ask("USUB", "CX") == Decision(True, "ekuaibao staff")
@@ -477,7 +470,7 @@ def test_ekuaibao_finance_sees_everything_without_lookups() -> None:
 
 
 def test_a_new_approver_is_rechecked_after_a_minute() -> None:
-    ekb, clock = FakeEkuaibao(), Clock()
+    ekb, clock = FakeEkuaibao(), Clock(1000.0)
     c = checker(policy("ekuaibao"), FakeSlack(), ekb, clock)
     invoice = [master("I1", "FLOW2", submitter=STRANGER)]
     assert c.may_see("UAPP", invoice)["I1"].allowed is False

@@ -96,3 +96,14 @@ def test_merged_urls_are_remembered_per_base_and_params_but_never_absolute_ones(
     ]
     assert seen[0].url._uri_reference is seen[1].url._uri_reference  # parsed once
     assert not any("secret" in key[1] for key in lean_http._merged)
+
+
+def test_the_benchmark_times_three_ways_of_sending_the_same_request() -> None:
+    """bench/lean_send.py compares like with like: same answer, same request on the wire."""
+    from bench import lean_send
+
+    answers = [call() for call in lean_send.ways().values()]
+    assert len(answers) == 3
+    assert len({(a.status_code, a.content, str(a.request.url)) for a in answers}) == 1
+    assert len({a.request.content for a in answers}) == 1
+    assert set(lean_send.measure(calls=3, rounds=1)) == set(lean_send.ways())

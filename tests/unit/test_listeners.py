@@ -10,9 +10,9 @@ from unittest.mock import Mock
 import pytest
 
 from bot.enqueue import EnqueueFailed
-from bot.listeners import actions, commands, events, shortcuts
+from bot.listeners import actions, commands, events, review, shortcuts
 from bot.wiring import WIRING_KEY, Wiring
-from tasks.contracts import ButtonValue, LookupRequest, Notice
+from tasks.contracts import ButtonValue, LookupRequest, Notice, ReviewAsk
 from tasks.slack.language import LanguagePicker
 
 pytestmark = pytest.mark.no_net
@@ -146,3 +146,60 @@ def test_the_shortcut_finds_ids_in_attachments_and_acks_first() -> None:
     shortcuts.look_up_invoices(ack, body, context(queue))
     ack.assert_called_once_with()
     assert queue.sent[0].ids == (INVOICE,)  # type: ignore[union-attr]
+
+
+def test_a_mention_is_answered_in_its_thread_and_a_bad_one_dropped() -> None:
+    queue = Queue()
+    event = {"channel": "C1", "user": "U1", "ts": "5.6", "text": f"<@UBOT> {INVOICE}"}
+    events.mention(event, {"team_id": "T1", "event_id": "Ev2"}, context(queue))
+    (request,) = queue.sent
+    assert isinstance(request, LookupRequest) and request.reply_via == "ephemeral"
+    assert (request.thread_ts, request.reaction_ts, request.channel_id) == ("5.6", "5.6", "C1")
+    for bad in (
+        {**event, "ts": None},  # no message to thread under
+        {**event, "channel": {"id": "C1"}},  # not a channel id
+        {**event, "subtype": "message_changed"},
+        {**event, "bot_id": "B1"},
+        {k: v for k, v in event.items() if k != "user"},
+    ):
+        queue = Queue()
+        events.mention(bad, {"team_id": "T1", "event_id": "Ev3"}, context(queue))
+        assert queue.sent == []
+
+
+def test_a_dm_without_a_channel_or_outside_a_dm_is_dropped() -> None:
+    for event in (
+        {"channel_type": "im", "user": "U1", "text": INVOICE},
+        {"channel_type": "channel", "channel": "C1", "user": "U1", "text": INVOICE},
+    ):
+        queue = Queue()
+        events.direct_message(event, {"team_id": "T1", "event_id": "Ev4"}, context(queue))
+        assert queue.sent == []
+
+
+def test_the_home_tab_is_queued_once_a_minute_and_other_tabs_not_at_all() -> None:
+    queue = Queue()
+    ctx = context(queue)
+    for _ in range(2):
+        review.home_opened({"user": "U1", "tab": "home"}, {"team_id": "T1"}, ctx)
+    (ask,) = queue.sent
+    assert isinstance(ask, ReviewAsk) and (ask.kind, ask.user_id, ask.team_id) == (
+        "home",
+        "U1",
+        "T1",
+    )
+    for event in ({"user": "U2", "tab": "messages"}, {"tab": "home"}, {"user": None}):
+        queue = Queue()
+        review.home_opened(event, {"team_id": "T1"}, context(queue))
+        assert queue.sent == []
+
+
+def test_a_shortcut_on_a_malformed_payload_is_acked_and_dropped() -> None:
+    for body in (
+        {"user": "U1", "team": None, "message": ["not", "a", "message"]},
+        {"user": {"id": "U1"}, "message": {"text": INVOICE}},  # no response_url
+    ):
+        ack, queue = Mock(), Queue()
+        shortcuts.look_up_invoices(ack, body, context(queue))
+        ack.assert_called_once_with()
+        assert queue.sent == []

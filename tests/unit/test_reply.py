@@ -18,20 +18,27 @@ MESSAGE = {"text": "hi", "blocks": [{"type": "section", "text": {"type": "mrkdwn
 
 
 class FakeWeb:
-    def __init__(self, fail: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    def __init__(
+        self,
+        fail: set[str] = frozenset(),  # type: ignore[assignment]
+        error: str = "channel_not_found",
+        blocks_only: bool = False,
+    ) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.fail = fail
+        self.error = error
+        self.blocks_only = blocks_only  # fail only while the call carries blocks
 
     def __getattr__(self, method: str) -> Any:
         def call(**kwargs: Any) -> dict[str, Any]:
             self.calls.append((method, kwargs))
-            if method in self.fail:
+            if method in self.fail and (kwargs.get("blocks") or not self.blocks_only):
                 response = SlackResponse(
                     client=None,
                     http_verb="POST",
                     api_url="x",
                     req_args={},
-                    data={"ok": False, "error": "channel_not_found"},
+                    data={"ok": False, "error": self.error},
                     headers={},
                     status_code=200,
                 )
@@ -97,3 +104,19 @@ def test_a_shared_reply_never_falls_back_to_private_channels_quietly() -> None:
     with pytest.raises(ReplyFailed) as failed:
         reply.deliver(TARGET, [MESSAGE], in_channel=True)
     assert web.calls == [] and URL not in str(failed.value) and "secret" not in str(failed.value)
+
+
+def test_web_api_invalid_blocks_are_retried_once_as_plain_text() -> None:
+    web = FakeWeb(fail={"chat_postEphemeral"}, error="invalid_blocks", blocks_only=True)
+    reply, _ = replier([], web)
+    reply.deliver(ReplyTarget(channel_id="C1", user_id="U1", reply_via="ephemeral"), [MESSAGE])
+    assert [m for m, _ in web.calls] == ["chat_postEphemeral", "chat_postEphemeral"]
+    assert web.calls[0][1]["blocks"] and "blocks" not in web.calls[1][1]
+
+
+def test_web_api_failure_names_the_code_not_the_channel_text() -> None:
+    web = FakeWeb(fail={"chat_postEphemeral"}, error="not_in_channel")
+    reply, _ = replier([], web)
+    with pytest.raises(ReplyFailed, match="chat_postEphemeral: not_in_channel"):
+        reply.deliver(ReplyTarget(channel_id="C1", user_id="U1", reply_via="ephemeral"), [MESSAGE])
+    assert len(web.calls) == 1  # not_in_channel is not retried as plain text

@@ -22,6 +22,7 @@ from sandbox.ekuaibao import (
     SandboxWorld,
     decode_file_name,
 )
+from tests.fakes import Clock
 
 WORLD = SandboxWorld.load()  # parse the samples once for the whole module
 
@@ -44,24 +45,13 @@ URL_SAMPLE_IDS = [
 LINE = "E_system_发票明细_"
 
 
-class FakeClock:
-    def __init__(self, now: float = 1_710_496_535.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(1_710_496_535.0)
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def ekb(clock: FakeClock) -> Iterator[EkuaibaoStandIn]:
+def ekb(clock: Clock) -> Iterator[EkuaibaoStandIn]:
     with EkuaibaoStandIn(clock=clock, world=WORLD) as standin:
         yield standin
 
@@ -138,7 +128,7 @@ def test_missing_or_unknown_token_is_unauthorised(client: httpx.Client, bad: str
 
 
 def test_token_expires_on_the_clock(
-    ekb: EkuaibaoStandIn, client: httpx.Client, clock: FakeClock, token: str
+    ekb: EkuaibaoStandIn, client: httpx.Client, clock: Clock, token: str
 ) -> None:
     assert api(client, DETAIL_BATCH, token, {"invoiceIds": [SHOES]}).status_code == 200
     clock.advance(7199)
@@ -162,7 +152,7 @@ def test_expire_tokens_kills_every_token_issued_so_far(
 
 
 def test_refresh_rotates_both_tokens_only_before_expiry(
-    ekb: EkuaibaoStandIn, client: httpx.Client, clock: FakeClock
+    ekb: EkuaibaoStandIn, client: httpx.Client, clock: Clock
 ) -> None:
     value = client.post(AUTH, json=CREDS).json()["value"]
     refresh = "/api/openapi/v2/auth/refreshToken"
@@ -252,7 +242,7 @@ def test_single_detail_keeps_its_quirks(client: httpx.Client, token: str) -> Non
 
 
 def test_url_items_fields_and_order(
-    ekb: EkuaibaoStandIn, client: httpx.Client, token: str, clock: FakeClock
+    ekb: EkuaibaoStandIn, client: httpx.Client, token: str, clock: Clock
 ) -> None:
     asked = [*URL_SAMPLE_IDS, "ID_unknown0000"]
     items = api(client, URLS, token, {"invoiceId": asked}).json()["items"]
@@ -289,7 +279,7 @@ def test_url_items_fields_and_order(
 
 
 def test_each_call_signs_fresh_urls(
-    ekb: EkuaibaoStandIn, client: httpx.Client, token: str, clock: FakeClock
+    ekb: EkuaibaoStandIn, client: httpx.Client, token: str, clock: Clock
 ) -> None:
     first = api(client, URLS, token, {"invoiceId": [SHOES]}).json()["items"][0]["url"]
     clock.advance(600)
@@ -330,7 +320,7 @@ def test_download_valid_link(
 
 
 def test_download_expired_and_tampered_links(
-    client: httpx.Client, token: str, clock: FakeClock
+    client: httpx.Client, token: str, clock: Clock
 ) -> None:
     url = api(client, URLS, token, {"invoiceId": ["ID01xO4jZjprrx"]}).json()["items"][0]["url"]
     parts = urlsplit(url)
@@ -516,7 +506,7 @@ def test_decode_file_name_only_decodes_valid_utf8() -> None:
     assert decode_file_name("%FF%FE-x.pdf") == "%FF%FE-x.pdf"
 
 
-def test_stop_closes_kept_alive_connections(clock: FakeClock) -> None:
+def test_stop_closes_kept_alive_connections(clock: Clock) -> None:
     standin = EkuaibaoStandIn(clock=clock, world=WORLD).start()
     with httpx.Client(base_url=standin.base_url, timeout=2) as c:
         assert c.post(AUTH, json=CREDS).status_code == 200

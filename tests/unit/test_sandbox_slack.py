@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from sandbox.slack import SlackStandIn
+from tests.fakes import Clock
 
 TOKEN = "xoxb-sandbox-token"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -28,24 +29,13 @@ TOO_LONG: dict[str, Any] = {
 }
 
 
-class FakeClock:
-    def __init__(self, now: float = 1_710_496_535.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(1_710_496_535.0)
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def slack(clock: FakeClock) -> Iterator[SlackStandIn]:
+def slack(clock: Clock) -> Iterator[SlackStandIn]:
     with SlackStandIn(clock=clock) as standin:
         yield standin
 
@@ -85,7 +75,7 @@ def test_response_url_takes_five_posts(slack: SlackStandIn, http: httpx.Client) 
 
 
 def test_response_url_expires_after_30_minutes(
-    slack: SlackStandIn, http: httpx.Client, clock: FakeClock
+    slack: SlackStandIn, http: httpx.Client, clock: Clock
 ) -> None:
     url = slack.new_response_url()
     clock.advance(30 * 60)
