@@ -182,7 +182,7 @@ def _attachment_blocks(
 def _summary_mrkdwn(facts: list[Fact]) -> str:
     shown = [f.value if f.ours else neutral(f.value, f.cap) for f in facts]
     return " · ".join(
-        f"*{v}*" if f.key == "total" else v for f, v in zip(facts, shown, strict=True)
+        f"{f.label} *{v}*" if f.key == "total" else v for f, v in zip(facts, shown, strict=True)
     )
 
 

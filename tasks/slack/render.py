@@ -46,9 +46,21 @@ class Controls:
 
 
 def _controls_block(
-    controls: Controls, texts: Texts, ids: Sequence[str], part: int, more: bool
-) -> Block:
-    """Button values carry what is needed to redo this message hours later (≤2000 chars)."""
+    controls: Controls, texts: Texts, ids: Sequence[str], part: int, more: bool, found: bool
+) -> Block | None:
+    """Button values carry what is needed to redo this message hours later (≤2000 chars).
+    Only buttons that do something: with nothing found, just Show more (if there is more)."""
+    if not found:
+        return {"type": "actions", "elements": [_show_more(controls, texts)]} if more else None
+    return _buttons(controls, texts, ids, part, more)
+
+
+def _show_more(controls: Controls, texts: Texts) -> Block:
+    next_page = ButtonValue(report=controls.report, page=controls.page + 1, owner=controls.owner)
+    return button("show_more", texts.show_more_button, next_page.encode())
+
+
+def _buttons(controls: Controls, texts: Texts, ids: Sequence[str], part: int, more: bool) -> Block:
     if controls.report:
         value = ButtonValue(
             report=controls.report, page=controls.page, part=part, owner=controls.owner
@@ -66,10 +78,7 @@ def _controls_block(
         if controls.keep:
             elements.append(button("keep_in_dm", texts.keep_button, value))
     if more:
-        next_page = ButtonValue(
-            report=controls.report, page=controls.page + 1, owner=controls.owner
-        ).encode()
-        elements.append(button("show_more", texts.show_more_button, next_page))
+        elements.append(_show_more(controls, texts))
     return {"type": "actions", "elements": elements}
 
 
@@ -118,14 +127,17 @@ def lookup_messages(
     fallback = _fallback(result, texts)
     messages: list[Message] = []
     for index, blocks in enumerate(pages):
-        if controls is not None and result.invoices:  # nothing to refresh or share otherwise
+        if controls is not None:
             last = index == len(pages) - 1
-            blocks = [
-                *blocks,
-                _controls_block(
-                    controls, texts, page_ids[index], index, more and last and not share
-                ),
-            ]
+            buttons = _controls_block(
+                controls,
+                texts,
+                page_ids[index],
+                index,
+                more and last and not share,
+                found=bool(result.invoices),
+            )
+            blocks = [*blocks, buttons] if buttons else blocks
         messages.append({"text": fallback if index == 0 else texts.continued, "blocks": blocks})
     return messages
 

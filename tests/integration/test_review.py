@@ -179,7 +179,7 @@ def test_the_card_reaches_the_approver_field_by_field(
     assert fields["*Template*"] == TEMPLATE_NAME
     assert fields["*Submitted*"].startswith("<!date^1702629998^")
     assert fields["*Waiting at*"] == "部门经理审批"
-    assert fields["*Expense total*"] == "¥117354.32"
+    assert fields["*Expense total*"] == "¥117,354.32"
     checks = blocks[2]["text"]["text"]
     assert "its invoices add up to" in checks and "off" in checks  # the sample does not add up
     refs = ekuaibao.world.reports_by_id[REPORT_ID]
