@@ -137,6 +137,8 @@ class Config:
     priority: int
     only: frozenset[str] = frozenset(SCENARIOS)
     steady_rates: list[float] = field(default_factory=lambda: [50.0, 100.0, 150.0])
+    #: steady-one-worker: WORKER_CONCURRENCY for its worker (None: the worker's default).
+    steady_concurrency: int | None = None
     folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="ekb-bench-")))
 
 
@@ -726,6 +728,7 @@ def run(cfg: Config) -> dict[str, Any]:
         scenarios["steady_one_worker"] = issue10.steady_one_worker(this, cfg, cfg.steady_rates)
     results["meta"]["config"]["only"] = sorted(cfg.only)
     results["meta"]["config"]["steady_rates"] = cfg.steady_rates
+    results["meta"]["config"]["steady_concurrency"] = cfg.steady_concurrency
     results["meta"]["wall_s"] = round(time.time() - started, 1)
     results["targets"] = evaluate(results)
     return results
@@ -1139,6 +1142,11 @@ def parse(argv: Sequence[str] | None) -> Config:
     p.add_argument(
         "--steady-rates", type=_rates, help="steady-one-worker rates (default 50,100,150)"
     )
+    p.add_argument(
+        "--steady-concurrency",
+        type=int,
+        help="steady-one-worker: its worker's threads (default: the worker's own default)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the logs folder")
     p.add_argument(
         "--update-doc",
@@ -1176,6 +1184,7 @@ def parse(argv: Sequence[str] | None) -> Config:
         priority=a.priority,
         only=only,
         steady_rates=a.steady_rates or [50.0, 100.0, 150.0],
+        steady_concurrency=a.steady_concurrency,
     )
 
 

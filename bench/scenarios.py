@@ -263,6 +263,8 @@ def flaky(run: Any, cfg: Any) -> dict[str, Any]:
 
 def steady_one_worker(run: Any, cfg: Any, rates: Sequence[float]) -> list[dict[str, Any]]:
     env = {"EKUAIBAO_RATE_LIMIT": run.RATE_LIMIT, "EKUAIBAO_RATE_BURST": run.RATE_BURST}
+    if cfg.steady_concurrency:
+        env["WORKER_CONCURRENCY"] = str(cfg.steady_concurrency)
 
     def start(standins: StandIns, folder: Path) -> Any:
         return start_fleet(run, standins, folder, bots=1, workers=1, env=env)[0]
