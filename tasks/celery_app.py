@@ -1,9 +1,15 @@
-"""The Celery app: JSON only, no result backend, late acks, and our own logging setup."""
+"""The Celery app: JSON only, no result backend, late acks, and our own logging setup.
+
+Built on first use of `app` (a task module's `@app.task`, `celery -A tasks`, the bot's
+publisher), not when this module is imported: the bot reads `PUBLISH_STEP_S` and `QUEUE`
+here without reading broker settings or building an app.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+import threading
+from typing import TYPE_CHECKING, Any
 
 from celery import Celery, signals
 from pydantic import ValidationError
@@ -101,14 +107,38 @@ def bound_publishing(app: Celery, settings: BrokerSettings) -> None:
     app.conf.broker_transport_options = options
 
 
-_settings = broker_settings()
-app = create_app(_settings)
+_built: tuple[BrokerSettings, Celery] | None = None
+_building = threading.Lock()
+
+if TYPE_CHECKING:
+    app: Celery
+
+
+def _app_and_settings() -> tuple[BrokerSettings, Celery]:
+    """The process's one app and the settings it was built from, made on first call."""
+    global _built
+    with _building:
+        if _built is None:
+            settings = broker_settings()
+            _built = (settings, create_app(settings))
+        return _built
+
+
+def get_app() -> Celery:
+    return _app_and_settings()[1]
+
+
+def __getattr__(name: str) -> Any:
+    """`from tasks.celery_app import app` builds the app then, and only then."""
+    if name == "app":
+        return get_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @signals.setup_logging.connect
 def _logging(**_: Any) -> None:
     """Replace Celery's logging with ours: same format, secrets redacted."""
-    configure_logging(_settings.log_level)
+    configure_logging(_app_and_settings()[0].log_level)
     logging.getLogger("celery.worker.strategy").setLevel(logging.WARNING)
     # "Task … succeeded in …" repeats our own line per lookup; failures still show (ERROR)
     logging.getLogger("celery.app.trace").setLevel(logging.WARNING)

@@ -25,5 +25,5 @@ def register(app: App, wiring: Wiring) -> None:
     shortcuts.register(app)
     actions.register(app)
     home.register(app)
-    review.register(app, wiring)
-    decide.register(app, wiring)
+    review.register(app)
+    decide.register(app)

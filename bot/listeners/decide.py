@@ -14,13 +14,14 @@ import logging
 import re
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.enqueue import EnqueueFailed
-from bot.wiring import Wiring
+from bot.wiring import Wiring, wiring_of
 from tasks.contracts import Decision, DecisionWhat
+from tasks.slack.decide_views import loading_view
 
 log = logging.getLogger(__name__)
 _ID = re.compile(r"[A-Za-z0-9_$:-]{1,80}")
@@ -55,63 +56,75 @@ def _picked(values: dict[str, Any], block: str) -> str:
     return str((element.get("selected_option") or {}).get("value") or "")
 
 
-def register(app: App, wiring: Wiring) -> None:
-    from tasks.slack.decide_views import loading_view
-
-    for action_id, what in _WHAT.items():
-        app.action(action_id)(_clicked(wiring, what, loading_view))
-
-    @app.view(re.compile(r"^decide_(approve|reject|ask)$"))
-    def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        _submitted(wiring, ack, body, view)
+def register(app: App) -> None:
+    for action_id in _WHAT:
+        app.action(action_id)(decide_clicked)
+    app.view(re.compile(r"^decide_(approve|reject|ask)$"))(decide_submitted)
 
 
-def _clicked(wiring: Wiring, what: DecisionWhat, loading_view: Any) -> Any:
-    """Bolt passes listener arguments by name, so each button gets its own function."""
+def decide_clicked(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    """Approve, Reject or Ask on a review card: open the "checking" modal, queue the check."""
+    ack()
+    what = _WHAT.get(str(action.get("action_id") or ""))
+    if what is None:
+        log.warning("ignored a decide click on an unknown button")
+        return
+    _open_and_queue(wiring_of(context), what, body, action, client)
 
-    def on_click(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
-        ack()
-        user = str((body.get("user") or {}).get("id", ""))
-        ids = _ids(action.get("value"))
-        if ids is None:
-            log.warning("ignored a %s click with a malformed value", what)
-            return
-        container = body.get("container") or {}
-        click = f"decide:{user}:{what}:{container.get('message_ts')}:{action.get('value')}"
-        if not wiring.dedup.first(click, ttl_s=DOUBLE_CLICK_S):
-            log.info("ignored a double click on %s by %s", what, user)
-            return
-        language = wiring.language.for_user(user)
-        try:
-            opened = client.views_open(
-                trigger_id=str(body.get("trigger_id") or ""),
-                view=loading_view(what, ids[0], ids[1], language),
+
+def _open_and_queue(
+    wiring: Wiring,
+    what: DecisionWhat,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: WebClient,
+) -> None:
+    user = str((body.get("user") or {}).get("id", ""))
+    ids = _ids(action.get("value"))
+    if ids is None:
+        log.warning("ignored a %s click with a malformed value", what)
+        return
+    container = body.get("container") or {}
+    click = f"decide:{user}:{what}:{container.get('message_ts')}:{action.get('value')}"
+    if not wiring.dedup.first(click, ttl_s=DOUBLE_CLICK_S):
+        log.info("ignored a double click on %s by %s", what, user)
+        return
+    language = wiring.language.for_user(user)
+    try:
+        opened = client.views_open(
+            trigger_id=str(body.get("trigger_id") or ""),
+            view=loading_view(what, ids[0], ids[1], language),
+        )
+    except SlackApiError as exc:
+        log.warning("could not open the %s modal: %s", what, exc.response.get("error"))
+        return
+    view_id = str((opened.get("view") or {}).get("id") or "")
+    try:
+        wiring.enqueue(
+            Decision(
+                step="prepare",
+                what=what,
+                user_id=user,
+                team_id=str((body.get("team") or {}).get("id", "")),
+                flow_id=ids[0],
+                node_id=ids[1],
+                view_id=view_id,
+                language=language,
             )
-        except SlackApiError as exc:
-            log.warning("could not open the %s modal: %s", what, exc.response.get("error"))
-            return
-        view_id = str((opened.get("view") or {}).get("id") or "")
-        try:
-            wiring.enqueue(
-                Decision(
-                    step="prepare",
-                    what=what,
-                    user_id=user,
-                    team_id=str((body.get("team") or {}).get("id", "")),
-                    flow_id=ids[0],
-                    node_id=ids[1],
-                    view_id=view_id,
-                    language=language,
-                )
-            )
-        except EnqueueFailed:
-            log.error("could not queue the %s modal of %s", what, user)
-
-    return on_click
+        )
+    except EnqueueFailed:
+        log.error("could not queue the %s modal of %s", what, user)
 
 
-def _submitted(wiring: Wiring, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+def decide_submitted(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
+) -> None:
+    """Confirm in a decide modal: a rejection needs a reason, a question its text; then queue."""
     from tasks.slack.decide_texts import decide_texts_for
+
+    wiring = wiring_of(context)
 
     user = str((body.get("user") or {}).get("id", ""))
     what = _WHAT.get(str(view.get("callback_id") or ""))

@@ -40,12 +40,17 @@ def asks_for_review(text: str | None) -> bool:
     return (text or "").strip().strip(".!?。！？").lower() in REVIEW_WORDS
 
 
-def register(app: App, wiring: Wiring) -> None:
-    for action_id, kind in _BUTTONS.items():
+def register(app: App) -> None:
+    for action_id in _BUTTONS:
         # a list's buttons need ids of their own: review_card_0, review_card_1, …
-        app.action(re.compile(rf"^{action_id}(?:_\d+)?$"))(_clicked(wiring, kind))
+        app.action(re.compile(rf"^{action_id}(?:_\d+)?$"))(review_clicked)
 
     app.event("app_home_opened")(home_opened)
+
+
+def _kind(action_id: str) -> ReviewAskKind | None:
+    """Which button of a review card: its action id without the list index."""
+    return _BUTTONS.get(re.sub(r"_\d+$", "", action_id))
 
 
 def home_opened(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
@@ -61,44 +66,52 @@ def home_opened(event: dict[str, Any], body: dict[str, Any], context: BoltContex
         log.error("could not queue the Home tab of %s", opened.user)
 
 
-def _clicked(wiring: Wiring, kind: ReviewAskKind) -> Any:
-    def on_click(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
-        user = str((body.get("user") or {}).get("id", ""))
-        container = body.get("container") or {}
-        try:
-            value = json.loads(action.get("value") or "")
-        except ValueError:
-            value = None
-        if not isinstance(value, dict) or not _FLOW_ID.fullmatch(str(value.get("f") or "")):
-            log.warning("ignored a %s click with a malformed value", kind)
-            return
-        page = value.get("p", 0)
-        if not isinstance(page, int) or not 0 <= page <= 1000:
-            return
-        click = f"click:{user}:{kind}:{container.get('message_ts')}:{action.get('value')}"
-        if not wiring.dedup.first(click, ttl_s=DOUBLE_CLICK_S):
-            log.info("ignored a double click on %s by %s", kind, user)
-            return
-        ask = ReviewAsk(
-            kind=kind,
-            user_id=user,
-            team_id=str((body.get("team") or {}).get("id", "")),
-            response_url=str(body.get("response_url", "")),
-            flow_id=str(value["f"]),
-            page=page,
-            channel_id=str(
-                container.get("channel_id") or (body.get("channel") or {}).get("id") or ""
-            ),
-            message_ts=str(container.get("message_ts") or ""),
-            language=wiring.language.for_user(user),
-        )
-        try:
-            wiring.enqueue(ask)
-        except EnqueueFailed:
-            log.error("could not queue the %s click of %s", kind, user)
+def review_clicked(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext
+) -> None:
+    """A button on a review card: queue what it asks for (the worker checks the clicker)."""
+    ack()
+    kind = _kind(str(action.get("action_id") or ""))
+    if kind is None:
+        log.warning("ignored a review click on an unknown button")
+        return
+    _queue_click(wiring_of(context), kind, body, action)
 
-    return on_click
+
+def _queue_click(
+    wiring: Wiring, kind: ReviewAskKind, body: dict[str, Any], action: dict[str, Any]
+) -> None:
+    user = str((body.get("user") or {}).get("id", ""))
+    container = body.get("container") or {}
+    try:
+        value = json.loads(action.get("value") or "")
+    except ValueError:
+        value = None
+    if not isinstance(value, dict) or not _FLOW_ID.fullmatch(str(value.get("f") or "")):
+        log.warning("ignored a %s click with a malformed value", kind)
+        return
+    page = value.get("p", 0)
+    if not isinstance(page, int) or not 0 <= page <= 1000:
+        return
+    click = f"click:{user}:{kind}:{container.get('message_ts')}:{action.get('value')}"
+    if not wiring.dedup.first(click, ttl_s=DOUBLE_CLICK_S):
+        log.info("ignored a double click on %s by %s", kind, user)
+        return
+    ask = ReviewAsk(
+        kind=kind,
+        user_id=user,
+        team_id=str((body.get("team") or {}).get("id", "")),
+        response_url=str(body.get("response_url", "")),
+        flow_id=str(value["f"]),
+        page=page,
+        channel_id=str(container.get("channel_id") or (body.get("channel") or {}).get("id") or ""),
+        message_ts=str(container.get("message_ts") or ""),
+        language=wiring.language.for_user(user),
+    )
+    try:
+        wiring.enqueue(ask)
+    except EnqueueFailed:
+        log.error("could not queue the %s click of %s", kind, user)
 
 
 def queue(wiring: Wiring, fields: dict[str, Any], language: str | None) -> str:

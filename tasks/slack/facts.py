@@ -2,7 +2,7 @@
 
 This is the one place to add an invoice field: a fact here is shown by the full card (as a
 field, a summary item or a warning) and by the compact one (in its running text), and
-`tests/unit/test_card_facts.py` fails if either layout leaves one out.
+`tests/unit/tasks/slack/test_card_facts.py` fails if either layout leaves one out.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from tasks.ekuaibao.models import (
 )
 
 pytestmark = pytest.mark.no_net
-DATA = Path(__file__).resolve().parents[2] / "sandbox" / "data"
+DATA = Path(__file__).resolve().parents[4] / "sandbox" / "data"
 
 
 def sample(name: str) -> dict:

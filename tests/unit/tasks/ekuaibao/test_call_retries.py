@@ -18,47 +18,23 @@ from tasks.ekuaibao.errors import (
     Transient,
     Unavailable,
 )
-from tasks.ekuaibao.session import CALL_RETRIES, TOKEN_PATH
+from tasks.ekuaibao.session import CALL_RETRIES
 from tasks.ekuaibao.tokens import MemoryTokenStore
+from tests.fakes import Clock, ScriptedEkuaibao
 
 pytestmark = pytest.mark.no_net
-TOKEN = httpx.Response(200, json={"value": {"accessToken": "ID_t:corp", "expireTime": 9e12}})
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Scripted:
-    """Answers per path, in order (an exception is raised); then 200 with no items."""
-
-    def __init__(self, clock: Clock, **script: list[object]) -> None:
-        self.clock = clock
-        self.script = {
-            {"detail": DETAIL_BATCH_PATH, "url": INVOICE_URL_PATH}[k]: list(v)
-            for k, v in script.items()
-        }
-        self.calls: list[str] = []
-        self.call_s = 0.0  # how long each call takes, on the fake clock
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path == TOKEN_PATH:
-            return TOKEN
-        self.calls.append(request.url.path)
-        self.clock.now += self.call_s
-        queued = self.script.get(request.url.path)
-        answer = queued.pop(0) if queued else httpx.Response(200, json={"items": []})
-        if isinstance(answer, BaseException):
-            raise answer
-        assert isinstance(answer, httpx.Response)
-        return answer
+def scripted(**script: list[httpx.Response | BaseException]) -> ScriptedEkuaibao:
+    """Answers for `detail` (detailBatch) and `url` (the links), in order, on a fake clock."""
+    fake = ScriptedEkuaibao(Clock())
+    for key, answers in script.items():
+        fake.queue({"detail": DETAIL_BATCH_PATH, "url": INVOICE_URL_PATH}[key], *answers)
+    return fake
 
 
-def make(handler: Scripted, sleeps: list[float]) -> EkuaibaoClient:
+def make(handler: ScriptedEkuaibao, sleeps: list[float]) -> EkuaibaoClient:
+    assert handler.clock is not None
     http = httpx.Client(base_url="https://ekb.test", transport=httpx.MockTransport(handler))
     return EkuaibaoClient(
         http, Credentials("key", "s"), MemoryTokenStore(), clock=handler.clock, sleep=sleeps.append
@@ -86,18 +62,18 @@ def _request() -> httpx.Request:
 )
 def test_a_transient_failure_is_repeated_at_once(failure: object) -> None:
     sleeps: list[float] = []
-    fake = Scripted(Clock(), detail=[failure])
+    fake = scripted(detail=[failure])
     assert make(fake, sleeps).line_items(["a"]) == []
-    assert fake.calls == [DETAIL_BATCH_PATH] * 2
+    assert fake.api_paths() == [DETAIL_BATCH_PATH] * 2
     assert len(sleeps) == 1 and 0.1 <= sleeps[0] <= 0.2
 
 
 def test_the_repeats_are_few_and_short_then_the_lookup_backs_off() -> None:
     sleeps: list[float] = []
-    fake = Scripted(Clock(), detail=[httpx.Response(503)] * 10)
+    fake = scripted(detail=[httpx.Response(503)] * 10)
     with pytest.raises(Transient):
         make(fake, sleeps).line_items(["a"])
-    assert fake.calls == [DETAIL_BATCH_PATH] * (CALL_RETRIES + 1)
+    assert fake.api_paths() == [DETAIL_BATCH_PATH] * (CALL_RETRIES + 1)
     for n, pause in enumerate(sleeps):  # jittered within 0.1-0.2, 0.2-0.4, 0.4-0.8 s
         assert 0.1 * 2**n <= pause <= 0.2 * 2**n
 
@@ -105,11 +81,11 @@ def test_the_repeats_are_few_and_short_then_the_lookup_backs_off() -> None:
 def test_slow_timeouts_are_repeated_only_while_the_call_is_young() -> None:
     sleeps: list[float] = []
     timeout = httpx.ReadTimeout("timed out", request=_request())
-    fake = Scripted(Clock(), detail=[timeout] * 10)
+    fake = scripted(detail=[timeout] * 10)
     fake.call_s = 10.0  # each try hangs for the whole 10-second timeout
     with pytest.raises(Transient):
         make(fake, sleeps).line_items(["a"])
-    assert len(fake.calls) == 2  # 10 s, then 20 s: past the 12-second window
+    assert len(fake.api_paths()) == 2  # 10 s, then 20 s: past the 12-second window
 
 
 @pytest.mark.parametrize(
@@ -127,10 +103,10 @@ def test_slow_timeouts_are_repeated_only_while_the_call_is_young() -> None:
 )
 def test_other_failures_are_not_repeated(failure: object, error: type[Exception]) -> None:
     sleeps: list[float] = []
-    fake = Scripted(Clock(), detail=[failure] * 5)
+    fake = scripted(detail=[failure] * 5)
     with pytest.raises(error) as caught:
         make(fake, sleeps).line_items(["a"])
-    assert fake.calls == [DETAIL_BATCH_PATH] and sleeps == []
+    assert fake.api_paths() == [DETAIL_BATCH_PATH] and sleeps == []
     assert not isinstance(caught.value, Transient) or isinstance(caught.value, RateLimited)
     if isinstance(caught.value, BudgetSpent):
         assert (caught.value.wait_s, caught.value.ahead) == (45.0, 12)
@@ -138,16 +114,16 @@ def test_other_failures_are_not_repeated(failure: object, error: type[Exception]
 
 def test_a_short_retry_after_is_honoured_before_the_repeat() -> None:
     sleeps: list[float] = []
-    fake = Scripted(Clock(), detail=[httpx.Response(429, headers={"Retry-After": "2"})])
+    fake = scripted(detail=[httpx.Response(429, headers={"Retry-After": "2"})])
     assert make(fake, sleeps).line_items(["a"]) == []
-    assert sleeps == [2.0] and len(fake.calls) == 2
+    assert sleeps == [2.0] and len(fake.api_paths()) == 2
 
 
 def test_a_lookup_repeats_only_the_call_that_failed() -> None:
     sleeps: list[float] = []
-    fake = Scripted(Clock(), detail=[httpx.Response(502), httpx.ReadError("reset")])
+    fake = scripted(detail=[httpx.Response(502), httpx.ReadError("reset")])
     client = make(fake, sleeps)
     client.line_items(["a"])
     client.attachments(["a"])
-    assert fake.calls.count(DETAIL_BATCH_PATH) == 3
-    assert fake.calls.count(INVOICE_URL_PATH) == 1
+    assert fake.api_paths().count(DETAIL_BATCH_PATH) == 3
+    assert fake.api_paths().count(INVOICE_URL_PATH) == 1

@@ -33,9 +33,9 @@ from tasks.ekuaibao.client import (
 )
 from tasks.ekuaibao.errors import BadRequest, CredentialsRejected, Unavailable
 from tasks.ekuaibao.flows import FlowParticipants, parse_flow_details
-from tasks.ekuaibao.session import TOKEN_PATH
 from tasks.ekuaibao.tokens import MemoryTokenStore
 from tasks.lookup.access import AccessChecker, AccessPolicy, Decision
+from tests.fakes import Clock, ScriptedEkuaibao
 
 FLOW = "ID01vmXWPHarK6"
 DETAILS_OK = {
@@ -69,40 +69,6 @@ STATES_OK = {
 }
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Script:
-    """MockTransport handler: a token, then queued answers per path (default 200 {})."""
-
-    def __init__(self) -> None:
-        self.calls: list[httpx.Request] = []
-        self.answers: dict[str, list[httpx.Response]] = {}
-        self.tokens = 0
-
-    def queue(self, path: str, *responses: httpx.Response) -> None:
-        self.answers.setdefault(path, []).extend(responses)
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.calls.append(request)
-        if request.url.path == TOKEN_PATH:
-            self.tokens += 1
-            value = {"accessToken": f"ID_t{self.tokens}:corp", "expireTime": 1_800_000_000_000}
-            return httpx.Response(200, json={"value": value})
-        queued = self.answers.get(request.url.raw_path.decode().split("?")[0])
-        if queued:
-            return queued.pop(0)
-        return httpx.Response(200, json={"items": []})
-
-    def api_calls(self) -> list[httpx.Request]:
-        return [c for c in self.calls if c.url.path != TOKEN_PATH]
-
-
 def make(
     handler: Callable[[httpx.Request], httpx.Response], sleeps: list[float] | None = None
 ) -> EkuaibaoClient:
@@ -124,7 +90,7 @@ STATES = APPROVE_STATES_PATH.format(flow_ids=FLOW)
 
 @pytest.mark.no_net
 def test_staff_ids_by_email_request_and_matching() -> None:
-    script = Script()
+    script = ScriptedEkuaibao()
     script.queue(
         STAFF_IDS_PATH,
         httpx.Response(
@@ -153,7 +119,7 @@ def test_staff_ids_by_email_request_and_matching() -> None:
 
 @pytest.mark.no_net
 def test_staff_ids_by_email_sends_at_most_100_per_call() -> None:
-    script = Script()
+    script = ScriptedEkuaibao()
     emails = [f"user{n}@example.com" for n in range(150)]
     assert make(script).staff_ids_by_email(emails) == {}
     sizes = [len(json.loads(c.content)["conditionIds"]) for c in script.api_calls()]
@@ -162,7 +128,7 @@ def test_staff_ids_by_email_sends_at_most_100_per_call() -> None:
 
 @pytest.mark.no_net
 def test_a_shared_email_maps_to_nobody_and_a_lone_answer_without_email_counts() -> None:
-    script = Script()
+    script = ScriptedEkuaibao()
     two = {"items": [{"id": "corp:A", "email": "x@e.com"}, {"id": "corp:B", "email": "X@e.com"}]}
     lone = {"items": [{"id": "corp:C", "email": "", "active": True}]}
     script.queue(STAFF_IDS_PATH, httpx.Response(200, json=two), httpx.Response(200, json=lone))
@@ -186,7 +152,7 @@ def test_a_shared_email_maps_to_nobody_and_a_lone_answer_without_email_counts() 
     ],
 )
 def test_staff_ids_errors_use_the_error_map(response: httpx.Response, error: type) -> None:
-    script = Script()
+    script = ScriptedEkuaibao()
     script.queue(STAFF_IDS_PATH, *[response] * 5)  # the same answer to every repeat
     with pytest.raises(error):
         make(script).staff_ids_by_email(["a@e.com"])
@@ -197,7 +163,7 @@ def test_staff_ids_errors_use_the_error_map(response: httpx.Response, error: typ
 
 @pytest.mark.no_net
 def test_flow_participants_combines_history_and_current_approvers() -> None:
-    script = Script()
+    script = ScriptedEkuaibao()
     script.queue(FLOW_DETAILS_PATH, httpx.Response(200, json=DETAILS_OK))
     script.queue(STATES, httpx.Response(200, json=STATES_OK))
     got = make(script).flow_participants(FLOW)
@@ -221,7 +187,7 @@ def test_flow_participants_combines_history_and_current_approvers() -> None:
 @pytest.mark.no_net
 def test_get_calls_renew_a_refused_token_like_posts() -> None:
     """Same path as POSTs: a brand-new token gets one short wait, then one renewal."""
-    script, sleeps = Script(), []
+    script, sleeps = ScriptedEkuaibao(), []
     script.queue(FLOW_DETAILS_PATH, *[httpx.Response(403, text="未授权")] * 2)
     script.queue(FLOW_DETAILS_PATH, httpx.Response(200, json=DETAILS_OK))
     script.queue(STATES, httpx.Response(200, json=STATES_OK))
@@ -233,7 +199,7 @@ def test_get_calls_renew_a_refused_token_like_posts() -> None:
 
 @pytest.mark.no_net
 def test_get_calls_give_up_after_a_refused_fresh_token() -> None:
-    script = Script()
+    script = ScriptedEkuaibao()
     script.queue(FLOW_DETAILS_PATH, *[httpx.Response(403, text="未授权")] * 3)
     with pytest.raises(CredentialsRejected):
         make(script).flow_participants(FLOW)
@@ -250,7 +216,7 @@ def test_get_calls_give_up_after_a_refused_fresh_token() -> None:
     ],
 )
 def test_missing_reports_are_bad_request_412(response: httpx.Response) -> None:
-    script = Script()
+    script = ScriptedEkuaibao()
     script.queue(FLOW_DETAILS_PATH, response)
     with pytest.raises(BadRequest) as info:
         make(script).flow_participants(FLOW)
@@ -272,7 +238,7 @@ def test_missing_reports_are_bad_request_412(response: httpx.Response) -> None:
 def test_flow_failures_are_unavailable(
     details: httpx.Response, states: httpx.Response | None
 ) -> None:
-    script = Script()
+    script = ScriptedEkuaibao()
     script.queue(FLOW_DETAILS_PATH, *[details] * 5)  # the same answer to every repeat
     if states is not None:
         script.queue(STATES, *[states] * 5)
@@ -283,7 +249,7 @@ def test_flow_failures_are_unavailable(
 @pytest.mark.no_net
 @pytest.mark.parametrize("bad", ["", "a/b", "x]", "a,b", "../x", "ID 1"])
 def test_unsafe_flow_ids_never_reach_the_network(bad: str) -> None:
-    script = Script()
+    script = ScriptedEkuaibao()
     with pytest.raises(ValueError):
         make(script).flow_participants(bad)
     assert script.calls == []

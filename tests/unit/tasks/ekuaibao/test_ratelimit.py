@@ -23,17 +23,10 @@ from tasks.ekuaibao.budget import (
     waiting,
 )
 from tasks.ekuaibao.budget_sqlite import SQLiteRateLimiter
+from tests.fakes import Clock
 
 pytestmark = pytest.mark.no_net
 UNBOUNDED = math.inf
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _bucket(tmp_path, clock, rate: float = 5, burst: int = 3) -> SQLiteRateLimiter:
@@ -41,7 +34,7 @@ def _bucket(tmp_path, clock, rate: float = 5, burst: int = 3) -> SQLiteRateLimit
 
 
 def test_burst_then_callers_wait_in_line_one_interval_apart(tmp_path) -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     bucket = _bucket(tmp_path, clock)
     assert [bucket.take().wait_s for _ in range(3)] == [0, 0, 0]
     assert [bucket.take().wait_s for _ in range(3)] == pytest.approx([0.2, 0.4, 0.6])
@@ -50,7 +43,7 @@ def test_burst_then_callers_wait_in_line_one_interval_apart(tmp_path) -> None:
 
 
 def test_processes_share_the_bucket_through_the_file(tmp_path) -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     first = _bucket(tmp_path, clock, rate=1, burst=1)
     second = _bucket(tmp_path, clock, rate=1, burst=1)
     assert first.take().wait_s == 0
@@ -58,7 +51,7 @@ def test_processes_share_the_bucket_through_the_file(tmp_path) -> None:
 
 
 def test_a_refused_caller_does_not_spend_a_slot(tmp_path) -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     bucket = _bucket(tmp_path, clock, rate=5, burst=1)
     bucket.take()
     for _ in range(int(MAX_WAIT_S * 5)):  # the line is now 30 s long
@@ -74,7 +67,7 @@ def test_a_refused_caller_does_not_spend_a_slot(tmp_path) -> None:
 
 
 def test_take_grants_what_is_free_or_one_slot_after_a_wait(tmp_path) -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     bucket = _bucket(tmp_path, clock, rate=10, burst=5)
     assert bucket.take(3)[:2] == (3, 0.0)
     assert bucket.take(3)[:2] == (2, 0.0)  # only two left
@@ -83,7 +76,7 @@ def test_take_grants_what_is_free_or_one_slot_after_a_wait(tmp_path) -> None:
 
 
 def test_lookups_ahead_counts_other_lookups_waiting_for_earlier_slots(tmp_path) -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     bucket = _bucket(tmp_path, clock, rate=1, burst=1)
     bucket.take(ticket="a")  # free: not in the line
     assert bucket.take(ticket="a").ahead == 0
@@ -96,7 +89,7 @@ def test_lookups_ahead_counts_other_lookups_waiting_for_earlier_slots(tmp_path) 
 
 
 def test_a_429_halves_the_rate_holds_callers_back_and_it_recovers(tmp_path) -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     bucket = _bucket(tmp_path, clock, rate=8, burst=8)
     assert bucket.slow_down(retry_after_s=3) == 4
     assert bucket.take().wait_s == pytest.approx(3)  # everyone holds for Retry-After
@@ -118,7 +111,7 @@ def test_a_429_halves_the_rate_holds_callers_back_and_it_recovers(tmp_path) -> N
 
 
 def test_the_rate_never_drops_below_its_floor(tmp_path) -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     bucket = _bucket(tmp_path, clock, rate=8, burst=8)
     for _ in range(20):
         rate = bucket.slow_down(None)
@@ -131,7 +124,7 @@ def _client(transport: httpx.BaseTransport) -> httpx.Client:
 
 
 def test_transport_waits_for_its_slot_or_refuses_a_long_wait(tmp_path) -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     slept: list[float] = []
     bucket = _bucket(tmp_path, clock, rate=1, burst=1)
     inner = httpx.MockTransport(lambda request: httpx.Response(200, json={"items": []}))
@@ -146,7 +139,7 @@ def test_transport_waits_for_its_slot_or_refuses_a_long_wait(tmp_path) -> None:
 
 
 def test_a_long_wait_is_told_once_with_the_lookups_ahead(tmp_path) -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     slept: list[float] = []
     told: list[tuple[float, int]] = []
     bucket = _bucket(tmp_path, clock, rate=1, burst=1)
@@ -166,7 +159,7 @@ def test_a_long_wait_is_told_once_with_the_lookups_ahead(tmp_path) -> None:
 
 
 def test_a_429_answer_lowers_the_shared_rate(tmp_path) -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     bucket = _bucket(tmp_path, clock, rate=10, burst=10)
     answers = iter([httpx.Response(429, headers={"Retry-After": "2"}), httpx.Response(200)])
     inner = httpx.MockTransport(lambda request: next(answers))
@@ -184,7 +177,7 @@ def test_lease_size_is_exact_for_tight_budgets_and_small_for_generous_ones() -> 
 
 
 def test_a_lease_is_spent_locally_then_renewed_and_never_kept_past_its_time(tmp_path) -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     bucket = _bucket(tmp_path, clock, rate=100, burst=100)
     takes: list[int] = []
     real_take = bucket.take
@@ -194,7 +187,7 @@ def test_a_lease_is_spent_locally_then_renewed_and_never_kept_past_its_time(tmp_
         return real_take(want, max_wait_s, ticket)
 
     bucket.take = counting_take  # type: ignore[method-assign]
-    local = Clock()
+    local = Clock(1000.0)
     inner = httpx.MockTransport(lambda request: httpx.Response(200))
     client = _client(RateLimitedTransport(inner, bucket, lease=4, sleep=pytest.fail, clock=local))
     for _ in range(8):

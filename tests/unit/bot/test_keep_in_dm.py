@@ -16,9 +16,9 @@ from tasks.slack.render import Controls, lookup_messages
 from tasks.slack.replies import Replier
 from tasks.slack.texts import EN, ZH
 from tasks.summary import InvoiceSummary, LookupResult
-from tests.unit.test_listeners import Queue, context
-from tests.unit.test_reply import FakeWeb
-from tests.unit.test_service import FakeClient, FakeReplier, deps, request
+from tests.unit.bot.test_listeners import Queue, context
+from tests.unit.tasks.lookup.test_service import FakeClient, FakeReplier, deps, request
+from tests.unit.tasks.slack.test_reply import FakeWeb
 
 pytestmark = pytest.mark.no_net
 INVOICE = "djg8LshfUkfM00:033002100311:23272058"

@@ -2,7 +2,7 @@
 
 A renderer change shows up as a diff of these files, to be read as an approver would (the
 Block Kit Builder link or `sandbox.preview` shows one). After a deliberate change:
-`UPDATE_GOLDEN=1 pytest tests/unit/test_golden.py`, then review the diff before committing.
+`UPDATE_GOLDEN=1 pytest tests/unit/tasks/slack/test_golden.py`, then review the diff before committing.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from tasks.slack.texts import EN, ZH, Texts
 from tasks.summary import InvoiceSummary, LookupResult, ReportPage
 
 pytestmark = pytest.mark.no_net
-GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+GOLDEN = Path(__file__).resolve().parents[3] / "golden"
 EXPIRES = 1710500135
 WORLD = SandboxWorld.load()
 

@@ -12,7 +12,7 @@ from tasks.slack.texts import EN, ZH
 from tasks.summary import assemble
 
 pytestmark = pytest.mark.no_net
-DATA = Path(__file__).resolve().parents[2] / "sandbox" / "data"
+DATA = Path(__file__).resolve().parents[4] / "sandbox" / "data"
 INV_DISCOUNT = "djg8LshfUkfM00:033002100311:23272058"
 INV_PHONE = "djg8LshfUkfM00:044031900111:69872971"
 

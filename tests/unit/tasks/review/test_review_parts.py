@@ -141,7 +141,7 @@ def test_checks_count_what_an_approver_looks_for() -> None:
 
 def test_parsers_read_the_documented_samples() -> None:
     sample = json.loads(
-        (Path(__file__).parents[2] / "sandbox/data/flow-details.response.json").read_text("utf-8")
+        (Path(__file__).parents[4] / "sandbox/data/flow-details.response.json").read_text("utf-8")
     )
     flow = parse_flow(sample)
     assert (flow.code, flow.state, flow.form_type) == ("B20000001", "rejected", "expense")

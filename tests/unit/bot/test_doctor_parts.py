@@ -24,7 +24,7 @@ from tasks.settings import Settings
 
 pytestmark = pytest.mark.no_net
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def test_the_repository_manifest_asks_for_what_the_slack_stand_in_grants() -> None:

@@ -33,7 +33,7 @@ from tasks.ekuaibao.models import MalformedPayload
 from tasks.ekuaibao.session import TOKEN_PATH
 from tasks.ekuaibao.tokens import MemoryTokenStore
 
-DATA = Path(__file__).resolve().parents[2] / "sandbox" / "data"
+DATA = Path(__file__).resolve().parents[4] / "sandbox" / "data"
 BY_TYPE: dict[str, dict[str, Any]] = json.loads((DATA / "invoice-master.by-type.json").read_text())
 FLOW_SEARCH: dict[str, Any] = json.loads((DATA / "flow-invoice-search.response.json").read_text())
 VAT_ID = "djg8LshfUkfM00:044032100111:13415524"

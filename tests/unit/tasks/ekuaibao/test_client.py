@@ -15,17 +15,10 @@ from tasks.ekuaibao.client import (
 from tasks.ekuaibao.errors import BadRequest, CredentialsRejected, RateLimited, Unavailable
 from tasks.ekuaibao.session import TOKEN_PATH
 from tasks.ekuaibao.tokens import AccessToken, FileTokenStore, MemoryTokenStore
+from tests.fakes import Clock
 
 pytestmark = pytest.mark.no_net
 SECRET = "app-security-SECRET"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class FakeEkuaibao:

@@ -1,0 +1,1 @@
+"""Unit tests for bot/ (the tree mirrors the code)."""

@@ -1,0 +1,1 @@
+"""Unit tests for sandbox/ (the tree mirrors the code)."""

@@ -1,0 +1,1 @@
+"""Unit tests for tasks/ (the tree mirrors the code)."""

@@ -1,0 +1,1 @@
+"""Unit tests for tasks/ekuaibao/ (the tree mirrors the code)."""

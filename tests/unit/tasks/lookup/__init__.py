@@ -1,0 +1,1 @@
+"""Unit tests for tasks/lookup/ (the tree mirrors the code)."""

@@ -1,0 +1,1 @@
+"""Unit tests for tasks/review/ (the tree mirrors the code)."""

@@ -1,0 +1,1 @@
+"""Unit tests for tasks/slack/ (the tree mirrors the code)."""

@@ -1,0 +1,1 @@
+"""Unit tests for tasks/state/ (the tree mirrors the code)."""
