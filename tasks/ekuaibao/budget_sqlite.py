@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from tasks.ekuaibao.budget import CUT_EVERY_S, MAX_WAIT_S, Grant, effective_rate, floor_rate
+from tasks.sqlite import open_shared
 
 
 class SQLiteRateLimiter:
@@ -17,9 +17,7 @@ class SQLiteRateLimiter:
     def __init__(
         self, path: Path, rate: float, burst: int, clock: Callable[[], float] = time.time
     ) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._db = sqlite3.connect(path, timeout=5, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_shared(path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS budget (id INTEGER PRIMARY KEY, tokens REAL, ts REAL, "
             "cut REAL, cut_at REAL, halved_at REAL)"

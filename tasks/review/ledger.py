@@ -7,11 +7,12 @@ minute for `backlog/data`.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from pathlib import Path
 from typing import Any, Protocol
+
+from tasks.sqlite import open_shared
 
 #: A decision is remembered this long (a report rarely comes back to one node sooner).
 DECISION_TTL_S = 7 * 86400
@@ -65,9 +66,7 @@ class RedisLedger:
 
 class SQLiteLedger:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._db = sqlite3.connect(path, timeout=5, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_shared(path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS ledger (key TEXT PRIMARY KEY, record TEXT, until REAL)"
         )

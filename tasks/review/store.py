@@ -5,12 +5,13 @@ even after a restart or on another worker."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
+
+from tasks.sqlite import open_shared
 
 #: A card is kept in mind this long: reports rarely wait longer for one approver.
 CARD_TTL_S = 30 * 86400
@@ -65,9 +66,7 @@ class RedisCards:
 
 class SQLiteCards:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._db = sqlite3.connect(path, timeout=5, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_shared(path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS cards (flow TEXT, staff TEXT, card TEXT, until REAL,"
             " PRIMARY KEY (flow, staff))"

@@ -14,6 +14,8 @@ from typing import Protocol
 
 import redis.exceptions
 
+from tasks.sqlite import open_shared
+
 #: The shared state store is away (restarting, failing over, locked), not the lookup broken:
 #: worth trying the whole task again shortly, never worth an error reply.
 STATE_ERRORS: tuple[type[Exception], ...] = (
@@ -43,9 +45,7 @@ class RedisDedup:
 
 class SQLiteDedup:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._db = sqlite3.connect(path, timeout=5, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_shared(path)
         self._db.execute("CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, until REAL)")
         self._lock = threading.Lock()
         path.chmod(0o600)
@@ -115,9 +115,7 @@ class RedisLedger:
 
 class SQLiteLedger:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._db = sqlite3.connect(path, timeout=5, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_shared(path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS ledger (key TEXT PRIMARY KEY, value TEXT, until REAL)"
         )

@@ -8,12 +8,13 @@ Only ids, counts and times are kept: never links, response_urls, amounts or name
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
+
+from tasks.sqlite import open_shared
 
 #: A lookup is remembered this long.
 RECENT_TTL_S = 14 * 86400
@@ -96,9 +97,7 @@ class RedisRecent:
 
 class SQLiteRecent:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._db = sqlite3.connect(path, timeout=5, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_shared(path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS recent (who TEXT, at REAL, entry TEXT, until REAL)"
         )
