@@ -116,7 +116,7 @@ def _queue_click(
 
 def queue(wiring: Wiring, fields: dict[str, Any], language: str | None) -> str:
     """Queue the asker's review list; returns the words of the acknowledgement."""
-    from tasks.slack.texts import review_texts_for
+    from tasks.slack.review_texts import review_texts_for
 
     user = str(fields.get("user_id", ""))
     language = language or wiring.language.for_user(user)

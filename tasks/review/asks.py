@@ -18,7 +18,8 @@ from tasks.review.store import Card
 from tasks.review.view import _invoices, _view
 from tasks.slack.acks import simple
 from tasks.slack.blocks import escape, section
-from tasks.slack.texts import review_texts_for, texts_for
+from tasks.slack.review_texts import review_texts_for
+from tasks.slack.texts import texts_for
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,8 @@ from tasks.slack.blocks import Block, Message, context, escape, money, section, 
 from tasks.slack.card import compact_invoice_blocks
 from tasks.slack.checks import Checks as Checks  # re-exported: the review card shows them
 from tasks.slack.checks import checks_text
-from tasks.slack.texts import ReviewTexts, Texts
+from tasks.slack.review_texts import ReviewTexts
+from tasks.slack.texts import Texts
 from tasks.summary import InvoiceSummary, LookupResult
 
 #: Invoices on the card itself; the rest come with "Show more", this many at a time.

@@ -11,7 +11,8 @@ from tasks.review import card
 from tasks.review.deps import ReviewDeps
 from tasks.review.messages import _update
 from tasks.review.view import _view
-from tasks.slack.texts import review_texts_for, texts_for
+from tasks.slack.review_texts import review_texts_for
+from tasks.slack.texts import texts_for
 
 log = logging.getLogger(__name__)
 

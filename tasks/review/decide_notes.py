@@ -44,7 +44,7 @@ def _card_text(
         section(f"*{escape(flow.code or flow.flow_id)}* · {escape(flow.title or '—')}\n{text}")
     ]
     if open_button:
-        from tasks.slack.texts import review_texts_for
+        from tasks.slack.review_texts import review_texts_for
 
         blocks.append(
             {

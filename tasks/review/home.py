@@ -14,7 +14,7 @@ from tasks.review.asks import _asker, _queue_items
 from tasks.review.deps import ReviewDeps
 from tasks.slack.blocks import Block, context, escape, section, slack_date
 from tasks.slack.home_texts import HomeTexts, home_texts_for
-from tasks.slack.texts import review_texts_for
+from tasks.slack.review_texts import review_texts_for
 from tasks.state.recent import RecentLookup
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,8 @@ from tasks.review.deps import ReviewDeps
 from tasks.review.messages import NoSlackUser, _audit, _post, _slack_user, _update
 from tasks.review.store import Card
 from tasks.review.view import _view
-from tasks.slack.texts import ReviewTexts, review_texts_for, texts_for
+from tasks.slack.review_texts import ReviewTexts, review_texts_for
+from tasks.slack.texts import texts_for
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,8 @@ from decimal import Decimal
 
 from tasks.slack import headers
 from tasks.slack.blocks import Block, money, section
-from tasks.slack.texts import ZH, ReviewTexts, Texts, review_texts_for
+from tasks.slack.review_texts import ReviewTexts, review_texts_for
+from tasks.slack.texts import ZH, Texts
 from tasks.summary import InvoiceSummary, ReportPage
 
 _CENT = Decimal("0.01")

@@ -25,7 +25,8 @@ from tasks.redact import redact
 from tasks.review import card
 from tasks.settings import Settings
 from tasks.slack.checks import Checks
-from tasks.slack.texts import EN, REVIEW_EN, REVIEW_ZH, ReviewTexts, review_texts_for
+from tasks.slack.review_texts import REVIEW_EN, REVIEW_ZH, ReviewTexts, review_texts_for
+from tasks.slack.texts import EN
 from tasks.summary import InvoiceSummary
 
 FIELDS = [f.name for f in dataclasses.fields(ReviewTexts)]
