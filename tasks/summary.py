@@ -37,6 +37,14 @@ class InvoiceSummary:
     master: InvoiceMaster | None = None
 
     @property
+    def amount_due(self) -> Decimal | None:
+        """What the invoice is for: its own 价税合计 (or a ticket's amount), else the sum of
+        its lines; None when neither is known."""
+        if self.master is not None and self.master.total is not None:
+            return self.master.total
+        return self.totals.total if self.lines else None
+
+    @property
     def totals(self) -> Totals:
         """Σ金额 + Σ税额 in exact Decimal; by VAT convention this equals 价税合计."""
         amounts = [line.amount for line in self.lines if line.amount is not None]

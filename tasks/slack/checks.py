@@ -36,9 +36,7 @@ class Checks:
         unverified = mismatched = used = 0
         for invoice in invoices:
             master = invoice.master
-            value = master.total if master is not None and master.total is not None else None
-            if value is None and invoice.lines:
-                value = invoice.totals.total
+            value = invoice.amount_due
             if value is not None:
                 total += value
                 counted += 1

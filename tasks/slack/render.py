@@ -148,11 +148,8 @@ def _fallback(result: LookupResult, texts: Texts) -> str:
     words = card_texts(texts)
     rows = [texts.fallback.format(found=len(result.invoices), missing=len(result.not_found))]
     for invoice in result.invoices:
-        master = invoice.master
-        total = master.total if master is not None and master.total is not None else None
-        if total is None and invoice.lines:
-            total = invoice.totals.total
-        rows.append(words.fallback_invoice.format(id=invoice.invoice_id, total=money(total)))
+        total = money(invoice.amount_due)
+        rows.append(words.fallback_invoice.format(id=invoice.invoice_id, total=total))
     rows.extend(result.not_found)
     rows.append(words.fallback_next)
     return "\n".join(rows)[:3000]
