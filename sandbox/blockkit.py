@@ -277,3 +277,13 @@ def _without_empties(value: Any) -> Any:
     if isinstance(value, list):
         return [_without_empties(v) for v in value]
     return value
+
+
+def text_objects(node: Any) -> list[dict[str, Any]]:
+    """Every text object (`mrkdwn` or `plain_text`) in a message, its blocks or any part."""
+    if isinstance(node, Mapping):
+        found = [dict(node)] if node.get("type") in TEXT_TYPES else []
+        return found + [o for v in node.values() for o in text_objects(v)]
+    if isinstance(node, list):
+        return [o for v in node for o in text_objects(v)]
+    return []

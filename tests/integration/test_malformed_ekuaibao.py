@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.blockkit import validate_message
+from sandbox.blockkit import text_objects, validate_message
 from sandbox.ekuaibao import (
     AUTH_PATH,
     DETAIL_BATCH_PATH,
@@ -166,15 +166,6 @@ CASES: dict[str, Case] = {
 
 def text_of(post: ResponsePost) -> str:
     return json.dumps(post.body, ensure_ascii=False)
-
-
-def text_objects(node: Any) -> list[dict[str, Any]]:
-    if isinstance(node, dict):
-        found = [node] if node.get("type") in ("mrkdwn", "plain_text") else []
-        return found + [o for v in node.values() for o in text_objects(v)]
-    if isinstance(node, list):
-        return [o for v in node for o in text_objects(v)]
-    return []
 
 
 def is_retrying_note(post: ResponsePost) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.blockkit import validate_message
+from sandbox.blockkit import text_objects, validate_message
 from tasks.ekuaibao.masters import InvoiceMaster
 from tasks.ekuaibao.models import LineItem
 from tasks.slack.blocks import neutral, plain
@@ -153,19 +153,10 @@ def test_both_layouts_show_every_fact(name: str, texts: Any) -> None:
 def test_hostile_text_never_formats_the_message() -> None:
     invoice = CASES["hostile text"]
     for blocks in (invoice_blocks(invoice, EN), compact_invoice_blocks(invoice, EN)):
-        for obj in _text_objects(blocks):
+        for obj in text_objects(blocks):
             if obj["type"] == "mrkdwn":
                 for raw in ("*粗*", "_斜_", "~删~", "`码`", ":white_check_mark: <@U1>", "<@U1>"):
                     assert raw not in obj["text"]
                 assert "\n&" not in obj["text"]
             elif "*粗*" in obj["text"]:
                 assert obj.get("emoji") is False and "\n&" not in obj["text"].split("\n", 1)[1]
-
-
-def _text_objects(node: Any) -> list[dict[str, Any]]:
-    if isinstance(node, dict):
-        found = [node] if node.get("type") in ("mrkdwn", "plain_text") else []
-        return found + [o for v in node.values() for o in _text_objects(v)]
-    if isinstance(node, list):
-        return [o for v in node for o in _text_objects(v)]
-    return []

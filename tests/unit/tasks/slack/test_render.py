@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.blockkit import text_objects
 from tasks.ekuaibao.client import InvoiceData
 from tasks.ekuaibao.models import Attachment, LineItem
 from tasks.slack import acks, blocks, card, render
@@ -68,40 +69,16 @@ def test_decimal_sums_do_not_drift_like_floats() -> None:
 
 
 def _plain_texts(messages: list[dict]) -> str:
-    """Every plain_text object's text, and check each keeps emoji codes literal."""
-    found: list[str] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "plain_text" and "\n" in node.get("text", ""):
-                assert node.get("emoji") is False
-            if node.get("type") == "plain_text":
-                found.append(node["text"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(messages)
-    return "\n".join(found)
+    """Every plain_text object's text, and check each multi-line one keeps emoji codes literal."""
+    found = [t for t in text_objects(messages) if t["type"] == "plain_text"]
+    for obj in found:
+        if "\n" in obj["text"]:
+            assert obj.get("emoji") is False
+    return "\n".join(t["text"] for t in found)
 
 
 def _mrkdwn_texts(messages: list[dict]) -> str:
-    found: list[str] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "mrkdwn":
-                found.append(node["text"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(messages)
-    return "\n".join(found)
+    return "\n".join(t["text"] for t in text_objects(messages) if t["type"] == "mrkdwn")
 
 
 def test_each_line_shows_amount_rate_and_tax_then_only_the_fields_it_has() -> None:
