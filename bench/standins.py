@@ -1,8 +1,9 @@
-"""The Ekuaibao and Slack stand-ins in their own process, for the benchmark.
+"""The Ekuaibao and Slack stand-ins in their own processes, for the benchmark.
 
 Running them apart from the load generator keeps their CPU (JSON encoding, Block Kit
 validation, one thread per connection) out of the load generator's timing, and their CPU
-is measured on its own. The process serves three things on 127.0.0.1:
+is measured on its own; Slack runs in a child of the Ekuaibao process, so neither waits
+for the other's GIL. Together they serve on 127.0.0.1:
 
 * the Ekuaibao stand-in (``sandbox.ekuaibao.EkuaibaoStandIn``) with ``delay_s`` latency on
   every ``/api/`` call (the token call included) and a world grown with synthetic invoices
@@ -11,7 +12,7 @@ is measured on its own. The process serves three things on 127.0.0.1:
 * the Slack stand-in (``sandbox.slack.SlackStandIn``) with an optional latency added to every
   answer *after* the post is recorded, so ``ResponsePost.at`` is the moment the reply reached
   Slack;
-* a small control API for the load generator: fresh response_urls, the posts received
+* a small control API on each for the load generator: fresh response_urls, the posts received
   (key, arrival time, status, first words; never the bodies), and a stop switch.
 
 ``python -m bench.standins`` prints one JSON line (the URLs and the benchmark's invoice ids)
@@ -28,6 +29,7 @@ import copy
 import gc
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -338,9 +340,10 @@ class FrontedSlack(SlackStandIn):
 # -- the stand-in process ------------------------------------------------------------------
 
 
-class _Control:
-    def __init__(self, ekuaibao: FrontedEkuaibao, slack: FrontedSlack) -> None:
-        self.ekuaibao = ekuaibao
+class _SlackControl:
+    """The load generator's view of the Slack side: fresh response_urls and the posts."""
+
+    def __init__(self, slack: FrontedSlack) -> None:
         self.slack = slack
         self.stop = threading.Event()
 
@@ -357,6 +360,26 @@ class _Control:
                 [p.key, p.at, p.status, _first_words(p.body), _n_blocks(p.body)] for p in posts
             ]
             return HttpResponse.json(200, {"posts": summary, "next": since + len(posts)})
+        if req.path == "/stats" and req.method == "GET":
+            return HttpResponse.json(
+                200,
+                {
+                    "slack_posts": len(self.slack.posts),
+                    "slack_api_calls": len(self.slack.api_calls),
+                    "slack_overrun_ms": _spread(list(self.slack.front.overrun_ms)),
+                },
+            )
+        return _stop_or_404(req, self.stop)
+
+
+class _EkuaibaoControl:
+    """The load generator's view of the Ekuaibao side: its calls, faults and stats."""
+
+    def __init__(self, ekuaibao: FrontedEkuaibao) -> None:
+        self.ekuaibao = ekuaibao
+        self.stop = threading.Event()
+
+    def handle(self, req: HttpRequest) -> HttpResponse:
         if req.path == "/calls" and req.method == "GET":
             since = max(0, int(req.query.get("since", "0")))
             calls = self.ekuaibao.calls[since:]
@@ -374,21 +397,22 @@ class _Control:
                     "ekuaibao_by_path": by_path,
                     "tokens_issued": self.ekuaibao.tokens_issued,
                     "pre_encoded_answers": self.ekuaibao.fast,
-                    "slack_posts": len(self.slack.posts),
-                    "slack_api_calls": len(self.slack.api_calls),
-                    # how late the stand-ins' answers left, after the promised latency
+                    # how late the stand-in's answers left, after the promised latency
                     "ekuaibao_overrun_ms": _spread(list(self.ekuaibao.front.overrun_ms)),
-                    "slack_overrun_ms": _spread(list(self.slack.front.overrun_ms)),
                 },
             )
         if req.path == "/faults" and req.method == "POST":
             fraction = min(max(float(req.query.get("fail_fraction", "0")), 0.0), 1.0)
             self.ekuaibao.fail_fraction(fraction, seed=int(req.query.get("seed", "0")))
             return HttpResponse.json(200, {"fail_fraction": fraction})
-        if req.path == "/stop" and req.method == "POST":
-            self.stop.set()
-            return HttpResponse.json(200, {"ok": True})
-        return HttpResponse.text(404, "Not Found")
+        return _stop_or_404(req, self.stop)
+
+
+def _stop_or_404(req: HttpRequest, stop: threading.Event) -> HttpResponse:
+    if req.path == "/stop" and req.method == "POST":
+        stop.set()
+        return HttpResponse.json(200, {"ok": True})
+    return HttpResponse.text(404, "Not Found")
 
 
 def ids_key(ids: Any) -> str:
@@ -436,7 +460,50 @@ def _punctual(priority: int) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
+    """Ekuaibao here, Slack in a forked child: real Ekuaibao and Slack do not share a GIL,
+    and the Slack side's Block Kit validation (a few ms a post) would otherwise make
+    Ekuaibao's answers late."""
     _punctual(args.priority)
+    read_fd, write_fd = os.pipe()
+    child = os.fork()  # before any thread starts
+    if child == 0:
+        os.close(read_fd)
+        status = 1
+        try:
+            status = _serve_slack(args, write_fd)
+        finally:
+            os._exit(status)
+    os.close(write_fd)
+    try:
+        return _serve_ekuaibao(args, read_fd, child)
+    finally:
+        with contextlib.suppress(OSError):
+            os.kill(child, signal.SIGTERM)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(child, 0)
+
+
+def _serve_slack(args: argparse.Namespace, info_fd: int) -> int:
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    slack = FrontedSlack(args.slack_latency_ms / 1000)
+    control = _SlackControl(slack)
+    server = LoopbackServer("127.0.0.1", 0, control.handle)
+    slack.start()
+    server.start("bench-slack-control")
+    info = {"slack_api_url": slack.api_url, "slack_control_url": server.base_url}
+    with os.fdopen(info_fd, "w") as out:
+        out.write(json.dumps(info))
+    gc.collect()
+    gc.freeze()
+    try:
+        _until_stopped(args, control.stop)
+    finally:
+        server.stop()
+        slack.stop()
+    return 0
+
+
+def _serve_ekuaibao(args: argparse.Namespace, info_fd: int, slack_pid: int) -> int:
     world, ids = synthetic_world(args.invoices, args.report_size)
     # The world is a large, permanent object graph (every line carries its entity blob):
     # left to the collector, each full collection would walk it and stall every answer
@@ -444,33 +511,42 @@ def serve(args: argparse.Namespace) -> int:
     gc.collect()
     gc.freeze()
     ekuaibao = FrontedEkuaibao(world, args.ekuaibao_latency_ms / 1000, ids)
-    slack = FrontedSlack(args.slack_latency_ms / 1000)
-    control = _Control(ekuaibao, slack)
+    control = _EkuaibaoControl(ekuaibao)
     server = LoopbackServer("127.0.0.1", 0, control.handle)
     ekuaibao.start()
-    slack.start()
     server.start("bench-control")
+    with os.fdopen(info_fd) as slack_side:
+        slack_info = json.loads(slack_side.read() or "{}")
+    if not slack_info:
+        server.stop()
+        ekuaibao.stop()
+        return 1
     info = {
         "ekuaibao_url": ekuaibao.base_url,
-        "slack_api_url": slack.api_url,
         "control_url": server.base_url,
+        **slack_info,
         "invoice_ids": ids,
         "report_code": REPORT_CODE,
         "cold_report_codes": cold_report_codes(),
         "pid": os.getpid(),
+        "slack_pid": slack_pid,
     }
     print(json.dumps(info), flush=True)
-    parent = os.getppid()
-    deadline = time.monotonic() + args.lifetime
     try:
-        while not control.stop.wait(0.5):
-            if time.monotonic() > deadline or os.getppid() != parent:
-                break
+        _until_stopped(args, control.stop)
     finally:
         server.stop()
-        slack.stop()
         ekuaibao.stop()
     return 0
+
+
+def _until_stopped(args: argparse.Namespace, stop: threading.Event) -> None:
+    """Until POST /stop, the load generator's death, or the lifetime, whichever is first."""
+    parent = os.getppid()
+    deadline = time.monotonic() + args.lifetime
+    while not stop.wait(0.5):
+        if time.monotonic() > deadline or os.getppid() != parent:
+            break
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -511,6 +587,7 @@ class StandIns:
         self.proc = proc
         self.info = info
         self._http = httpx.Client(base_url=info["control_url"], timeout=30, trust_env=False)
+        self._slack = httpx.Client(base_url=info["slack_control_url"], timeout=30, trust_env=False)
         self._cursor = 0
 
     @classmethod
@@ -582,12 +659,12 @@ class StandIns:
         urls: list[str] = []
         while len(urls) < n:
             chunk = min(n - len(urls), 5000)
-            urls.extend(self._http.post("/urls", params={"n": chunk}).json()["urls"])
+            urls.extend(self._slack.post("/urls", params={"n": chunk}).json()["urls"])
         return urls
 
     def new_posts(self) -> list[Post]:
         """Posts that arrived since the last call."""
-        answer = self._http.get("/posts", params={"since": self._cursor}).json()
+        answer = self._slack.get("/posts", params={"since": self._cursor}).json()
         self._cursor = int(answer["next"])
         return [
             Post(str(k), float(at), int(st), str(t), int(b)) for k, at, st, t, b in answer["posts"]
@@ -605,10 +682,13 @@ class StandIns:
 
     def stats(self) -> dict[str, Any]:
         stats: dict[str, Any] = self._http.get("/stats").json()
+        stats.update(self._slack.get("/stats").json())
         return stats
 
     def stop(self) -> None:
         if self.proc.poll() is None:
+            with contextlib.suppress(httpx.HTTPError):
+                self._slack.post("/stop", timeout=5)
             with contextlib.suppress(httpx.HTTPError):
                 self._http.post("/stop", timeout=5)
             try:
@@ -617,6 +697,7 @@ class StandIns:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
         self._http.close()
+        self._slack.close()
         if self.proc.stdout is not None:
             self.proc.stdout.close()
 
