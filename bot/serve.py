@@ -12,6 +12,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from bot.supervise import BROKER_CHECK_S, Supervised, WorkerChild
+from tasks import heap
 from tasks.broker.check import broker_check, describe, where
 from tasks.redact import configure_logging
 from tasks.settings import EKUAIBAO, Settings, fail, load_settings
@@ -72,6 +73,7 @@ def serve(args: argparse.Namespace) -> int:
     enqueue = celery_enqueue(celery)
     app = build_app(settings, enqueue)
     wrap = _events_path(settings, enqueue)
+    heap.settle()
     if not http_mode:
         child = WorkerChild() if run_worker else None
         if child:

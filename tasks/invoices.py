@@ -10,7 +10,7 @@ from typing import Any
 from celery import Task, signals
 from celery.exceptions import Reject
 
-from tasks import runtime
+from tasks import heap, runtime
 from tasks.celery_app import app
 from tasks.contracts import LOOKUP_TASK, NOTICE_TASK, LookupRequest, Notice
 from tasks.lookup.service import handle_lookup, handle_notice
@@ -92,6 +92,7 @@ def _check_settings(**_: Any) -> None:
 def _warm_up(**_: Any) -> None:
     """Build the HTTP clients before the first task, not during it."""
     runtime.deps()
+    heap.settle()
 
 
 @signals.worker_ready.connect
@@ -99,3 +100,4 @@ def _ready(**_: Any) -> None:
     """The main process: warm up (the threads pool runs tasks here) and say, once, what
     the access policy means."""
     runtime.log_startup_warnings()
+    heap.settle()
