@@ -200,7 +200,7 @@ def run_worker() -> int:
         stopped.set()
 
     concurrency = settings.worker_concurrency
-    if settings.worker_pool == "prefork" and "worker_concurrency" not in settings.model_fields_set:
+    if settings.pool == "prefork" and "worker_concurrency" not in settings.model_fields_set:
         concurrency = os.cpu_count() or 2  # the default 64 is threads, not processes
     argv = [
         sys.executable,
@@ -210,7 +210,7 @@ def run_worker() -> int:
         "tasks",
         "worker",
         "--pool",
-        settings.worker_pool,
+        settings.pool,
         "--concurrency",
         str(concurrency),
         "--queues",

@@ -152,8 +152,9 @@ class Settings(BrokerSettings):
     ekuaibao_rate_burst: int = Field(default=10, ge=1, le=10000)
     #: auto: each user's Slack locale (users.info); en or zh: everyone in that language.
     bot_language: Literal["auto", "en", "zh"] = "auto"
-    worker_pool: Literal["threads", "prefork"] = "threads"
-    #: Threads: lookups mostly wait for Ekuaibao (prefork without it: one per core).
+    #: Unset: gevent with Redis (or RabbitMQ and STATE_REDIS_URL), else threads (`pool`).
+    worker_pool: Literal["gevent", "threads", "prefork"] | None = None
+    #: Lookups in flight per worker: they mostly wait for Ekuaibao (prefork: one per core).
     worker_concurrency: int = Field(default=64, ge=1, le=256)
     #: open | allowlist | ekuaibao; unset = allowlist if any allowlist is set, else open.
     access_mode: AccessMode | None = None
@@ -252,6 +253,18 @@ class Settings(BrokerSettings):
                 raise ValueError(f"{text!r} is not {kind}")
             ids.add(text)
         return frozenset(ids)
+
+    @property
+    def pool(self) -> Literal["gevent", "threads", "prefork"]:
+        """The worker's Celery pool. Green threads when the queue and the shared state are
+        networked (Redis, RabbitMQ): a lookup is ~200 ms of waiting around a few ms of
+        Python, and 64 OS threads spend much of a core handing one GIL around
+        (docs/benchmarks.md). OS threads when either is SQLite (the embedded broker, or
+        state under STATE_DIR): a SQLite call, waiting on a lock, would hold up every green
+        thread of the process."""
+        if self.worker_pool is not None:
+            return self.worker_pool
+        return "gevent" if self.redis_url and not self.is_embedded else "threads"
 
     @property
     def effective_access_mode(self) -> AccessMode:

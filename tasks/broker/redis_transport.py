@@ -4,7 +4,9 @@ Leases: kombu redelivers a message that stayed unacknowledged for `visibility_ti
 whether its worker died or is simply still holding it (a lookup waiting out a retry
 countdown holds its message for up to 5 minutes). So the timeout had to be long, and a
 killed worker's lookups came back only after it. Here each worker re-stamps, every few
-seconds, the messages it holds, so a short timeout only ever catches a dead worker's.
+seconds, the messages it holds, so a short timeout only ever catches a dead worker's:
+from the event loop's timer (threads pool), or from the consumer's blocking loop (gevent,
+which also restores dead workers' messages from there: see `Transport.drain_events`).
 
 One client: kombu builds a new `redis.Redis` for every publish and every delivery and ack
 bookkeeping step (`Channel.conn_or_acquire`). With redis-py 5 and later each construction
@@ -142,6 +144,30 @@ class Transport(kombu_redis.Transport):
         if old is not None:  # a reconnect registers again
             old.cancel()
         cycle._lease_tref = loop.call_repeatedly(lease_interval(timeout), self._renew, cycle)
+
+    _next_renewal = 0.0
+    _next_restore = 0.0
+
+    def drain_events(self, connection: Any, timeout: float | None = None, **kwargs: Any) -> None:
+        """Green pools (gevent) have no event loop, so no timers: the consumer's blocking
+        loop comes through here at least every 2 s, and does their two jobs when due.
+
+        Renewing the leases this worker holds, and restoring a dead worker's messages:
+        kombu's blocking `get` only restores after a poll that saw nothing, but a BRPOP
+        that times out on the server wakes the poll too, so an idle or busy green worker
+        never restored anything (a killed worker's lookup was never answered).
+        """
+        now = time.monotonic()
+        options = connection.client.transport_options
+        if now >= self._next_renewal:
+            timeout_s = options.get("visibility_timeout", kombu_redis.Channel.visibility_timeout)
+            self._next_renewal = now + lease_interval(timeout_s)
+            self._renew(self.cycle)
+        if now >= self._next_restore:
+            self._next_restore = now + max(1.0, float(options.get("unacked_restore_interval", 5)))
+            cycle: Any = self.cycle
+            cycle.maybe_restore_messages()
+        super().drain_events(connection, timeout=timeout, **kwargs)
 
     @staticmethod
     def _renew(cycle: Any) -> None:

@@ -82,6 +82,31 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) ->
 
 
 @pytest.mark.parametrize(
+    ("env", "pool"),
+    [
+        ({}, "threads"),  # the embedded broker: SQLite
+        ({"STATE_REDIS_URL": "redis://127.0.0.1:6379/4"}, "threads"),  # the queue is SQLite
+        ({"CELERY_BROKER_URL": "redis://127.0.0.1:6379/3"}, "gevent"),
+        ({"CELERY_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672//"}, "threads"),  # SQLite state
+        (
+            {
+                "CELERY_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672//",
+                "STATE_REDIS_URL": "redis://127.0.0.1:6379/4",
+            },
+            "gevent",
+        ),
+        ({"CELERY_BROKER_URL": "redis://127.0.0.1:6379/3", "WORKER_POOL": "threads"}, "threads"),
+        ({"WORKER_POOL": "prefork"}, "prefork"),
+    ],
+)
+def test_green_threads_only_where_nothing_is_sqlite(monkeypatch, tmp_path, env, pool) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert Settings().pool == pool
+
+
+@pytest.mark.parametrize(
     ("name", "value", "message"),
     [
         ("SLACK_BOT_TOKEN", "xoxp-user-token", "setting SLACK_BOT_TOKEN is invalid"),
