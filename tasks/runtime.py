@@ -54,6 +54,20 @@ def _rate_limiter(settings: Settings, key: str) -> RateLimiter:
     )
 
 
+def _slack_http(lookups: int, shards: int) -> httpx.Client:
+    """One post per lookup, the reply: the same linear, thread-sharded pools as Ekuaibao's
+    (httpcore's own pool cost a busy worker ~9 % of its GIL time on this one call)."""
+    limits = httpx.Limits(
+        max_connections=max(8, lookups // shards),
+        max_keepalive_connections=max(4, lookups // 4 // shards),
+    )
+    return httpx.Client(
+        transport=ThreadShardedTransport([http_transport(limits) for _ in range(shards)]),
+        timeout=httpx.Timeout(10.0, connect=5.0),
+        headers={"User-Agent": USER_AGENT},
+    )
+
+
 def build_deps(settings: Settings) -> Deps:
     if settings.ekuaibao_app_key is None or settings.ekuaibao_app_security is None:
         raise RuntimeError("EKUAIBAO_APP_KEY and EKUAIBAO_APP_SECURITY are required")
@@ -85,17 +99,7 @@ def build_deps(settings: Settings) -> Deps:
         limits=limits,
         headers={"User-Agent": USER_AGENT},
     )
-    # One post per lookup, the reply: the same linear, thread-sharded pools as Ekuaibao's
-    # (httpcore's own pool cost a busy worker ~9 % of its GIL time on this one call).
-    slack_pools = httpx.Limits(
-        max_connections=max(8, lookups // shards),
-        max_keepalive_connections=max(4, lookups // 4 // shards),
-    )
-    slack_http = httpx.Client(
-        transport=ThreadShardedTransport([http_transport(slack_pools) for _ in range(shards)]),
-        timeout=httpx.Timeout(10.0, connect=5.0),
-        headers={"User-Agent": USER_AGENT},
-    )
+    slack_http = _slack_http(lookups, shards)
     tokens: TokenStore = (
         RedisTokenStore(settings.redis_url, key)
         if settings.redis_url

@@ -256,12 +256,9 @@ class Settings(BrokerSettings):
 
     @property
     def pool(self) -> Literal["gevent", "threads", "prefork"]:
-        """The worker's Celery pool. Green threads when the queue and the shared state are
-        networked (Redis, RabbitMQ): a lookup is ~200 ms of waiting around a few ms of
-        Python, and 64 OS threads spend much of a core handing one GIL around
-        (docs/benchmarks.md). OS threads when either is SQLite (the embedded broker, or
-        state under STATE_DIR): a SQLite call, waiting on a lock, would hold up every green
-        thread of the process."""
+        """Green threads when queue and state are networked: 64 OS threads spent much of a
+        core handing one GIL around (docs/benchmarks.md). OS threads when either is SQLite,
+        whose calls, waiting on a lock, would hold up every green thread."""
         if self.worker_pool is not None:
             return self.worker_pool
         return "gevent" if self.redis_url and not self.is_embedded else "threads"
