@@ -2,8 +2,10 @@
 
 Run by the plain venv's python from a folder outside the repo, so every import comes from
 what the install put in site-packages: a run-time import that only a dev package satisfies
-fails here. `invoicebot serve --http` runs on the embedded broker with its worker child,
-against the sandbox stand-ins that ship in the wheel.
+fails here. Against the sandbox stand-ins that ship in the wheel, `invoicebot serve --http`
+runs on the embedded broker with its worker child (OS threads), then on Redis beside an
+`invoicebot worker`, whose default pool there is gevent (a run-time dependency only that
+path imports).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from sandbox.signing import slash_command
 from sandbox.slack import SlackStandIn
 
 MEAL = "0aM9AbvdhI0400:011001900111:07517347"
+#: A database no test or benchmark uses (tests flush 9, the benchmark 12).
+REDIS = "redis://127.0.0.1:6379/13"
 
 
 def free_port() -> int:
@@ -35,6 +39,19 @@ def free_port() -> int:
 
 
 def main() -> int:
+    import redis
+
+    redis.Redis.from_url(REDIS).flushdb()
+    for broker, name in ((None, "embedded broker, threads"), (REDIS, "Redis, gevent")):
+        ack_ms, reply_ms = serve_one(broker)
+        print(
+            f"plain install ({name}): /invoice acked in {ack_ms:.0f} ms, "
+            f"answered in {reply_ms:.0f} ms, stopped cleanly"
+        )
+    return 0
+
+
+def serve_one(broker: str | None) -> tuple[float, float]:
     invoicebot = os.path.join(os.path.dirname(sys.executable), "invoicebot")
     assert os.path.exists(invoicebot), "run this with the plain venv's python"
     folder = tempfile.mkdtemp(prefix="plain-install-")
@@ -52,15 +69,20 @@ def main() -> int:
             PYTHONUNBUFFERED="1",
         )
         env.pop("CELERY_BROKER_URL", None)
+        env.pop("STATE_REDIS_URL", None)
+        env.pop("WORKER_POOL", None)
+        if broker is not None:
+            env["CELERY_BROKER_URL"] = broker
         log_path = os.path.join(folder, "serve.log")
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(
-                [invoicebot, "serve", "--http", "--port", str(port)],
-                env=env,
-                cwd=folder,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        # The embedded broker's `serve` runs its worker as a child; on Redis, as in
+        # production, `invoicebot worker` is its own process.
+        worker_log = log_path if broker is None else os.path.join(folder, "worker.log")
+        procs = [
+            _start([invoicebot, "serve", "--http", "--port", str(port)], env, folder, log_path)
+        ]
+        if broker is not None:
+            procs.append(_start([invoicebot, "worker"], env, folder, worker_log))
+        proc = procs[0]
         try:
             base = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + 60
@@ -83,15 +105,21 @@ def main() -> int:
             reply_ms = (time.perf_counter() - started) * 1000
             assert "¥452.00" in str(post.body), post.body
         finally:
-            proc.send_signal(signal.SIGTERM)
-            code = proc.wait(timeout=30)
-        assert code == 0, f"serve exited {code}:\n{Path(log_path).read_text()}"
-    print(
-        f"plain install: /invoice acked in {ack_ms:.0f} ms, answered in {reply_ms:.0f} ms, "
-        "serve stopped cleanly"
-    )
+            for each in procs:
+                each.send_signal(signal.SIGTERM)
+            codes = [each.wait(timeout=30) for each in procs]
+        assert codes == [0] * len(procs), f"exited {codes}:\n{Path(log_path).read_text()}"
+    pool = "gevent" if broker else "thread"  # as Celery's banner names them
+    assert f"concurrency: 64 ({pool})" in Path(worker_log).read_text(), f"not the {pool} pool"
     shutil.rmtree(folder, ignore_errors=True)
-    return 0
+    return ack_ms, reply_ms
+
+
+def _start(
+    argv: list[str], env: dict[str, str], cwd: str, log_path: str
+) -> subprocess.Popen[bytes]:
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
 
 
 if __name__ == "__main__":
