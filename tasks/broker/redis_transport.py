@@ -131,19 +131,22 @@ def lease_interval(visibility_timeout: float) -> float:
     return max(1.0, min(10.0, visibility_timeout / 4))
 
 
+def _leases_every(connection: Any) -> float:
+    """How often this connection's worker renews its leases, from its visibility timeout."""
+    options = connection.client.transport_options
+    return lease_interval(options.get("visibility_timeout", kombu_redis.Channel.visibility_timeout))
+
+
 class Transport(kombu_redis.Transport):
     Channel = Channel
 
     def register_with_event_loop(self, connection: Any, loop: Any) -> None:
         super().register_with_event_loop(connection, loop)
-        timeout = connection.client.transport_options.get(
-            "visibility_timeout", kombu_redis.Channel.visibility_timeout
-        )
         cycle: Any = self.cycle
         old = getattr(cycle, "_lease_tref", None)
         if old is not None:  # a reconnect registers again
             old.cancel()
-        cycle._lease_tref = loop.call_repeatedly(lease_interval(timeout), self._renew, cycle)
+        cycle._lease_tref = loop.call_repeatedly(_leases_every(connection), self._renew, cycle)
 
     _next_renewal = 0.0
     _next_restore = 0.0
@@ -158,13 +161,12 @@ class Transport(kombu_redis.Transport):
         never restored anything (a killed worker's lookup was never answered).
         """
         now = time.monotonic()
-        options = connection.client.transport_options
         if now >= self._next_renewal:
-            timeout_s = options.get("visibility_timeout", kombu_redis.Channel.visibility_timeout)
-            self._next_renewal = now + lease_interval(timeout_s)
+            self._next_renewal = now + _leases_every(connection)
             self._renew(self.cycle)
         if now >= self._next_restore:
-            self._next_restore = now + max(1.0, float(options.get("unacked_restore_interval", 5)))
+            restore_s = connection.client.transport_options.get("unacked_restore_interval", 5)
+            self._next_restore = now + max(1.0, float(restore_s))
             cycle: Any = self.cycle
             cycle.maybe_restore_messages()
         super().drain_events(connection, timeout=timeout, **kwargs)
