@@ -22,11 +22,13 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
+from bot.doctor.approvals import approvals_check
 from tasks.contracts import Decision
 from tasks.ekuaibao.decide import License, Report, parse_logs
 from tasks.ekuaibao.review_models import FlowGone, Staff, Stage, parse_flow
 from tasks.review.decide_deps import DecideDeps
 from tasks.review.decide_guard import Checked, Refused, guard
+from tasks.settings import Settings
 from tasks.slack.decide_texts import EN, ZH_TEXTS, DecideTexts, decide_texts_for
 
 pytestmark = pytest.mark.no_net
@@ -333,3 +335,68 @@ def test_decide_texts_match_in_both_languages(name: str) -> None:
     else:
         assert _placeholders(en) == _placeholders(zh), name
     assert decide_texts_for("zh-CN") is ZH_TEXTS and decide_texts_for(None) is EN
+
+
+# -- the key bot and workers share ---------------------------------------------------------
+
+
+def test_one_env_gives_every_process_the_same_derived_key() -> None:
+    secret, app_token, own = "s" * 32, "xapp-1-" + "a" * 30, "k" * 32
+    from_secret = Settings(slack_signing_secret=secret).decision_key
+    assert from_secret and from_secret == Settings(slack_signing_secret=secret).decision_key
+    assert from_secret != secret.encode()  # derived: the Slack secret is not the key itself
+    both = Settings(slack_signing_secret=secret, slack_app_token=app_token)
+    assert both.decision_key == from_secret  # the signing secret comes first
+    assert Settings(slack_app_token=app_token).decision_key not in (None, from_secret)
+    assert Settings(decision_signing_key=own, slack_signing_secret=secret).decision_key not in (
+        None,
+        from_secret,
+    )
+    assert Settings().decision_key is None
+    with pytest.raises(ValueError, match="32"):
+        Settings(decision_signing_key="short")
+
+
+def test_the_doctor_warns_when_decisions_cannot_be_signed() -> None:
+    check = approvals_check(Settings(approvals_in_slack=True), client=None)  # type: ignore[arg-type]
+    assert check.status == "warn" and "DECISION_SIGNING_KEY" in check.detail
+
+
+def test_a_signature_covers_everything_that_grants_power() -> None:
+    signed = World().make_decision()
+    assert signed.signed_by(KEY) and not signed.signed_by(None) and not signed.signed_by(b"k" * 32)
+    for name, value in {
+        "step": "prepare",
+        "what": "reject",
+        "user_id": "U0OTHER",
+        "team_id": "T0OTHER",
+        "flow_id": "ID01other",
+        "node_id": EARLIER,
+        "view_id": "V0OTHER",
+        "version": "1|2|3",
+        "reject_to": EARLIER,
+        "resubmit_method": "TO_REJECTOR",
+        "comment": "another",
+        "decision_id": "0" * 16,
+    }.items():
+        assert not signed.model_copy(update={name: value}).signed_by(KEY), name
+    assert signed.model_copy(update={"language": "zh"}).signed_by(KEY)  # wording only
+
+
+def test_the_bot_signs_each_decision_it_queues() -> None:
+    from bot.enqueue import celery_enqueue
+
+    class Celery:
+        def __init__(self) -> None:
+            self.sent: list[dict[str, Any]] = []
+
+        def send_task(self, name: str, args: list[Any], **_: Any) -> None:
+            self.sent.append(args[0])
+
+    celery = Celery()
+    decision = World().make_decision().model_copy(update={"signature": ""})
+    celery_enqueue(celery, KEY)(decision)  # type: ignore[arg-type]
+    celery_enqueue(celery, None)(decision)  # type: ignore[arg-type]
+    signed, unsigned = (Decision.model_validate(args) for args in celery.sent)
+    assert signed.signed_by(KEY) and signed.model_copy(update={"signature": ""}) == decision
+    assert unsigned.signature == "" and not unsigned.signed_by(KEY)
