@@ -4,7 +4,6 @@ bot: through real HTTP into the running bot and its worker, against the stand-in
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -81,8 +80,9 @@ def test_a_stale_confirm_after_asking_does_not_approve_the_next_node(
     assert last["action"] == "freeflow.comment" and "nextId" not in last["attributes"]
     card = {**card, **(slack.message(APPROVER_DM, card["ts"]) or {}), "channel": APPROVER_DM}
     first = open_modal(bot, slack, card, "decide_approve", APPROVER_SLACK)
-    time.sleep(3.1)  # past the click de-duplication: a second, real modal
-    second = open_modal(bot, slack, card, "decide_approve", APPROVER_SLACK)
+    copy = {**card, "ts": f"{card['ts']}9"}  # another copy of the card: a second, real modal
+    second = open_modal(bot, slack, copy, "decide_approve", APPROVER_SLACK)
+    assert first["id"] != second["id"]
     node = ekuaibao.approvals.current_node(flow_id)
     assert confirm(bot, first, APPROVER_SLACK).status_code == 200
     wait_for(lambda: "Approved" in card_now(slack, card), what="the first approval")
