@@ -38,13 +38,16 @@ class EnqueueFailed(Exception):
     """The broker would not take the task; the user must be told at once."""
 
 
-def celery_enqueue(celery: Celery) -> Enqueue:
+def celery_enqueue(celery: Celery, decision_key: bytes | None = None) -> Enqueue:
+    """Publishing by task name; decisions leave signed with `decision_key`."""
+
     def enqueue(request: Queued) -> None:
         if isinstance(request, Notice):
             name, summary, request_id = NOTICE_TASK, f"(notice {request.text_key})", "notice"
         elif isinstance(request, ReviewEvent):  # the payload carries personal data
             name, summary, request_id = REVIEW_EVENT_TASK, "(ekuaibao event)", "ekuaibao event"
         elif isinstance(request, Decision):  # what the person typed stays out of reprs
+            request = request.signed(decision_key)
             name, request_id = DECIDE_TASK, f"decision {request.step} {request.what}"
             summary = f"(decision {request.step} {request.what} by {request.user_id})"
         elif isinstance(request, ReviewAsk):

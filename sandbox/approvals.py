@@ -112,8 +112,11 @@ class ApprovalEndpoints:
         return [str(op.get("id")) for op in state.get("operators") or []]
 
     def current_node(self, flow_id: str) -> str:
-        logs = self._standin.world.flows[flow_id].get("logs") or []
-        return str(((logs[-1] if logs else {}).get("attributes") or {}).get("nextId") or "")
+        """Where the last entry that moves the report sent it (comments move nothing)."""
+        for log in reversed(self._standin.world.flows[flow_id].get("logs") or []):
+            if log.get("action") != "freeflow.comment":
+                return str((log.get("attributes") or {}).get("nextId") or "")
+        return ""
 
     # -- charge powers -----------------------------------------------------------------------
 
@@ -327,13 +330,19 @@ class ApprovalEndpoints:
             if time.time() - last < 5:
                 return self._error(400, "评论太过频繁")
             self._last_comment[(flow_id, staff_id)] = time.time()
-            entry = copy.deepcopy(flow["logs"][-1])
-            entry.update({"action": "freeflow.comment", "operatorId": staff_id})
-            entry["time"] = int(time.time() * 1000)
-            entry["attributes"] = {
-                **(entry.get("attributes") or {}),
-                "comment": text,
-                "keepItSecret": bool(params.get("keepItSecret")),
+            # As Ekuaibao writes it: a comment moves nothing, so its entry has no nodeId,
+            # nextId or next operators (sandbox's choice: updateTime is left alone).
+            entry: dict[str, Any] = {
+                "action": "freeflow.comment",
+                "state": flow.get("state"),
+                "operatorId": staff_id,
+                "byDelegateId": None,
+                "time": int(time.time() * 1000),
+                "attributes": {
+                    "comment": text,
+                    "keepItSecret": bool(params.get("keepItSecret")),
+                },
+                "attachments": [],
             }
             flow["logs"].append(entry)
             self.comments.append((flow_id, staff_id, text))

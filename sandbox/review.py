@@ -272,8 +272,15 @@ class ReviewEndpoints:
                         "time": now,
                     }
                 )
-                log["attributes"] = {**log.get("attributes", {}), "comment": comment}
-                log["attributes"]["nextName"] = stage
+                here = _moved_to(flow["logs"])
+                log["attributes"] = {
+                    **log.get("attributes", {}),
+                    "comment": comment,
+                    "nodeId": here,
+                    # the next node is a new one (approving elsewhere moves the report on)
+                    "nextId": _node_id() if approvers else "",
+                    "nextName": stage,
+                }
                 flow["logs"].append(log)
             flow["state"] = state
             flow["updateTime"] = now
@@ -288,6 +295,15 @@ class ReviewEndpoints:
             }
             flow["actions"] = {a: ["freeflow.agree", "freeflow.reject"] for a in approvers}
             self.since[flow_id] = now
+
+    def edit_report(self, flow_id: str, amount: Decimal) -> None:
+        """The submitter edits the report while it is being approved (审批中修改): a new
+        total, and a new updateTime, at the same node."""
+        with self._lock:
+            flow = self._standin.world.flows[flow_id]
+            flow["form"]["expenseMoney"] = _money(amount)
+            flow["form"]["payMoney"] = _money(amount)
+            flow["updateTime"] = max(int(time.time() * 1000), int(flow["updateTime"]) + 1)
 
     def delete_flow(self, flow_id: str) -> None:
         with self._lock:
@@ -511,6 +527,18 @@ class ReviewEndpoints:
             f"&pageType={page}{flow}"
         )
         return HttpResponse.json(200, {"value": {"message": url, "code": "true"}})
+
+
+def _node_id() -> str:
+    """A node instance id the way Ekuaibao writes them (float-like, kept as text)."""
+    return f"FLOW:{secrets.randbelow(10**9)}E9:{secrets.randbelow(10**8)}"
+
+
+def _moved_to(logs: list[dict[str, Any]]) -> str:
+    for log in reversed(logs):
+        if log.get("action") != "freeflow.comment":
+            return str((log.get("attributes") or {}).get("nextId") or "")
+    return ""
 
 
 def _money(amount: Decimal) -> dict[str, Any]:

@@ -18,6 +18,12 @@ def approvals_check(settings: Settings, client: EkuaibaoClient) -> Check:
             "off: review cards show no Approve/Reject buttons (set APPROVALS_IN_SLACK=true "
             "to let approvers decide in Slack)",
         )
+    if settings.decision_key is None:
+        return warn(
+            APPROVALS,
+            "no key to sign decisions: workers refuse every one (set DECISION_SIGNING_KEY, "
+            "the same in the bot and every worker)",
+        )
     try:
         found = DecideApi(client).license()
     except EkuaibaoError as exc:

@@ -3,8 +3,9 @@
 A click opens the modal at once (Slack's trigger_id lives 3 s) saying "checking"; the
 worker checks the clicker and the report, then fills it in or says why not. Confirm is
 validated here (a rejection needs a reason) and queued. Clicks and modals carry only the
-flow id and node; `private_metadata` is read for nothing else, and the worker re-reads
-everything before acting.
+flow id and node, and a modal also the version of the report it showed; `private_metadata`
+is read for nothing else, and the worker re-reads everything before acting. The bot signs
+each decision when it queues it (`bot.enqueue`).
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from slack_sdk.errors import SlackApiError
 
 from bot.enqueue import EnqueueFailed
 from bot.wiring import Wiring, wiring_of
-from tasks.contracts import Decision, DecisionWhat
+from tasks.contracts import VERSION_PATTERN, Decision, DecisionWhat
 from tasks.slack.decide_views import loading_view
 
 log = logging.getLogger(__name__)
 _ID = re.compile(r"[A-Za-z0-9_$:-]{1,80}")
+_VERSION = re.compile(VERSION_PATTERN)
 _WHAT: dict[str, DecisionWhat] = {
     "decide_approve": "approve",
     "decide_reject": "reject",
@@ -34,6 +36,12 @@ DOUBLE_CLICK_S = 3
 
 
 def _ids(raw: Any) -> tuple[str, str] | None:
+    bound = _bound(raw)
+    return bound[:2] if bound is not None else None
+
+
+def _bound(raw: Any) -> tuple[str, str, str] | None:
+    """(flow, node, version) from a button value or a modal's metadata; version "" if none."""
     try:
         value = json.loads(raw or "")
     except (TypeError, ValueError):
@@ -41,9 +49,12 @@ def _ids(raw: Any) -> tuple[str, str] | None:
     if not isinstance(value, dict):
         return None
     flow, node = str(value.get("f") or ""), str(value.get("n") or "")
+    version = str(value.get("v") or "")
     if not _ID.fullmatch(flow) or (node and not _ID.fullmatch(node)):
         return None
-    return flow, node
+    if version and not _VERSION.fullmatch(version):
+        return None
+    return flow, node, version
 
 
 def _text(values: dict[str, Any], block: str) -> str:
@@ -128,7 +139,7 @@ def decide_submitted(
 
     user = str((body.get("user") or {}).get("id", ""))
     what = _WHAT.get(str(view.get("callback_id") or ""))
-    ids = _ids(view.get("private_metadata"))
+    ids = _bound(view.get("private_metadata"))
     language = wiring.language.for_user(user)
     texts = decide_texts_for(language)
     if what is None or ids is None:
@@ -160,6 +171,7 @@ def decide_submitted(
                 team_id=str((body.get("team") or {}).get("id", "")),
                 flow_id=ids[0],
                 node_id=ids[1],
+                version=ids[2],
                 comment=comment,
                 reject_to=reject_to,
                 resubmit_method="TO_REJECTOR" if method == "TO_REJECTOR" else "FROM_START",

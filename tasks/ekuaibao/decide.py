@@ -17,7 +17,7 @@ from tasks.ekuaibao.client import EkuaibaoClient
 from tasks.ekuaibao.errors import BadRequest, Unavailable
 from tasks.ekuaibao.models import MalformedPayload
 from tasks.ekuaibao.review import FLOW_DETAILS_PATH, SAFE_ID, STAFF_IDS_PATH
-from tasks.ekuaibao.review_models import Flow, FlowGone, Staff, parse_flow, parse_staff
+from tasks.ekuaibao.review_models import Flow, FlowGone, Staff, Stage, parse_flow, parse_staff
 
 SUBMIT_PATH = "/api/openapi/v1/backlog/data/%5B{ids}%5D"
 RESULT_PATH = "/api/openapi/v1/backlog/data/result"
@@ -65,8 +65,18 @@ class Report:
 
     @property
     def node_id(self) -> str:
-        """The node waiting now: where the last log entry sent the report."""
-        return self.logs[-1].next_id if self.logs else ""
+        """Where the last entry that moves the report sent it (comments never do)."""
+        return self.flow.node_id
+
+    def waiting_at(self, stage: Stage | None) -> str:
+        """The node that waits now, as both the log and approveStates say; "" when it
+        cannot be known (no such entry, no `nextId`, or the two name different nodes)."""
+        node, name = self.flow.node_id, self.flow.node_name
+        if not node or stage is None or self.flow.state != "approving":
+            return ""
+        if name and stage.name and name != stage.name:
+            return ""
+        return node
 
     def decided(self, staff_id: str, action: str, node_id: str, since_ms: int) -> LogEntry | None:
         for entry in reversed(self.logs):

@@ -62,8 +62,48 @@ class Flow:
     last_operator: str
     #: Which buttons each staff member may press now (`actions`).
     actions: dict[str, tuple[str, ...]]
-    #: The node waiting now (the last log entry's `nextId`): decisions are keyed by it.
+    #: Where the last log entry that moves the report sent it (`nextId`; "" when that
+    #: entry has none), and that node's name: `waiting_at` checks it against approveStates.
     node_id: str = ""
+    node_name: str = ""
+
+    @property
+    def version(self) -> str:
+        """What a decision modal shows of the report (`updateTime|amount|invoices`): an edit
+        changes it, so a decision binds to what the approver saw."""
+        amount = format(self.amount, "f")[:40] if self.amount is not None else "-"
+        return f"{self.updated_ms or 0}|{amount}|{len(self.invoice_ids)}"
+
+
+#: Log actions that never move a report to another node: comments, reminders, printing,
+#: copies, edits while approving. Their entries carry no `nextId`.
+NOT_MOVING = frozenset(
+    "freeflow." + action
+    for action in (
+        "comment",
+        "remind",
+        "urge",
+        "print",
+        "printed",
+        "copy",
+        "carbonCopy",
+        "modify",
+        "editApproving",
+    )
+)
+
+
+def moved_to(logs: list[dict[str, Any]]) -> tuple[str, str]:
+    """(nextId, nextName) of the last entry that moves the report; ("", "") when that
+    entry says nothing of where (the node is then unknown, never guessed)."""
+    for entry in reversed(logs):
+        if as_text(entry.get("action")) in NOT_MOVING:
+            continue
+        attributes = entry.get("attributes")
+        if not isinstance(attributes, dict):
+            return "", ""
+        return as_text(attributes.get("nextId")), as_text(attributes.get("nextName"))
+    return "", ""
 
 
 def as_text(value: Any) -> str:
@@ -120,6 +160,7 @@ def parse_flow(body: Any) -> Flow:
         if isinstance(names, list)
     }
     department = form.get("loanDepartment") if form_type == "loan" else None
+    node_id, node_name = moved_to(logs)
     return Flow(
         flow_id=as_text(value["id"]),
         code=as_text(form.get("code")),
@@ -138,7 +179,8 @@ def parse_flow(body: Any) -> Flow:
         last_comment=as_text(attributes.get("comment")) if isinstance(attributes, dict) else "",
         last_operator=as_text(last.get("operatorId")),
         actions=actions,
-        node_id=as_text(attributes.get("nextId")) if isinstance(attributes, dict) else "",
+        node_id=node_id,
+        node_name=node_name,
     )
 
 
@@ -175,4 +217,14 @@ def parse_staff(body: Any) -> list[Staff]:
     ]
 
 
-__all__ = ["Flow", "FlowGone", "Staff", "Stage", "parse_flow", "parse_staff", "parse_stages"]
+__all__ = [
+    "NOT_MOVING",
+    "Flow",
+    "FlowGone",
+    "Staff",
+    "Stage",
+    "moved_to",
+    "parse_flow",
+    "parse_staff",
+    "parse_stages",
+]

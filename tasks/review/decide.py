@@ -40,18 +40,21 @@ def decide(decision: Decision, deps: DecideDeps) -> None:
         checked = guard(deps, decision, texts)
     except Refused as refused:
         record = None
-        if refused.reason in ("not a current approver", "report at another node") or (
-            refused.reason.startswith("report is")
-        ):
+        moved = ("not a current approver", "report at another node", "report changed")
+        if refused.reason in moved or refused.reason.startswith("report is"):
             record = _own_record(deps, decision)
         if record is not None:  # our own call moved it on: confirm, don't refuse
             _recover(deps, decision, record, texts)
             return
-        audit(decision, "", decision.node_id, f"refused: {refused.reason}")
+        audit(decision, refused.staff_id, decision.node_id, f"refused: {refused.reason}")
+        if refused.reason == "report changed" and rerender(
+            deps.review, decision.flow_id, refused.staff_id, decision.language, refused.text
+        ):
+            return  # the card shows the report as it is now, saying it changed
         _tell(deps, decision, refused.text)
         return
     flow, staff_id = checked.report.flow, checked.staff_id
-    node = checked.report.node_id
+    node = checked.node_id
     key = _key(flow.flow_id, node, staff_id)
     record = _claim(deps, decision, checked, key, texts)
     if record is None:
@@ -108,7 +111,7 @@ def _claim(
 ) -> dict[str, Any] | None:
     """This decision's claim on (report, node, approver) in the ledger; None when the
     decision ended here (claimed by another, recovered, or abandoned)."""
-    flow, staff_id, node = checked.report.flow, checked.staff_id, checked.report.node_id
+    flow, staff_id, node = checked.report.flow, checked.staff_id, checked.node_id
     now = deps.clock()
     record = {
         "id": decision.decision_id,
@@ -167,14 +170,14 @@ def _ask(
     except BadRequest as exc:
         reason = str(exc).split(": ", 1)[-1]
         deps.ledger.release(key)
-        audit(decision, checked.staff_id, checked.report.node_id, f"ask refused: {reason[:80]}")
+        audit(decision, checked.staff_id, checked.node_id, f"ask refused: {reason[:80]}")
         _tell(deps, decision, texts.ask_refused.format(code=code, reason=escape(reason)))
         return
     except EkuaibaoError:
         deps.ledger.release(key)
         raise
     deps.ledger.release(key)
-    audit(decision, checked.staff_id, checked.report.node_id, "asked")
+    audit(decision, checked.staff_id, checked.node_id, "asked")
     note = texts.asked_note.format(who=f"<@{decision.user_id}>", when=slack_date(int(deps.clock())))
     if not rerender(deps.review, flow.flow_id, checked.staff_id, decision.language, note):
         _tell(deps, decision, texts.asked.format(code=code))
@@ -188,7 +191,7 @@ def abandoned(
     again, saying nothing was sent, so the person decides again when they choose."""
     deps.ledger.release(key)
     flow = checked.report.flow
-    audit(decision, checked.staff_id, checked.report.node_id, "not sent: claim freed")
+    audit(decision, checked.staff_id, checked.node_id, "not sent: claim freed")
     code = escape(flow.code or flow.flow_id)
     note = texts.not_sent.format(code=code)
     if not rerender(deps.review, flow.flow_id, checked.staff_id, decision.language, note):

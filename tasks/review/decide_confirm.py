@@ -21,7 +21,10 @@ log = logging.getLogger(__name__)
 
 
 def _key(flow_id: str, node_id: str, staff_id: str) -> str:
-    return f"{flow_id}|{node_id or '-'}|{staff_id}"
+    """One claim per (report, node, approver); a decision without its node has none."""
+    if not node_id:
+        raise ValueError("a decision claim needs the node that waits")
+    return f"{flow_id}|{node_id}|{staff_id}"
 
 
 def _own_record(deps: DecideDeps, decision: Decision) -> dict[str, Any] | None:

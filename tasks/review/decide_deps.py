@@ -45,6 +45,8 @@ class DecideDeps:
     ledger: Ledger
     enabled: bool
     interval_s: float
+    #: What decision tasks must be signed with (Settings.decision_key); None: none pass.
+    key: bytes | None = None
     tenant: str = "tenant"
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep

@@ -90,7 +90,8 @@ def filled_view(
         )
     else:
         blocks.append(_input("question", texts.question_label, optional=False))
-    return modal(decision.what, texts, blocks, metadata(flow.flow_id, checked.report.node_id), True)
+    bound = metadata(flow.flow_id, checked.node_id, flow.version)
+    return modal(decision.what, texts, blocks, bound, True)
 
 
 def prepare(decision: Decision, deps: DecideDeps) -> None:

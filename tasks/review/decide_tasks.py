@@ -43,9 +43,15 @@ def attach(review: ReviewDeps, settings: Settings) -> DecideDeps:
             ledger=make_ledger(settings.redis_url, settings.state_dir),
             enabled=settings.approvals_in_slack,
             interval_s=settings.approvals_interval_s,
+            key=settings.decision_key,
         )
         _deps = (id(review), deps)
     review.decorate = partial(with_buttons, deps)
+    if deps.enabled and deps.key is None:
+        log.warning(
+            "deciding in Slack is on but no decision key is set (DECISION_SIGNING_KEY, "
+            "SLACK_SIGNING_SECRET or SLACK_APP_TOKEN): every decision will be refused"
+        )
     if deps.enabled:
         review.submit(deps.license)
     return deps

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import sys
 from collections.abc import Iterable
@@ -73,6 +75,9 @@ class Settings(BrokerSettings):
     approvals_in_slack: bool = False
     #: Seconds between two decision calls of this tenant (Ekuaibao asks for > 1 minute).
     approvals_interval_s: float = Field(default=61.0, ge=0.5, le=3600)
+    #: Signs each decision task (bot) and checks it (worker); the same in every process.
+    #: Unset: derived from SLACK_SIGNING_SECRET, else SLACK_APP_TOKEN; neither: no decisions.
+    decision_signing_key: SecretStr | None = Field(default=None, min_length=32)
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -159,6 +164,16 @@ class Settings(BrokerSettings):
         if self.worker_pool is not None:
             return self.worker_pool
         return "gevent" if self.redis_url and not self.is_embedded else "threads"
+
+    @property
+    def decision_key(self) -> bytes | None:
+        """The key decisions are signed with, derived (never the Slack secret itself, so
+        one .env serves every process without the secret doubling as another key)."""
+        for source in (self.decision_signing_key, self.slack_signing_secret, self.slack_app_token):
+            if source is not None and source.get_secret_value():
+                label = b"invoicebot decision signing key v1"
+                return hmac.new(source.get_secret_value().encode(), label, hashlib.sha256).digest()
+        return None
 
     @property
     def effective_access_mode(self) -> AccessMode:

@@ -56,6 +56,9 @@ class DecideTexts:
     ask_refused: str
     asked_note: str
     not_sent: str
+    changed: str
+    node_unknown: str
+    not_verified: str
 
 
 EN = DecideTexts(
@@ -119,6 +122,13 @@ EN = DecideTexts(
     asked_note="💬 Question sent to the submitter by {who} at {when}. The decision is still yours.",
     not_sent="⚠️ Your decision on {code} was not sent: the bot stopped before it reached "
     "Ekuaibao. Nothing changed there; decide again when you are ready.",
+    changed="⚠️ {code} changed since you opened it, so nothing was sent. Look at it again "
+    "as it is now, then decide.",
+    node_unknown="Ekuaibao does not say clearly which step {code} waits at, so nothing was "
+    "sent. Open it in Ekuaibao to decide there.",
+    not_verified="Your decision on {code} could not be verified, so nothing was sent to "
+    "Ekuaibao. Decide in Ekuaibao for now, and tell your admin (the bot and its workers "
+    "need the same decision key).",
 )
 
 ZH_TEXTS = DecideTexts(
@@ -177,6 +187,10 @@ ZH_TEXTS = DecideTexts(
     asked_note="💬 {who} 已于 {when} 向提交人发送问题，审批仍待您决定。",
     not_sent="⚠️ 您对 {code} 的审批未发出：机器人在发送到易快报之前停止了。易快报中没有任何变化，"
     "请在准备好后重新审批。",
+    changed="⚠️ {code} 在您打开后已被修改，未发送任何操作。请查看其最新内容后再审批。",
+    node_unknown="易快报未明确 {code} 当前所在的审批节点，未发送任何操作。请在易快报中打开审批。",
+    not_verified="您对 {code} 的审批无法验证，未向易快报发送任何操作。请暂时在易快报中审批，"
+    "并告知管理员（机器人与其 worker 需要相同的审批签名密钥）。",
 )
 
 

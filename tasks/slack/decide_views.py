@@ -32,8 +32,10 @@ def modal(
     return view
 
 
-def metadata(flow_id: str, node_id: str) -> str:
-    return json.dumps({"f": flow_id, "n": node_id}, separators=(",", ":"))
+def metadata(flow_id: str, node_id: str, version: str = "") -> str:
+    """What Confirm carries back: the ids and, once filled, the report's version shown."""
+    fields = {"f": flow_id, "n": node_id, **({"v": version} if version else {})}
+    return json.dumps(fields, separators=(",", ":"))
 
 
 def loading_view(what: str, flow_id: str, node_id: str, language: str | None) -> dict[str, Any]:

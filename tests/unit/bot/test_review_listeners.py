@@ -112,3 +112,28 @@ def test_a_rejection_with_a_reason_is_queued_then_acked() -> None:
     (decision,) = queue.sent
     assert isinstance(decision, Decision)
     assert (decision.step, decision.comment, decision.reject_to) == ("decide", "wrong amount", "")
+
+
+@pytest.mark.parametrize(
+    ("metadata", "queued"),
+    [
+        ({"f": FLOW, "n": "N1", "v": "1700000000000|100.00|3"}, "1700000000000|100.00|3"),
+        ({"f": FLOW, "n": "N1"}, ""),  # a modal that showed nothing: the worker refuses it
+        ({"f": FLOW, "n": "N1", "v": "1|<script>|3"}, None),
+        ({"f": FLOW, "n": "N1", "v": "1|2|3|4"}, None),
+    ],
+)
+def test_a_confirm_carries_the_version_its_modal_showed(
+    metadata: dict[str, Any], queued: str | None
+) -> None:
+    ack, queue = Mock(), Queue()
+    body, view = modal("decide_approve", {})
+    decide.decide_submitted(
+        ack, body, {**view, "private_metadata": json.dumps(metadata)}, context(queue)
+    )
+    ack.assert_called_once_with()
+    if queued is None:
+        assert queue.sent == []  # malformed: nothing goes to the workers
+    else:
+        (decision,) = queue.sent
+        assert isinstance(decision, Decision) and decision.version == queued

@@ -1,0 +1,402 @@
+"""The decision guard in-process: one row per reason it refuses, and the cases it lets pass.
+
+Each row starts from one world where an approver may approve (a signed decision, their
+Slack email, their staff record, the report waiting at their node as both its log and
+approveStates say, the version their modal showed) and changes one thing. Real parsers
+read the report (`parse_flow`, `parse_logs`), so the log shapes are Ekuaibao's own.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import string
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
+
+from bot.doctor.approvals import approvals_check
+from tasks.contracts import Decision
+from tasks.ekuaibao.decide import License, Report, parse_logs
+from tasks.ekuaibao.review_models import FlowGone, Staff, Stage, parse_flow
+from tasks.review.decide_deps import DecideDeps
+from tasks.review.decide_guard import Checked, Refused, guard
+from tasks.settings import Settings
+from tasks.slack.decide_texts import EN, ZH_TEXTS, DecideTexts, decide_texts_for
+
+pytestmark = pytest.mark.no_net
+
+KEY = bytes(range(32))
+FLOW, USER, STAFF, OTHER = "ID01gUaRdFlow", "U0APPROVER", "corp:ID01aPpRoVeR", "corp:ID01oThEr"
+EMAIL, STAGE = "approver@example.com", "部门经理审批"
+NODE, EARLIER = "FLOW:1177147692E9:53411358E7", "FLOW:447576403E9:261660833"
+WAITING = Stage(FLOW, STAGE, ((STAFF, "审批人"),))
+APPROVER = Staff(STAFF, "审批人", EMAIL, "dept")
+
+
+def _entry(action: str, **attributes: Any) -> dict[str, Any]:
+    return {"action": action, "operatorId": "corp:ID01sUbMiT", "time": 1, "attributes": attributes}
+
+
+def _body() -> dict[str, Any]:
+    invoices = [{"feeTypeForm": {"invoiceForm": {"invoices": [{"invoiceId": "inv-1"}]}}}]
+    return {
+        "value": {
+            "id": FLOW,
+            "state": "approving",
+            "formType": "expense",
+            "updateTime": 1_700_000_000_000,
+            "form": {
+                "code": "B24000001",
+                "title": "差旅",
+                "submitterId": "corp:ID01sUbMiT",
+                "expenseMoney": {"standard": "100.00", "standardStrCode": "CNY"},
+                "details": invoices,
+            },
+            "logs": [
+                _entry("freeflow.submit", nodeId="SUBMIT", nextId=EARLIER, nextName="主管审批"),
+                _entry(
+                    "freeflow.agree",
+                    nodeId=EARLIER,
+                    nodeName="主管审批",
+                    nextId=NODE,
+                    nextName=STAGE,
+                ),
+            ],
+            "actions": {STAFF: ["freeflow.agree", "freeflow.reject", "freeflow.comment"]},
+        }
+    }
+
+
+class _Slack:
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def users_info(self, *, user: str) -> dict[str, Any]:
+        if self.world.slack_user is None:
+            response = SlackResponse(
+                client=None,
+                http_verb="GET",
+                api_url="users.info",
+                req_args={},
+                data={"ok": False, "error": "user_not_found"},
+                headers={},
+                status_code=200,
+            )
+            raise SlackApiError("user_not_found", response)
+        return {"ok": True, "user": self.world.slack_user}
+
+
+class _Api:
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def license(self) -> License:
+        return License(self.world.licensed, "test")
+
+    def staff_by_email(self, email: str) -> Staff | None:
+        return self.world.staff if email == EMAIL else None
+
+    def report(self, flow_id: str) -> Report:
+        if self.world.gone:
+            raise FlowGone(flow_id, deleted=True)
+        return Report(parse_flow(self.world.body), parse_logs(self.world.body))
+
+
+def _done(value: Any) -> Future[Any]:
+    future: Future[Any] = Future()
+    future.set_result(value)
+    return future
+
+
+@dataclass
+class World:
+    """Everything the guard reads, each part a row may change."""
+
+    body: dict[str, Any] = field(default_factory=_body)
+    stage: Stage | None = WAITING
+    slack_user: dict[str, Any] | None = field(
+        default_factory=lambda: {"id": USER, "profile": {"email": EMAIL}}
+    )
+    staff: Staff | None = APPROVER
+    enabled: bool = True
+    licensed: bool = True
+    gone: bool = False
+    key: bytes | None = KEY
+    #: Changes to the decision; signed afterwards with `signing_key` unless `tampered`.
+    decision: dict[str, Any] = field(default_factory=dict)
+    signing_key: bytes | None = KEY
+    tampered: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def value(self) -> dict[str, Any]:
+        return self.body["value"]  # type: ignore[no-any-return]
+
+    def shown_version(self) -> str:
+        return parse_flow(_body()).version
+
+    def make_decision(self) -> Decision:
+        fields: dict[str, Any] = {
+            "step": "decide",
+            "what": "approve",
+            "user_id": USER,
+            "team_id": "T0TEAM",
+            "flow_id": FLOW,
+            "node_id": NODE,
+            "version": self.shown_version(),
+            **self.decision,
+        }
+        signed = Decision(**fields).signed(self.signing_key)
+        return signed.model_copy(update=self.tampered) if self.tampered else signed
+
+    def deps(self) -> DecideDeps:
+        stages = {FLOW: self.stage} if self.stage else {}
+        review = SimpleNamespace(
+            slack=_Slack(self),
+            api=SimpleNamespace(stages=lambda ids: stages),
+            submit=lambda fn, *args: _done(fn(*args)),
+        )
+        return DecideDeps(
+            review=review,  # type: ignore[arg-type]
+            api=_Api(self),  # type: ignore[arg-type]
+            ledger=None,  # type: ignore[arg-type]
+            enabled=self.enabled,
+            interval_s=1.0,
+            key=self.key,
+        )
+
+
+def _trailing(world: World, *entries: dict[str, Any]) -> None:
+    world.value["logs"].extend(entries)
+
+
+def _money(world: World, amount: str) -> None:
+    world.value["form"]["expenseMoney"]["standard"] = amount
+
+
+def _add_invoice(world: World) -> None:
+    detail = copy.deepcopy(world.value["form"]["details"][0])
+    detail["feeTypeForm"]["invoiceForm"]["invoices"][0]["invoiceId"] = "inv-2"
+    world.value["form"]["details"].append(detail)
+
+
+#: (what differs from the world where approving is allowed, how it is changed, the reason).
+REFUSALS: list[tuple[str, Callable[[World], None], str]] = [
+    ("unsigned task", lambda w: setattr(w, "signing_key", None), "unsigned"),
+    ("signed with another key", lambda w: setattr(w, "signing_key", b"x" * 32), "bad signature"),
+    ("user changed after signing", lambda w: w.tampered.update(user_id="U0OTHER"), "bad signature"),
+    ("node changed after signing", lambda w: w.tampered.update(node_id=EARLIER), "bad signature"),
+    (
+        "version changed after signing",
+        lambda w: w.tampered.update(version="1|1|1"),
+        "bad signature",
+    ),
+    ("comment changed after signing", lambda w: w.tampered.update(comment="x"), "bad signature"),
+    ("worker without a key", lambda w: setattr(w, "key", None), "no decision key"),
+    ("switched off", lambda w: setattr(w, "enabled", False), "off or not licensed"),
+    ("not licensed", lambda w: setattr(w, "licensed", False), "off or not licensed"),
+    ("malformed flow id", lambda w: w.decision.update(flow_id="ID01/../x"), "malformed ids"),
+    ("malformed node id", lambda w: w.decision.update(node_id="FLOW:1 2"), "malformed ids"),
+    ("Slack user unknown", lambda w: setattr(w, "slack_user", None), "no Slack email"),
+    ("no Slack email", lambda w: setattr(w, "slack_user", {"profile": {}}), "no Slack email"),
+    (
+        "deactivated in Slack",
+        lambda w: setattr(w, "slack_user", {"deleted": True, "profile": {"email": EMAIL}}),
+        "no Slack email",
+    ),
+    (
+        "a bot",
+        lambda w: setattr(w, "slack_user", {"is_bot": True, "profile": {"email": EMAIL}}),
+        "no Slack email",
+    ),
+    ("no staff", lambda w: setattr(w, "staff", None), "no active staff with that email"),
+    ("report gone", lambda w: setattr(w, "gone", True), "report gone"),
+    ("no approveStates", lambda w: setattr(w, "stage", None), "not a current approver"),
+    (
+        "not a current approver",
+        lambda w: setattr(w, "stage", Stage(FLOW, STAGE, ((OTHER, "别人"),))),
+        "not a current approver",
+    ),
+    ("report not approving", lambda w: w.value.update(state="rejected"), "report is rejected"),
+    (
+        "at another node",
+        lambda w: w.decision.update(node_id=EARLIER),
+        "report at another node",
+    ),
+    (
+        "a decision without its node",
+        lambda w: w.decision.update(node_id=""),
+        "report at another node",
+    ),
+    (
+        "no node, after a trailing comment",
+        lambda w: (
+            _trailing(w, _entry("freeflow.comment", comment="?")),
+            w.decision.update(node_id=""),
+        ),
+        "report at another node",
+    ),
+    (
+        "node unknown: the last moving entry has no nextId",
+        lambda w: _trailing(w, _entry("freeflow.hangUp", comment="")),
+        "node unknown",
+    ),
+    (
+        "node unknown: log and approveStates name different nodes",
+        lambda w: setattr(w, "stage", Stage(FLOW, "财务审批", ((STAFF, "审批人"),))),
+        "node unknown",
+    ),
+    ("node unknown: no log", lambda w: w.value.update(logs=[]), "node unknown"),
+    ("amount raised", lambda w: _money(w, "10000.00"), "report changed"),
+    ("updateTime moved", lambda w: w.value.update(updateTime=1_700_000_000_001), "report changed"),
+    ("an invoice added", _add_invoice, "report changed"),
+    ("a Confirm that showed no version", lambda w: w.decision.update(version=""), "report changed"),
+    (
+        "not in actions",
+        lambda w: w.value.update(actions={STAFF: ["freeflow.reject"]}),
+        "not in actions",
+    ),
+    (
+        "ask without any action",
+        lambda w: (w.value.update(actions={}), w.decision.update(what="ask")),
+        "not in actions",
+    ),
+    (
+        "needs select.approver",
+        lambda w: w.value["actions"][STAFF].append("freeflow.select.approver"),
+        "needs select.approver",
+    ),
+    (
+        "rejectTo not an earlier node",
+        lambda w: w.decision.update(what="reject", reject_to="FLOW:9E9:9"),
+        "rejectTo not an earlier node",
+    ),
+]
+
+#: Changes after which the decision still passes (what it is for is unchanged).
+ALLOWED: list[tuple[str, Callable[[World], None]]] = [
+    ("as the modal showed it", lambda w: None),
+    ("after a trailing comment", lambda w: _trailing(w, _entry("freeflow.comment", comment="?"))),
+    ("after a reminder", lambda w: _trailing(w, _entry("freeflow.remind"))),
+    ("the modal's check (no version yet)", lambda w: w.decision.update(step="prepare", version="")),
+    ("reject to an earlier node", lambda w: w.decision.update(what="reject", reject_to=EARLIER)),
+    ("ask", lambda w: w.decision.update(what="ask", comment="which trip?")),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"), [r[1:] for r in REFUSALS], ids=[r[0] for r in REFUSALS]
+)
+def test_the_guard_refuses(change: Callable[[World], None], reason: str) -> None:
+    world = World()
+    change(world)
+    with pytest.raises(Refused) as refused:
+        guard(world.deps(), world.make_decision(), EN)
+    assert refused.value.reason == reason
+    assert "nothing" in refused.value.text or "Ekuaibao" in refused.value.text  # says what next
+
+
+@pytest.mark.parametrize("change", [r[1] for r in ALLOWED], ids=[r[0] for r in ALLOWED])
+def test_the_guard_lets_pass(change: Callable[[World], None]) -> None:
+    world = World()
+    change(world)
+    checked = guard(world.deps(), world.make_decision(), EN)
+    assert isinstance(checked, Checked)
+    assert (checked.staff_id, checked.node_id) == (STAFF, NODE)
+
+
+def test_the_version_is_what_the_modal_showed() -> None:
+    flow = parse_flow(_body())
+    assert flow.version == "1700000000000|100.00|1"
+    raised = _body()
+    raised["value"]["form"]["expenseMoney"]["standard"] = "10000"
+    assert parse_flow(raised).version != flow.version
+    assert Decimal(parse_flow(raised).version.split("|")[1]) == Decimal(10000)
+
+
+def _placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
+@pytest.mark.parametrize("name", [f.name for f in dataclasses.fields(DecideTexts)])
+def test_decide_texts_match_in_both_languages(name: str) -> None:
+    en, zh = getattr(EN, name), getattr(ZH_TEXTS, name)
+    assert type(en) is type(zh) and zh
+    if isinstance(en, dict):
+        assert set(en) == set(zh)
+        assert all(_placeholders(en[k]) == _placeholders(zh[k]) for k in en)
+    else:
+        assert _placeholders(en) == _placeholders(zh), name
+    assert decide_texts_for("zh-CN") is ZH_TEXTS and decide_texts_for(None) is EN
+
+
+# -- the key bot and workers share ---------------------------------------------------------
+
+
+def test_one_env_gives_every_process_the_same_derived_key() -> None:
+    secret, app_token, own = "s" * 32, "xapp-1-" + "a" * 30, "k" * 32
+    from_secret = Settings(slack_signing_secret=secret).decision_key
+    assert from_secret and from_secret == Settings(slack_signing_secret=secret).decision_key
+    assert from_secret != secret.encode()  # derived: the Slack secret is not the key itself
+    both = Settings(slack_signing_secret=secret, slack_app_token=app_token)
+    assert both.decision_key == from_secret  # the signing secret comes first
+    assert Settings(slack_app_token=app_token).decision_key not in (None, from_secret)
+    assert Settings(decision_signing_key=own, slack_signing_secret=secret).decision_key not in (
+        None,
+        from_secret,
+    )
+    assert Settings().decision_key is None
+    with pytest.raises(ValueError, match="32"):
+        Settings(decision_signing_key="short")
+
+
+def test_the_doctor_warns_when_decisions_cannot_be_signed() -> None:
+    check = approvals_check(Settings(approvals_in_slack=True), client=None)  # type: ignore[arg-type]
+    assert check.status == "warn" and "DECISION_SIGNING_KEY" in check.detail
+
+
+def test_a_signature_covers_everything_that_grants_power() -> None:
+    signed = World().make_decision()
+    assert signed.signed_by(KEY) and not signed.signed_by(None) and not signed.signed_by(b"k" * 32)
+    for name, value in {
+        "step": "prepare",
+        "what": "reject",
+        "user_id": "U0OTHER",
+        "team_id": "T0OTHER",
+        "flow_id": "ID01other",
+        "node_id": EARLIER,
+        "view_id": "V0OTHER",
+        "version": "1|2|3",
+        "reject_to": EARLIER,
+        "resubmit_method": "TO_REJECTOR",
+        "comment": "another",
+        "decision_id": "0" * 16,
+    }.items():
+        assert not signed.model_copy(update={name: value}).signed_by(KEY), name
+    assert signed.model_copy(update={"language": "zh"}).signed_by(KEY)  # wording only
+
+
+def test_the_bot_signs_each_decision_it_queues() -> None:
+    from bot.enqueue import celery_enqueue
+
+    class Celery:
+        def __init__(self) -> None:
+            self.sent: list[dict[str, Any]] = []
+
+        def send_task(self, name: str, args: list[Any], **_: Any) -> None:
+            self.sent.append(args[0])
+
+    celery = Celery()
+    decision = World().make_decision().model_copy(update={"signature": ""})
+    celery_enqueue(celery, KEY)(decision)  # type: ignore[arg-type]
+    celery_enqueue(celery, None)(decision)  # type: ignore[arg-type]
+    signed, unsigned = (Decision.model_validate(args) for args in celery.sent)
+    assert signed.signed_by(KEY) and signed.model_copy(update={"signature": ""}) == decision
+    assert unsigned.signature == "" and not unsigned.signed_by(KEY)
