@@ -240,6 +240,8 @@ def _app_env(standins: StandIns, secret: str) -> dict[str, str]:
         EKUAIBAO_BASE_URL=standins.ekuaibao_url,
         EKUAIBAO_APP_KEY=APP_KEY,
         EKUAIBAO_APP_SECURITY=APP_SECURITY,
+        # The bench's one Slack user stands for everyone sending load, not one person's flood.
+        LOOKUPS_PER_PERSON="100",
     )
     return env
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from celery import Celery
 
-from tasks.celery_app import PUBLISH_STEP_S
+from tasks.celery_app import BULK_QUEUE, PUBLISH_STEP_S, QUEUE
 from tasks.contracts import (
     DECIDE_TASK,
     LOOKUP_TASK,
@@ -58,12 +58,14 @@ def celery_enqueue(celery: Celery, decision_key: bytes | None = None) -> Enqueue
             summary = (
                 f"(lookup {request.request_id}, {len(request.ids)} ids, report {request.report!r})"
             )
+        bulk = isinstance(request, LookupRequest) and request.by_message
         deadline = time.monotonic() + PUBLISH_BUDGET_S
         while True:
             try:
                 celery.send_task(
                     name,
                     args=[request.model_dump(mode="json")],
+                    queue=BULK_QUEUE if bulk else QUEUE,
                     # Monitoring tools show these instead of the args (the response_url).
                     argsrepr=summary,
                     kwargsrepr="{}",

@@ -185,7 +185,7 @@ def broker_refusal(url: str) -> Callable[[int], str | None]:
 def run_worker() -> int:
     settings = load_settings(require=EKUAIBAO)
     configure_logging(settings.log_level)
-    from tasks.celery_app import QUEUE
+    from tasks.celery_app import BULK_QUEUE, QUEUE
 
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stopped.set())
@@ -214,7 +214,7 @@ def run_worker() -> int:
         "--concurrency",
         str(concurrency),
         "--queues",
-        QUEUE,
+        f"{QUEUE},{BULK_QUEUE}",
         "--hostname",
         f"invoicebot-{os.getpid()}@%h",
         "--loglevel",

@@ -12,6 +12,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from celery import Celery, signals
+from kombu import Queue
 from pydantic import ValidationError
 
 from tasks.broker import embedded, redis_transport
@@ -19,6 +20,10 @@ from tasks.redact import configure_logging
 from tasks.settings import BrokerSettings, fail
 
 QUEUE = "invoicebot"
+#: Lookups asked by message (`LookupRequest.by_message`: DMs, mentions), which one script
+#: can send by the hundred: a lane of their own, which the worker takes turns with, so a
+#: flood of them never stands between a slash command, a card or a decision and a worker.
+BULK_QUEUE = "invoicebot.bulk"
 #: Embedded broker: how often an idle worker looks for new tasks.
 EMBEDDED_POLLING_S = 0.02
 
@@ -47,6 +52,7 @@ def create_app(settings: BrokerSettings) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_default_queue=QUEUE,
+        task_queues=(Queue(QUEUE), Queue(BULK_QUEUE)),
         worker_prefetch_multiplier=1,
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,

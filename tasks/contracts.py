@@ -97,6 +97,12 @@ class LookupRequest(ReplyTarget):
         return self
 
     @property
+    def by_message(self) -> bool:
+        """Asked by a message (a DM, a mention) or answered as one (Look up again), not
+        through an ack someone is watching: the kind a script sends by the hundred."""
+        return self.reply_via in ("channel", "ephemeral")
+
+    @property
     def deadline(self) -> float:
         """Last moment a reply through response_url is still accepted, with a safety margin."""
         return self.received_at + RESPONSE_URL_LIFETIME_S - 60

@@ -28,6 +28,7 @@ from tasks.slack.client import slack_client
 from tasks.slack.language import LanguagePicker
 from tasks.slack.replies import Replier
 from tasks.state.dedup import make_ledger
+from tasks.state.inflight import make_inflight
 from tasks.state.recent import make_recent
 from tasks.state.report_cache import make_report_cache
 
@@ -123,6 +124,7 @@ def build_deps(settings: Settings) -> Deps:
         executor=executor,
         language=LanguagePicker(settings.bot_language, slack),
         retry=RetryPolicy(settings.ekuaibao_retry_base_s, settings.ekuaibao_retry_window_s),
+        inflight=make_inflight(settings.redis_url, settings.state_dir, settings.lookups_per_person),
     )
 
 

@@ -13,8 +13,8 @@ A generous budget is taken from the shared bucket a few slots at a time (a lease
 within `LEASE_S`), so a busy worker does not pay a Redis round trip for every call; a tight
 budget (the default) is taken one slot at a time, exactly.
 
-The bucket itself is kept in Redis (`budget_redis`, every host) or SQLite (`budget_sqlite`,
-one host); both follow the rule written here.
+The bucket and its line are kept in Redis (`budget_redis`, every host) or SQLite
+(`budget_sqlite`, one host); both apply the one rule of `budget_store` and `line`.
 """
 
 from __future__ import annotations
@@ -23,12 +23,16 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 import httpx
+
+from tasks.ekuaibao.line import Caller, Grant, Priority
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,10 @@ log = logging.getLogger(__name__)
 MAX_WAIT_S = 30.0
 #: A wait longer than this is told to the person (how many lookups are ahead of theirs).
 TELL_AFTER_S = 4.0
+#: A caller in line asks again after its estimated wait, but at least this often...
+POLL_S = 0.5
+#: ...and not sooner than this.
+MIN_POLL_S = 0.01
 #: Slots taken ahead are used within this long or dropped (never saved up for a burst).
 LEASE_S = 0.05
 #: After a 429 the rate stays lowered until Ekuaibao has been quiet this long...
@@ -47,15 +55,6 @@ CUT_EVERY_S = 2.0
 #: Never below this fraction of the configured rate (nor below MIN_RATE).
 MIN_FRACTION = 1 / 16
 MIN_RATE = 0.2
-
-
-class Grant(NamedTuple):
-    """`granted` slots (0: refused, nothing taken); the first may be used after `wait_s`;
-    `ahead` other lookups have a call waiting for an earlier slot."""
-
-    granted: int
-    wait_s: float
-    ahead: int = 0
 
 
 def lease_size(rate: float, burst: int) -> int:
@@ -80,9 +79,11 @@ def effective_rate(rate: float, cut: float | None, cut_at: float, now: float) ->
 
 
 class RateLimiter(Protocol):
-    def take(self, want: int = 1, max_wait_s: float = MAX_WAIT_S, ticket: str = "") -> Grant:
-        """Up to `want` slots that are free now, or else the next free slot if it is at most
-        `max_wait_s` away; `ticket` names the lookup, to count the lookups ahead of it."""
+    def take(
+        self, want: int = 1, max_wait_s: float = MAX_WAIT_S, caller: Caller | None = None
+    ) -> Grant:
+        """Up to `want` slots if it is `caller`'s turn; else its place in line (or a refusal
+        when its turn is more than `max_wait_s` away)."""
 
     def slow_down(self, retry_after_s: float | None) -> float:
         """Ekuaibao said 429: lower the shared rate, hold callers back for `retry_after_s`;
@@ -100,14 +101,17 @@ class RateLimited(httpx.TransportError):
 
 @dataclass(frozen=True)
 class Waiting:
-    """Whose calls these are (`ticket`, one per lookup) and whom to tell when one of them
-    waits longer than TELL_AFTER_S for its slot: `tell(wait_s, lookups_ahead)`."""
+    """Whose calls these are: `ticket` (one per lookup), the person (`who`) and the
+    `priority` they wait with; and whom to tell when one of them waits longer than
+    TELL_AFTER_S for its slot: `tell(wait_s, lookups_ahead)`."""
 
-    ticket: str
-    tell: Callable[[float, int], None]
+    ticket: str = ""
+    tell: Callable[[float, int], None] | None = None
+    who: str = ""
+    priority: Priority = "interactive"
 
 
-#: Set by the lookup around its Ekuaibao calls (copied into the pool threads it uses).
+#: Set around a task's Ekuaibao calls (copied into the pool threads it uses).
 waiting: ContextVar[Waiting | None] = ContextVar("ekuaibao_waiting", default=None)
 
 
@@ -133,31 +137,42 @@ class RateLimitedTransport(httpx.BaseTransport):
         self._left = 0  # slots of the current lease not used yet
         self._until = 0.0
 
-    def _reserve(self, ticket: str) -> Grant:
+    def _reserve(self, caller: Caller, max_wait_s: float) -> Grant:
         if self._lease == 1:
-            return self._limiter.take(1, MAX_WAIT_S, ticket)
+            return self._limiter.take(1, max_wait_s, caller)
         with self._lock:
             now = self._clock()
             if self._left > 0 and now < self._until:
                 self._left -= 1
                 return Grant(1, 0.0)
-            grant = self._limiter.take(self._lease, MAX_WAIT_S, ticket)
+            grant = self._limiter.take(self._lease, max_wait_s, caller)
             if grant.granted:
                 self._left, self._until = grant.granted - 1, now + LEASE_S
             return grant
 
+    def _wait_turn(self, request: httpx.Request) -> None:
+        """Ask for a slot until it is this call's turn, telling a long wait once."""
+        who = waiting.get() or Waiting()
+        caller = Caller(uuid.uuid4().hex, who.ticket, who.who, who.priority)
+        waited, told = 0.0, False
+        while True:
+            grant = self._reserve(caller, MAX_WAIT_S - waited)
+            if grant.granted:
+                return
+            if not grant.queued:
+                raise RateLimited(waited + grant.wait_s, grant.ahead, request)
+            if not told and waited + grant.wait_s > TELL_AFTER_S and who.tell is not None:
+                told = True
+                try:
+                    who.tell(waited + grant.wait_s, grant.ahead)
+                except Exception:  # a progress note must never cost the lookup
+                    log.exception("could not tell about the wait for the Ekuaibao budget")
+            pause = min(max(grant.wait_s, MIN_POLL_S), POLL_S)
+            self._sleep(pause)
+            waited += pause
+
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        who = waiting.get()
-        grant = self._reserve(who.ticket if who else "")
-        if not grant.granted:
-            raise RateLimited(grant.wait_s, grant.ahead, request)
-        if grant.wait_s > TELL_AFTER_S and who is not None:
-            try:
-                who.tell(grant.wait_s, grant.ahead)
-            except Exception:  # a progress note must never cost the lookup
-                log.exception("could not tell about the wait for the Ekuaibao budget")
-        if grant.wait_s > 0:
-            self._sleep(grant.wait_s)
+        self._wait_turn(request)
         response = self._inner.handle_request(request)
         if response.status_code == 429:
             retry_after = _retry_after(response.headers.get("Retry-After", ""))
@@ -179,3 +194,13 @@ def _retry_after(value: str) -> float | None:
     except ValueError:
         return None
     return max(seconds, 0.0) if math.isfinite(seconds) else None
+
+
+@contextmanager
+def waiting_as(who: str, priority: Priority) -> Iterator[None]:
+    """The Ekuaibao calls made inside are `who`'s, waiting in line with `priority`."""
+    token = waiting.set(Waiting(who=who, priority=priority))
+    try:
+        yield
+    finally:
+        waiting.reset(token)

@@ -16,6 +16,7 @@ from tasks.slack.language import LanguagePicker
 from tasks.slack.replies import Replier
 from tasks.slack.texts import Texts, texts_for
 from tasks.state.dedup import Ledger
+from tasks.state.inflight import InFlight
 from tasks.state.recent import RecentLookups
 from tasks.state.report_cache import ReportCache
 
@@ -48,6 +49,8 @@ class Deps:
     staff: Callable[[list[str]], Mapping[str, Staff]] | None = None
     #: Each person's recent lookups, for their Home tab (tasks.lookup.history).
     recent: RecentLookups | None = None
+    #: Each person's lookups in flight, capped (tasks.lookup.turns).
+    inflight: InFlight | None = None
     clock: Callable[[], float] = time.time
 
     def texts(self, target: ReplyTarget) -> Texts:

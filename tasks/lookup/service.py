@@ -18,11 +18,13 @@ from tasks.ekuaibao.errors import (
     RateLimited,
     Unavailable,
 )
+from tasks.ekuaibao.line import Priority
 from tasks.lookup.delivery import POSTING_CLAIM_S, AlreadyPosting, audit, deliver, fail
 from tasks.lookup.deps import Deps
 from tasks.lookup.fetching import ReportNotFound, fetch
 from tasks.lookup.gate import only_what_they_may_see, refusal
 from tasks.lookup.history import remember
+from tasks.lookup.turns import end_turn, person, take_turn
 from tasks.slack import acks, render
 from tasks.slack.blocks import escape
 from tasks.slack.texts import Texts
@@ -61,11 +63,15 @@ def _attempt(request: LookupRequest, deps: Deps, attempt: int) -> float | None:
     try:
         if refusal(request, deps, texts) is not None:
             return None
-        token = budget.waiting.set(queued.waiting())
+        turn = take_turn(request, deps, texts, attempt)
+        if turn.retry_in is not None:
+            return turn.retry_in  # behind the person's own lookups: not yet, not failed
+        token = budget.waiting.set(queued.waiting(turn.priority))
         try:
             result = only_what_they_may_see(request, deps, fetch(request, deps))
         finally:
             budget.waiting.reset(token)
+            end_turn(request, deps)
     except STATE_ERRORS:
         raise  # the task tries again shortly: the state store is away, the lookup is fine
     except Exception as exc:
@@ -202,8 +208,8 @@ class _Queued:
         self._told = False
         self._lock = threading.Lock()
 
-    def waiting(self) -> budget.Waiting:
-        return budget.Waiting(self._request.request_id, self.tell)
+    def waiting(self, priority: Priority) -> budget.Waiting:
+        return budget.Waiting(self._request.request_id, self.tell, person(self._request), priority)
 
     def tell(self, wait_s: float, ahead: int) -> None:
         with self._lock:

@@ -15,6 +15,7 @@ from celery import Task
 
 from tasks.celery_app import app
 from tasks.contracts import DECIDE_TASK, Decision
+from tasks.ekuaibao.budget import waiting_as
 from tasks.ekuaibao.decide import DecideApi
 from tasks.ekuaibao.errors import EkuaibaoError, Unavailable
 from tasks.review.decide import decide
@@ -71,10 +72,11 @@ def decide_task(self: Task[Any, Any], decision: dict[str, Any]) -> None:
     parsed = Decision.model_validate(decision)
     deps = decide_deps()
     try:
-        if parsed.step == "prepare":
-            prepare(parsed, deps)
-        else:
-            decide(parsed, deps)
+        with waiting_as(parsed.user_id, "decision"):  # first in the budget's line
+            if parsed.step == "prepare":
+                prepare(parsed, deps)
+            else:
+                decide(parsed, deps)
     except Wait as wait:
         if self.request.retries >= MAX_WAITS:
             log.error("gave up waiting on decision %s", parsed.decision_id)

@@ -11,6 +11,7 @@ from celery import Task
 from tasks import runtime
 from tasks.celery_app import app
 from tasks.contracts import REVIEW_ASK_TASK, REVIEW_EVENT_TASK, ReviewAsk, ReviewEvent
+from tasks.ekuaibao.budget import waiting_as
 from tasks.ekuaibao.errors import EkuaibaoError, Unavailable
 from tasks.ekuaibao.review import ReviewApi
 from tasks.review.asks import handle_ask
@@ -63,7 +64,8 @@ def review_event(self: Task[Any, Any], event: dict[str, Any]) -> None:
     """One approval message from Ekuaibao."""
     parsed = ReviewEvent.model_validate(event)
     try:
-        handle_event(parsed, review_deps(), first_try=self.request.retries == 0)
+        with waiting_as("ekuaibao events", "review"):
+            handle_event(parsed, review_deps(), first_try=self.request.retries == 0)
     except Unavailable as exc:
         if self.request.retries >= EVENT_RETRIES:
             log.error("gave up on an Ekuaibao event after %d tries: %s", EVENT_RETRIES + 1, exc)
@@ -79,10 +81,11 @@ def review_ask(ask: dict[str, Any]) -> None:
     """An approver's question or click."""
     parsed = ReviewAsk.model_validate(ask)
     try:
-        if parsed.kind == "home":
-            publish_home(parsed, review_deps())
-        else:
-            handle_ask(parsed, review_deps())
+        with waiting_as(parsed.user_id, "review"):
+            if parsed.kind == "home":
+                publish_home(parsed, review_deps())
+            else:
+                handle_ask(parsed, review_deps())
     except EkuaibaoError as exc:
         log.error("review %s for %s not answered: %s", parsed.kind, parsed.user_id, exc)
         from tasks.review.asks import _answer

@@ -49,6 +49,8 @@ class Settings(BrokerSettings):
     #: Requests per second to Ekuaibao for the whole tenant (all workers), and the burst.
     ekuaibao_rate_limit: float = Field(default=5.0, gt=0, le=1000)
     ekuaibao_rate_burst: int = Field(default=10, ge=1, le=10000)
+    #: Lookups one person may have in flight at once (all workers); the rest wait their turn.
+    lookups_per_person: int = Field(default=2, ge=1, le=100)
     #: auto: each user's Slack locale (users.info); en or zh: everyone in that language.
     bot_language: Literal["auto", "en", "zh"] = "auto"
     #: Unset: gevent with Redis (or RabbitMQ and STATE_REDIS_URL), else threads (`pool`).

@@ -50,6 +50,7 @@ class Texts:
     internal_error: str
     retrying: str
     queued: str
+    queued_own: str
     # other entry points (issue 3)
     dm_hint: str
     mention_hint: str
@@ -193,6 +194,10 @@ EN = Texts(
     queued=(
         ":hourglass_flowing_sand: Lots of lookups right now: {ahead} ahead of yours. Yours "
         "should be ready in about {seconds} s; I'll post it here."
+    ),
+    queued_own=(
+        ":hourglass_flowing_sand: {ahead} of your own lookups are ahead of this one. It starts "
+        "as soon as one of them is done; I'll post it here."
     ),
     dm_hint=(
         "Send me invoice ids (like `djg8LshfUkfM00:033002100311:23272058` or `ID01xO4jZjprrx`) "
@@ -375,6 +380,10 @@ ZH = Texts(
     queued=(
         ":hourglass_flowing_sand: 现在查询的人较多，你前面还有 {ahead} 个查询。"
         "大约 {seconds} 秒后就好，我会把结果发到这里。"
+    ),
+    queued_own=(
+        ":hourglass_flowing_sand: 你自己还有 {ahead} 个查询排在这个前面。"
+        "其中一个完成后这个就会开始，我会把结果发到这里。"
     ),
     dm_hint=(
         "把发票 id（如 `djg8LshfUkfM00:033002100311:23272058` 或 `ID01xO4jZjprrx`）"

@@ -46,11 +46,12 @@ def purge_rabbitmq(url: str = RABBITMQ_URL) -> None:
     """Lookups an earlier module left queued must not be answered by this module's worker."""
     from kombu import Connection
 
-    from tasks.celery_app import QUEUE
+    from tasks.celery_app import BULK_QUEUE, QUEUE
 
     connection = Connection(url, connect_timeout=5)
     with connection, contextlib.suppress(*connection.channel_errors):  # no such queue yet
-        connection.default_channel.queue_purge(QUEUE)
+        for queue in (QUEUE, BULK_QUEUE):
+            connection.default_channel.queue_purge(queue)
 
 
 def broker_for(kind: str) -> str | None:
