@@ -113,12 +113,15 @@ def probes_only(ready: Callable[[], bool] | None) -> WSGIApplication:
     return application
 
 
-def serve_side(app: WSGIApplication, host: str, port: int) -> Callable[[], None]:
-    """Serve `app` on a daemon thread (Socket Mode); returns how to stop it."""
-    from waitress.server import create_server
+def serve_side(
+    app: WSGIApplication, host: str, port: int, idle_timeout_s: int
+) -> Callable[[], None]:
+    """Serve `app` on a daemon thread (Socket Mode); returns how to stop it. Only Ekuaibao's
+    small messages and probes come here: bodies are capped at MAX_EVENT_BYTES."""
+    from bot.http import listen
 
-    server = create_server(
-        app, host=host, port=port, threads=4, ident="invoicebot", channel_timeout=30
+    server = listen(
+        app, host, port, threads=4, max_body=MAX_EVENT_BYTES, idle_timeout_s=idle_timeout_s
     )
     thread = threading.Thread(target=server.run, name="ekuaibao-events", daemon=True)
     thread.start()

@@ -136,7 +136,12 @@ def _side_server(
     from bot.readiness import BrokerProbe
 
     try:
-        return serve_side(wrap(probes_only(BrokerProbe(settings.broker_url))), args.host, args.port)
+        return serve_side(
+            wrap(probes_only(BrokerProbe(settings.broker_url))),
+            args.host,
+            args.port,
+            settings.http_idle_timeout_s,
+        )
     except OSError as exc:
         fail(f"cannot listen on {args.host}:{args.port} for Ekuaibao: {exc.strerror or exc}")
 
@@ -156,6 +161,7 @@ def _bind(
             threads=args.threads,
             ready=BrokerProbe(settings.broker_url),
             wrap=wrap,
+            idle_timeout_s=settings.http_idle_timeout_s,
         )
     except socket.gaierror:
         fail(f"cannot listen on {args.host}: no such address; check --host")

@@ -66,6 +66,9 @@ class Settings(BrokerSettings):
     #: The secret last part of `/ekuaibao/events/<token>`, where Ekuaibao's outbound
     #: approval messages arrive (unset: that path does not exist).
     ekuaibao_events_token: SecretStr | None = None
+    #: Seconds a connection to `serve` may stay silent before it is closed (Slack's and
+    #: Ekuaibao's requests arrive at once; a silent connection only holds a slot).
+    http_idle_timeout_s: int = Field(default=10, ge=1, le=300)
     #: DM a report's submitter when it is rejected or paid.
     notify_submitters: bool = False
     #: Approve, reject and ask from the review card (needs 单据审批; off by default: the
