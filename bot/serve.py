@@ -70,7 +70,7 @@ def serve(args: argparse.Namespace) -> int:
 
     bound_publishing(celery, settings)
     warm_up(celery)
-    enqueue = celery_enqueue(celery)
+    enqueue = celery_enqueue(celery, settings.slack_response_url_prefixes)
     app = build_app(settings, enqueue)
     wrap = _events_path(settings, enqueue)
     heap.settle()

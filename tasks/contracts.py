@@ -30,6 +30,26 @@ LOOKUP_TASK = "invoicebot.lookup_invoices"
 #: A short message for the person (hints), sent through the worker like any reply.
 NOTICE_TASK = "invoicebot.post_notice"
 
+#: Where Slack's response_urls live (GovSlack: https://hooks.slack-gov.com/); nothing else
+#: is ever POSTed a reply. Prefixes end with "/", so they fix the scheme and the host.
+SLACK_RESPONSE_URL_PREFIXES = ("https://hooks.slack.com/",)
+#: Slack's are about 80 characters.
+MAX_RESPONSE_URL = 512
+
+
+def response_url_allowed(url: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether a reply may be POSTed to `url`: under one of `prefixes` (each `scheme://host/…`),
+    and plain ASCII
+    with no space, backslash or control character that a URL parser might read otherwise."""
+    return (
+        len(url) <= MAX_RESPONSE_URL
+        and url.isascii()
+        and url.isprintable()
+        and not any(c in url for c in " \\")
+        and any(p.endswith("/") and p.count("/") >= 3 and url.startswith(p) for p in prefixes)
+    )
+
+
 #: Ekuaibao ids are opaque but use only these characters (`corp:code:number`, `ID_3tlmF6$S1bg`).
 ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9:$_\-]*"
 _ID = re.compile(ID_PATTERN)
