@@ -16,6 +16,8 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
 from bot.enqueue import Enqueue, EnqueueFailed
 from tasks.contracts import MAX_EVENT_BYTES, ReviewEvent
 
@@ -85,7 +87,12 @@ def _receive(
         log.warning("refused an Ekuaibao event that is not a JSON object")
         return _answer(start_response, "400 Bad Request", b"expected a JSON object")
     try:
-        enqueue(ReviewEvent(payload=payload))
+        event = ReviewEvent(payload=payload)
+    except ValidationError:  # its text quotes the values: not for the log
+        log.warning("refused an Ekuaibao event whose action or nodeId is malformed")
+        return _answer(start_response, "400 Bad Request", b"action or nodeId is malformed")
+    try:
+        enqueue(event)
     except EnqueueFailed:  # Ekuaibao retries (when its admin allowed retries): say so
         return _answer(start_response, "503 Service Unavailable", b"try again")
     log.info("queued an Ekuaibao event (%d bytes)", length)
