@@ -62,6 +62,7 @@ def serve_one(broker: str | None) -> tuple[float, float]:
             SLACK_BOT_TOKEN="xoxb-sandbox-token",
             SLACK_SIGNING_SECRET=secret,
             SLACK_API_URL=slack.api_url,
+            SLACK_RESPONSE_URL_PREFIXES=slack.response_url_prefix,
             EKUAIBAO_BASE_URL=ekuaibao.base_url,
             EKUAIBAO_APP_KEY="sandbox-app-key",
             EKUAIBAO_APP_SECURITY="sandbox-app-security",

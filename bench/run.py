@@ -237,6 +237,7 @@ def _app_env(standins: StandIns, secret: str) -> dict[str, str]:
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=secret,
         SLACK_API_URL=standins.slack_api_url,
+        SLACK_RESPONSE_URL_PREFIXES=standins.slack_response_url_prefix,
         EKUAIBAO_BASE_URL=standins.ekuaibao_url,
         EKUAIBAO_APP_KEY=APP_KEY,
         EKUAIBAO_APP_SECURITY=APP_SECURITY,

@@ -490,7 +490,11 @@ def _serve_slack(args: argparse.Namespace, info_fd: int) -> int:
     server = LoopbackServer("127.0.0.1", 0, control.handle)
     slack.start()
     server.start("bench-slack-control")
-    info = {"slack_api_url": slack.api_url, "slack_control_url": server.base_url}
+    info = {
+        "slack_api_url": slack.api_url,
+        "slack_response_url_prefix": slack.response_url_prefix,
+        "slack_control_url": server.base_url,
+    }
     with os.fdopen(info_fd, "w") as out:
         out.write(json.dumps(info))
     gc.collect()
@@ -642,6 +646,10 @@ class StandIns:
     @property
     def slack_api_url(self) -> str:
         return str(self.info["slack_api_url"])
+
+    @property
+    def slack_response_url_prefix(self) -> str:
+        return str(self.info["slack_response_url_prefix"])
 
     @property
     def invoice_ids(self) -> list[str]:

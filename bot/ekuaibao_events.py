@@ -16,6 +16,8 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
 from bot.enqueue import Enqueue, EnqueueFailed
 from tasks.contracts import MAX_EVENT_BYTES, ReviewEvent
 
@@ -85,7 +87,12 @@ def _receive(
         log.warning("refused an Ekuaibao event that is not a JSON object")
         return _answer(start_response, "400 Bad Request", b"expected a JSON object")
     try:
-        enqueue(ReviewEvent(payload=payload))
+        event = ReviewEvent(payload=payload)
+    except ValidationError:  # its text quotes the values: not for the log
+        log.warning("refused an Ekuaibao event whose action or nodeId is malformed")
+        return _answer(start_response, "400 Bad Request", b"action or nodeId is malformed")
+    try:
+        enqueue(event)
     except EnqueueFailed:  # Ekuaibao retries (when its admin allowed retries): say so
         return _answer(start_response, "503 Service Unavailable", b"try again")
     log.info("queued an Ekuaibao event (%d bytes)", length)
@@ -113,12 +120,15 @@ def probes_only(ready: Callable[[], bool] | None) -> WSGIApplication:
     return application
 
 
-def serve_side(app: WSGIApplication, host: str, port: int) -> Callable[[], None]:
-    """Serve `app` on a daemon thread (Socket Mode); returns how to stop it."""
-    from waitress.server import create_server
+def serve_side(
+    app: WSGIApplication, host: str, port: int, idle_timeout_s: int
+) -> Callable[[], None]:
+    """Serve `app` on a daemon thread (Socket Mode); returns how to stop it. Only Ekuaibao's
+    small messages and probes come here: bodies are capped at MAX_EVENT_BYTES."""
+    from bot.http import listen
 
-    server = create_server(
-        app, host=host, port=port, threads=4, ident="invoicebot", channel_timeout=30
+    server = listen(
+        app, host, port, threads=4, max_body=MAX_EVENT_BYTES, idle_timeout_s=idle_timeout_s
     )
     thread = threading.Thread(target=server.run, name="ekuaibao-events", daemon=True)
     thread.start()

@@ -15,11 +15,13 @@ from tasks.contracts import (
     NOTICE_TASK,
     REVIEW_ASK_TASK,
     REVIEW_EVENT_TASK,
+    SLACK_RESPONSE_URL_PREFIXES,
     Decision,
     LookupRequest,
     Notice,
     ReviewAsk,
     ReviewEvent,
+    response_url_allowed,
 )
 from tasks.redact import redact
 
@@ -38,10 +40,17 @@ class EnqueueFailed(Exception):
     """The broker would not take the task; the user must be told at once."""
 
 
-def celery_enqueue(celery: Celery, decision_key: bytes | None = None) -> Enqueue:
-    """Publishing by task name; decisions leave signed with `decision_key`."""
+def celery_enqueue(
+    celery: Celery,
+    decision_key: bytes | None = None,
+    response_url_prefixes: tuple[str, ...] = SLACK_RESPONSE_URL_PREFIXES,
+) -> Enqueue:
+    """Publishes one message; decisions leave signed with `decision_key`. A response_url
+    not under `response_url_prefixes` is refused here, and again by the worker right
+    before it would POST."""
 
     def enqueue(request: Queued) -> None:
+        _check_response_url(request, response_url_prefixes)
         if isinstance(request, Notice):
             name, summary, request_id = NOTICE_TASK, f"(notice {request.text_key})", "notice"
         elif isinstance(request, ReviewEvent):  # the payload carries personal data
@@ -89,6 +98,17 @@ def celery_enqueue(celery: Celery, decision_key: bytes | None = None) -> Enqueue
                 raise EnqueueFailed(request_id) from None
 
     return enqueue
+
+
+def _check_response_url(request: Queued, prefixes: tuple[str, ...]) -> None:
+    response_url = getattr(request, "response_url", "")
+    if response_url and not response_url_allowed(response_url, prefixes):
+        log.error(
+            "refused to queue a %s whose response_url is not under "
+            "SLACK_RESPONSE_URL_PREFIXES (GovSlack: https://hooks.slack-gov.com/)",
+            type(request).__name__,
+        )
+        raise EnqueueFailed("untrusted response_url")
 
 
 def _timed_out(exc: BaseException | None) -> bool:

@@ -18,8 +18,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-#: Slack's payloads are a few KB; anything near this is not from Slack.
+#: Slack's payloads are a few KB; its biggest, a click on a full message (50 blocks of up
+#: to 3000 characters, JSON-escaped, then form-encoded) or a modal's view_submission
+#: (a 3000-character comment), stay well under this. Anything near it is not from Slack.
 MAX_BODY = 1024 * 1024
+#: Open connections per listener. Each costs a descriptor and at most its buffered body;
+#: past this waitress stops accepting until one closes (poll(), not select(): no 1024 cap).
+CONNECTION_LIMIT = 500
+#: Slack's and Ekuaibao's headers are a few hundred bytes.
+MAX_HEADER = 32 * 1024
+#: How often idle connections are looked for, in seconds.
+CLEANUP_S = 1
 
 
 def wsgi_app(app: App, ready: Callable[[], bool] | None = None) -> WSGIApplication:
@@ -77,17 +86,44 @@ def make_server(
     threads: int = 16,
     ready: Callable[[], bool] | None = None,
     wrap: Callable[[WSGIApplication], WSGIApplication] | None = None,
+    idle_timeout_s: int = 10,
 ) -> MultiSocketServer | BaseWSGIServer:
     """A bound server; `effective_port` tells the port when 0 was asked for. `wrap` adds
     paths of our own (Ekuaibao's approval messages)."""
     application = wsgi_app(app, ready)
-    return create_server(
+    return listen(
         wrap(application) if wrap else application,
+        host,
+        port,
+        threads=threads,
+        max_body=MAX_BODY,
+        idle_timeout_s=idle_timeout_s,
+    )
+
+
+def listen(
+    application: WSGIApplication,
+    host: str,
+    port: int,
+    *,
+    threads: int,
+    max_body: int,
+    idle_timeout_s: int,
+) -> MultiSocketServer | BaseWSGIServer:
+    """Every listener of `serve`, in both modes: a body over `max_body` is answered 413 from
+    its Content-Length before it is read (or as soon as a chunked one passes it), and a
+    connection silent for `idle_timeout_s` is closed, so strangers cost little."""
+    return create_server(
+        application,
         host=host,
         port=port,
         threads=threads,
-        max_request_body_size=MAX_BODY,
+        max_request_body_size=max_body + 1,  # waitress refuses a body of exactly this size
+        max_request_header_size=MAX_HEADER,
+        connection_limit=CONNECTION_LIMIT,
+        channel_timeout=idle_timeout_s,
+        cleanup_interval=CLEANUP_S,
+        asyncore_use_poll=True,
         ident="invoicebot",
         clear_untrusted_proxy_headers=True,
-        channel_timeout=30,
     )

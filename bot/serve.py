@@ -70,7 +70,7 @@ def serve(args: argparse.Namespace) -> int:
 
     bound_publishing(celery, settings)
     warm_up(celery)
-    enqueue = celery_enqueue(celery, settings.decision_key)
+    enqueue = celery_enqueue(celery, settings.decision_key, settings.slack_response_url_prefixes)
     app = build_app(settings, enqueue)
     wrap = _events_path(settings, enqueue)
     heap.settle()
@@ -136,7 +136,12 @@ def _side_server(
     from bot.readiness import BrokerProbe
 
     try:
-        return serve_side(wrap(probes_only(BrokerProbe(settings.broker_url))), args.host, args.port)
+        return serve_side(
+            wrap(probes_only(BrokerProbe(settings.broker_url))),
+            args.host,
+            args.port,
+            settings.http_idle_timeout_s,
+        )
     except OSError as exc:
         fail(f"cannot listen on {args.host}:{args.port} for Ekuaibao: {exc.strerror or exc}")
 
@@ -156,6 +161,7 @@ def _bind(
             threads=args.threads,
             ready=BrokerProbe(settings.broker_url),
             wrap=wrap,
+            idle_timeout_s=settings.http_idle_timeout_s,
         )
     except socket.gaierror:
         fail(f"cannot listen on {args.host}: no such address; check --host")

@@ -194,6 +194,7 @@ def run_demo(keep: bool = False, socket_mode_demo: bool = False) -> int:
             SLACK_BOT_TOKEN=BOT_TOKEN,
             SLACK_SIGNING_SECRET=secret,
             SLACK_API_URL=slack.api_url,
+            SLACK_RESPONSE_URL_PREFIXES=slack.response_url_prefix,
             EKUAIBAO_BASE_URL=ekuaibao.base_url,
             EKUAIBAO_APP_KEY="sandbox-app-key",
             EKUAIBAO_APP_SECURITY="sandbox-app-security",

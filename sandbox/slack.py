@@ -159,6 +159,12 @@ class SlackStandIn:
         return self._server.base_url
 
     @property
+    def response_url_prefix(self) -> str:
+        """Where its response_urls live, as SLACK_RESPONSE_URL_PREFIXES takes it (Slack's
+        own: https://hooks.slack.com/)."""
+        return f"{self.base_url}/"
+
+    @property
     def api_url(self) -> str:
         """What to pass as ``WebClient(base_url=...)``."""
         return f"{self.base_url}/api/"

@@ -32,6 +32,26 @@ LOOKUP_TASK = "invoicebot.lookup_invoices"
 #: A short message for the person (hints), sent through the worker like any reply.
 NOTICE_TASK = "invoicebot.post_notice"
 
+#: Where Slack's response_urls live (GovSlack: https://hooks.slack-gov.com/); nothing else
+#: is ever POSTed a reply. Prefixes end with "/", so they fix the scheme and the host.
+SLACK_RESPONSE_URL_PREFIXES = ("https://hooks.slack.com/",)
+#: Slack's are about 80 characters.
+MAX_RESPONSE_URL = 512
+
+
+def response_url_allowed(url: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether a reply may be POSTed to `url`: under one of `prefixes` (each `scheme://host/…`),
+    and plain ASCII
+    with no space, backslash or control character that a URL parser might read otherwise."""
+    return (
+        len(url) <= MAX_RESPONSE_URL
+        and url.isascii()
+        and url.isprintable()
+        and not any(c in url for c in " \\")
+        and any(p.endswith("/") and p.count("/") >= 3 and url.startswith(p) for p in prefixes)
+    )
+
+
 #: Ekuaibao ids are opaque but use only these characters (`corp:code:number`, `ID_3tlmF6$S1bg`).
 ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9:$_\-]*"
 _ID = re.compile(ID_PATTERN)
@@ -184,6 +204,20 @@ REVIEW_ASK_TASK = "invoicebot.review_ask"
 #: Ekuaibao's approval messages are a few hundred bytes; the bot refuses bigger bodies.
 MAX_EVENT_BYTES = 16 * 1024
 
+#: The `action` of Ekuaibao's approval messages, as its outbound-message docs list them,
+#: and the retract and delete (log actions of those names) its 单据撤回/单据删除 triggers send.
+OUTBOUND_ACTIONS = frozenset(
+    {
+        *("backlog.approving", "backlog.paying", "backlog.sending", "backlog.receiving"),
+        *("flow.rejected", "flow.paid", "freeflow.remind", "urgent.remind", "timeout.remind"),
+        *("freeflow.comment", "freeflow.mention", "freeflow.print", "freeflow.carbonCopy"),
+        *("freeflow.ticketReserve", "freeflow.retract", "freeflow.delete"),
+    }
+)
+#: What any action looks like, known or not (`freeflow.submit`); a node id: FLOW:1848:1061.
+_ACTION_SHAPE = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,47}")
+_NODE_SHAPE = re.compile(f"(?=.{{1,80}}\\Z){ID_PATTERN}")
+
 ReviewAskKind = Literal["queue", "card", "refresh", "open", "more", "home"]
 
 
@@ -195,6 +229,18 @@ class ReviewEvent(BaseModel):
 
     payload: dict[str, Any]
     received_at: float = Field(default_factory=time.time)
+
+    @field_validator("payload")
+    @classmethod
+    def _documented_shapes(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        """`action` and `nodeId` reach logs and the de-duplication key: only their documented
+        shapes pass (the error names neither value)."""
+        action, node = payload.get("action"), payload.get("nodeId")
+        if action is not None and not (isinstance(action, str) and _ACTION_SHAPE.fullmatch(action)):
+            raise ValueError("action is not shaped like an Ekuaibao action")
+        if node not in (None, "") and not (isinstance(node, str) and _NODE_SHAPE.fullmatch(node)):
+            raise ValueError("nodeId is not shaped like an Ekuaibao node id")
+        return payload
 
 
 class ReviewAsk(BaseModel):

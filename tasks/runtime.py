@@ -120,7 +120,9 @@ def build_deps(settings: Settings) -> Deps:
         staff=ReviewApi(client).staff,
         recent=make_recent(settings.redis_url, settings.state_dir),
         client=client,
-        replier=Replier(slack_http, slack),
+        replier=Replier(
+            slack_http, slack, response_url_prefixes=settings.slack_response_url_prefixes
+        ),
         executor=executor,
         language=LanguagePicker(settings.bot_language, slack),
         retry=RetryPolicy(settings.ekuaibao_retry_base_s, settings.ekuaibao_retry_window_s),

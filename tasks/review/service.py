@@ -13,7 +13,7 @@ import hashlib
 import logging
 from typing import Any
 
-from tasks.contracts import ReviewEvent
+from tasks.contracts import OUTBOUND_ACTIONS, ReviewEvent
 from tasks.ekuaibao.review import SAFE_ID
 from tasks.ekuaibao.review_models import Flow, FlowGone, Staff, Stage
 from tasks.review import card
@@ -36,21 +36,20 @@ CARD_ACTIONS = frozenset({"backlog.approving"}) | REMINDERS
 def handle_event(event: ReviewEvent, deps: ReviewDeps, *, first_try: bool = True) -> None:
     """One outbound message. Raises Unavailable when Ekuaibao failed (the task retries)."""
     payload = event.payload
-    action = _plain(payload.get("action"), 40)
+    action, shown = _action(payload.get("action"))
     flow_id = _plain(payload.get("flowId"), 64)
-    node_id = _plain(payload.get("nodeId"), 80)
+    node_id = _safe_id(payload.get("nodeId"))
     user_info = payload.get("userInfo")
-    recipient = _plain(user_info.get("id"), 80) if isinstance(user_info, dict) else ""
+    recipient = _safe_id(user_info.get("id")) if isinstance(user_info, dict) else ""
     if not SAFE_ID.fullmatch(flow_id):
-        log.warning("ignored an Ekuaibao event without a usable flowId (action %r)", action)
+        log.warning("ignored an Ekuaibao event without a usable flowId (action %s)", shown)
         return
-    if recipient and not SAFE_ID.fullmatch(recipient):
-        recipient = ""
+    # An unknown action is only a reason to re-read the report (idempotent): not deduplicated.
     key = hashlib.sha256(f"{flow_id}\n{node_id}\n{action}\n{recipient}".encode()).hexdigest()
-    if first_try and not deps.dedup.first(f"ekb-event:{key[:32]}", ttl_s=EVENT_DEDUP_S):
-        log.info("ignored a repeated Ekuaibao event %s for report %s", action, flow_id)
+    if action and first_try and not deps.dedup.first(f"ekb-event:{key[:32]}", EVENT_DEDUP_S):
+        log.info("ignored a repeated Ekuaibao event %s for report %s", shown, flow_id)
         return
-    log.info("Ekuaibao event %s for report %s (recipient %s)", action, flow_id, recipient or "-")
+    log.info("Ekuaibao event %s for report %s (recipient %s)", shown, flow_id, recipient or "-")
     staff_call = deps.submit(deps.api.staff, [recipient]) if action in CARD_ACTIONS else None
     stage_call = deps.submit(deps.api.stages, [flow_id])
     try:
@@ -175,6 +174,22 @@ def _outcome(flow: Flow | None, staff_id: str, gone: FlowGone | None, review: Re
     if flow.last_action == "freeflow.agree" and flow.last_operator == staff_id:
         return review.outcome_approved
     return review.outcome_elsewhere
+
+
+def _action(value: Any) -> tuple[str, str]:
+    """The action when Ekuaibao documents it (else ""), and how to log it: an unknown one
+    only as a short digest, so no text of the sender's reaches a log line."""
+    if isinstance(value, str) and value in OUTBOUND_ACTIONS:
+        return value, value
+    raw = value if isinstance(value, str) else type(value).__name__
+    digest = hashlib.sha256(raw.encode("utf-8", "backslashreplace")).hexdigest()[:8]
+    return "", f"unknown#{digest}"
+
+
+def _safe_id(value: Any) -> str:
+    """An id as Ekuaibao writes them, whole (not cut to fit), else ""."""
+    text = value.strip() if isinstance(value, str) else ""
+    return text if SAFE_ID.fullmatch(text) else ""
 
 
 def _plain(value: Any, limit: int) -> str:

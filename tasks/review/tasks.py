@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 from celery import Task
+from pydantic import ValidationError
 
 from tasks import runtime
 from tasks.celery_app import app
@@ -62,7 +63,11 @@ def review_deps() -> ReviewDeps:
 )
 def review_event(self: Task[Any, Any], event: dict[str, Any]) -> None:
     """One approval message from Ekuaibao."""
-    parsed = ReviewEvent.model_validate(event)
+    try:
+        parsed = ReviewEvent.model_validate(event)
+    except ValidationError:  # its text quotes the values: not for the log
+        log.warning("ignored an Ekuaibao event whose action or nodeId is malformed")
+        return
     try:
         with waiting_as("ekuaibao events", "review"):
             handle_event(parsed, review_deps(), first_try=self.request.retries == 0)

@@ -12,6 +12,7 @@ from typing import Annotated, Literal, NoReturn
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import NoDecode
 
+from tasks.contracts import SLACK_RESPONSE_URL_PREFIXES
 from tasks.settings.broker import BrokerSettings as BrokerSettings
 
 #: Who may look up invoices (see tasks/lookup/access.py).
@@ -37,6 +38,8 @@ class Settings(BrokerSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    #: Comma-separated URL prefixes a response_url must start with to be POSTed a reply.
+    slack_response_url_prefixes: Annotated[tuple[str, ...], NoDecode] = SLACK_RESPONSE_URL_PREFIXES
     ekuaibao_base_url: str = "https://app.ekuaibao.com"
     ekuaibao_app_key: SecretStr | None = None
     ekuaibao_app_security: SecretStr | None = None
@@ -70,6 +73,9 @@ class Settings(BrokerSettings):
     #: The secret last part of `/ekuaibao/events/<token>`, where Ekuaibao's outbound
     #: approval messages arrive (unset: that path does not exist).
     ekuaibao_events_token: SecretStr | None = None
+    #: Seconds a connection to `serve` may stay silent before it is closed (Slack's and
+    #: Ekuaibao's requests arrive at once; a silent connection only holds a slot).
+    http_idle_timeout_s: int = Field(default=10, ge=1, le=300)
     #: DM a report's submitter when it is rejected or paid.
     notify_submitters: bool = False
     #: Approve, reject and ask from the review card (needs 单据审批; off by default: the
@@ -113,6 +119,23 @@ class Settings(BrokerSettings):
         if not value.startswith(("https://", "http://")) or len(value) < len("http://x"):
             raise ValueError("must be an http(s) URL")
         return value
+
+    @field_validator("slack_response_url_prefixes", mode="before")
+    @classmethod
+    def _response_url_prefixes(cls, value: object) -> tuple[str, ...]:
+        """`https://host/…/`; plain http only on this machine (a stand-in in tests)."""
+        parts = value.split(",") if isinstance(value, str) else value
+        if not isinstance(parts, list | tuple) or not parts:
+            raise ValueError("expected comma-separated URL prefixes")
+        prefixes = tuple(str(part).strip() for part in parts if str(part).strip())
+        for prefix in prefixes:
+            local = re.match(r"http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?/", prefix)
+            https = re.match(r"https://[A-Za-z0-9.-]+(:\d+)?/", prefix)
+            if not (https or local) or not prefix.endswith("/"):
+                raise ValueError("use https://<host>/ prefixes, e.g. https://hooks.slack.com/")
+        if not prefixes:
+            raise ValueError("expected at least one URL prefix")
+        return prefixes
 
     @field_validator("slack_api_url")
     @classmethod

@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from tasks import lean_http
-from tasks.contracts import ReplyTarget
+from tasks.contracts import SLACK_RESPONSE_URL_PREFIXES, ReplyTarget, response_url_allowed
 from tasks.slack.errors import Category, UrlAnswer, classify
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,10 @@ class UrlGone(ReplyFailed):
     """The response_url expired (30 minutes) or was used up (5 posts)."""
 
 
+class UrlNotSlack(ReplyFailed):
+    """The response_url is not under SLACK_RESPONSE_URL_PREFIXES: nothing was sent there."""
+
+
 class Replier:
     def __init__(
         self,
@@ -39,10 +43,12 @@ class Replier:
         slack: WebClient | None = None,
         *,
         sleep: Callable[[float], None] = time.sleep,
+        response_url_prefixes: tuple[str, ...] = SLACK_RESPONSE_URL_PREFIXES,
     ) -> None:
         self._http = http
         self._slack = slack
         self._sleep = sleep
+        self._prefixes = response_url_prefixes
 
     # -- the three ways to answer --------------------------------------------------------
 
@@ -92,7 +98,13 @@ class Replier:
         replace_original: bool,
         in_channel: bool = False,
     ) -> None:
-        """One message; a Block Kit rejection is retried once as plain text."""
+        """One message; a Block Kit rejection is retried once as plain text. Only to
+        Slack's own hosts: a task naming any other URL is refused before anything is sent."""
+        if not response_url_allowed(response_url, self._prefixes):
+            log.error("refused to post a reply to a response_url not on Slack's hosts")
+            raise UrlNotSlack(
+                "the response_url is not under SLACK_RESPONSE_URL_PREFIXES; nothing sent"
+            )
         body = {
             "response_type": "in_channel" if in_channel else "ephemeral",
             "replace_original": replace_original,

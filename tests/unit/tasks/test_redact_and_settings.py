@@ -114,6 +114,10 @@ def test_green_threads_only_where_nothing_is_sqlite(monkeypatch, tmp_path, env, 
         ("EKUAIBAO_BASE_URL", "app.ekuaibao.com", "setting EKUAIBAO_BASE_URL is invalid"),
         ("CELERY_BROKER_URL", "mongodb://x", "setting CELERY_BROKER_URL is invalid"),
         ("EKUAIBAO_TIMEOUT_S", "soon", "setting EKUAIBAO_TIMEOUT_S is invalid"),
+        ("SLACK_RESPONSE_URL_PREFIXES", "http://hooks.slack.com/", "setting SLACK_RESPONSE_URL_"),
+        ("SLACK_RESPONSE_URL_PREFIXES", "https:///", "setting SLACK_RESPONSE_URL_PREFIXES is"),
+        ("SLACK_RESPONSE_URL_PREFIXES", "https://hooks.slack.com/x", "setting SLACK_RESPONSE_URL_"),
+        ("HTTP_IDLE_TIMEOUT_S", "0", "setting HTTP_IDLE_TIMEOUT_S is invalid"),
     ],
 )
 def test_bad_setting_is_one_line_and_exit_2(
@@ -127,6 +131,20 @@ def test_bad_setting_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert err.startswith("invoicebot: " + message) and err.count("\n") == 1
     assert value not in err
+
+
+def test_response_url_prefixes_default_to_slacks_and_take_govslack_or_a_stand_in(
+    monkeypatch, tmp_path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert Settings().slack_response_url_prefixes == ("https://hooks.slack.com/",)
+    monkeypatch.setenv(
+        "SLACK_RESPONSE_URL_PREFIXES", "https://hooks.slack-gov.com/, http://127.0.0.1:8123/"
+    )
+    assert Settings().slack_response_url_prefixes == (
+        "https://hooks.slack-gov.com/",
+        "http://127.0.0.1:8123/",
+    )
 
 
 def test_missing_required_setting_names_it(monkeypatch, tmp_path, capsys) -> None:

@@ -9,10 +9,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
 from tasks.contracts import ReplyTarget
-from tasks.slack.replies import Replier, ReplyFailed
+from tasks.slack.replies import Replier, ReplyFailed, UrlNotSlack
 
 pytestmark = pytest.mark.no_net
-URL = "https://hooks.slack.test/commands/T1/2/secret"
+URL = "https://hooks.slack.com/commands/T1/2/secret"
 TARGET = ReplyTarget(response_url=URL, channel_id="C1", user_id="U1")
 MESSAGE = {"text": "hi", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}]}
 
@@ -120,3 +120,44 @@ def test_web_api_failure_names_the_code_not_the_channel_text() -> None:
     with pytest.raises(ReplyFailed, match="chat_postEphemeral: not_in_channel"):
         reply.deliver(ReplyTarget(channel_id="C1", user_id="U1", reply_via="ephemeral"), [MESSAGE])
     assert len(web.calls) == 1  # not_in_channel is not retried as plain text
+
+
+# -- only Slack's own hosts are ever posted a reply ---------------------------------------
+
+NOT_SLACK = [
+    "https://attacker.example/commands/T1/2/secret",
+    "http://hooks.slack.com/commands/T1/2/secret",  # not https
+    "https://hooks.slack.com.attacker.example/commands/T1/2/secret",
+    "https://hooks.slack.com@attacker.example/commands/T1/2/secret",
+    "https://hooks.slack.com/commands/T1/2/secret\r\nHost: attacker.example",
+    "https://hooks.slack.com/ /attacker",
+    "https://hooks.slack.com/" + "x" * 600,
+    "http://169.254.169.254/latest/meta-data/",
+]
+
+
+@pytest.mark.parametrize("url", NOT_SLACK)
+def test_a_response_url_off_slacks_hosts_gets_nothing(
+    url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    web = FakeWeb()
+    reply, bodies = replier([httpx.Response(200, text="ok")], web)
+    target = ReplyTarget(response_url=url, channel_id="C1", user_id="U1")
+    with pytest.raises(UrlNotSlack):
+        reply.deliver(target, [MESSAGE])
+    assert bodies == [] and web.calls == []  # no POST there, and no fallback either
+    assert "refused to post a reply" in caplog.text and "attacker" not in caplog.text
+
+
+def test_the_allowed_prefixes_are_a_setting() -> None:
+    bodies: list[dict] = []
+    http = httpx.Client(
+        transport=httpx.MockTransport(
+            lambda r: (bodies.append({"url": str(r.url)}), httpx.Response(200, text="ok"))[1]
+        )
+    )
+    gov = Replier(http, None, response_url_prefixes=("https://hooks.slack-gov.com/",))
+    gov.post("https://hooks.slack-gov.com/commands/T1/2/k", MESSAGE, replace_original=False)
+    with pytest.raises(UrlNotSlack):
+        gov.post(URL, MESSAGE, replace_original=False)  # Slack's commercial host: not here
+    assert bodies == [{"url": "https://hooks.slack-gov.com/commands/T1/2/k"}]
