@@ -1,4 +1,4 @@
-"""Handing a lookup to the workers: one broker publish, plain JSON, no secrets in reprs."""
+"""Handing a lookup to the workers: one broker publish, plain JSON."""
 
 from __future__ import annotations
 
@@ -40,30 +40,23 @@ class EnqueueFailed(Exception):
 
 def celery_enqueue(celery: Celery) -> Enqueue:
     def enqueue(request: Queued) -> None:
+        # Only ids reach the message's headers: `tasks.celery_app` rewrites them on publish.
         if isinstance(request, Notice):
-            name, summary, request_id = NOTICE_TASK, f"(notice {request.text_key})", "notice"
-        elif isinstance(request, ReviewEvent):  # the payload carries personal data
-            name, summary, request_id = REVIEW_EVENT_TASK, "(ekuaibao event)", "ekuaibao event"
-        elif isinstance(request, Decision):  # what the person typed stays out of reprs
+            name, request_id = NOTICE_TASK, "notice"
+        elif isinstance(request, ReviewEvent):
+            name, request_id = REVIEW_EVENT_TASK, "ekuaibao event"
+        elif isinstance(request, Decision):
             name, request_id = DECIDE_TASK, f"decision {request.step} {request.what}"
-            summary = f"(decision {request.step} {request.what} by {request.user_id})"
         elif isinstance(request, ReviewAsk):
             name, request_id = REVIEW_ASK_TASK, f"review {request.kind}"
-            summary = f"(review {request.kind} for {request.user_id})"
         else:
             name, request_id = LOOKUP_TASK, request.request_id
-            summary = (
-                f"(lookup {request.request_id}, {len(request.ids)} ids, report {request.report!r})"
-            )
         deadline = time.monotonic() + PUBLISH_BUDGET_S
         while True:
             try:
                 celery.send_task(
                     name,
                     args=[request.model_dump(mode="json")],
-                    # Monitoring tools show these instead of the args (the response_url).
-                    argsrepr=summary,
-                    kwargsrepr="{}",
                     retry=True,
                     confirm_timeout=PUBLISH_STEP_S,  # AMQP: the broker has it, or we say so
                 )
