@@ -1,4 +1,4 @@
-"""Handing a lookup to the workers: one broker publish, plain JSON, no secrets in reprs."""
+"""Handing a lookup to the workers: one broker publish, plain JSON."""
 
 from __future__ import annotations
 
@@ -51,22 +51,18 @@ def celery_enqueue(
 
     def enqueue(request: Queued) -> None:
         _check_response_url(request, response_url_prefixes)
+        # Only ids reach the message's headers: `tasks.celery_app` rewrites them on publish.
         if isinstance(request, Notice):
-            name, summary, request_id = NOTICE_TASK, f"(notice {request.text_key})", "notice"
-        elif isinstance(request, ReviewEvent):  # the payload carries personal data
-            name, summary, request_id = REVIEW_EVENT_TASK, "(ekuaibao event)", "ekuaibao event"
-        elif isinstance(request, Decision):  # what the person typed stays out of reprs
+            name, request_id = NOTICE_TASK, "notice"
+        elif isinstance(request, ReviewEvent):
+            name, request_id = REVIEW_EVENT_TASK, "ekuaibao event"
+        elif isinstance(request, Decision):
             request = request.signed(decision_key)
             name, request_id = DECIDE_TASK, f"decision {request.step} {request.what}"
-            summary = f"(decision {request.step} {request.what} by {request.user_id})"
         elif isinstance(request, ReviewAsk):
             name, request_id = REVIEW_ASK_TASK, f"review {request.kind}"
-            summary = f"(review {request.kind} for {request.user_id})"
         else:
             name, request_id = LOOKUP_TASK, request.request_id
-            summary = (
-                f"(lookup {request.request_id}, {len(request.ids)} ids, report {request.report!r})"
-            )
         bulk = isinstance(request, LookupRequest) and request.by_message
         deadline = time.monotonic() + PUBLISH_BUDGET_S
         while True:
@@ -75,9 +71,6 @@ def celery_enqueue(
                     name,
                     args=[request.model_dump(mode="json")],
                     queue=BULK_QUEUE if bulk else QUEUE,
-                    # Monitoring tools show these instead of the args (the response_url).
-                    argsrepr=summary,
-                    kwargsrepr="{}",
                     retry=True,
                     confirm_timeout=PUBLISH_STEP_S,  # AMQP: the broker has it, or we say so
                 )

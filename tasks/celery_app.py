@@ -16,6 +16,7 @@ from kombu import Queue
 from pydantic import ValidationError
 
 from tasks.broker import embedded, redis_transport
+from tasks.contracts import safe_argsrepr, safe_kwargsrepr
 from tasks.redact import configure_logging
 from tasks.settings import BrokerSettings, fail
 
@@ -148,3 +149,19 @@ def _logging(**_: Any) -> None:
     logging.getLogger("celery.worker.strategy").setLevel(logging.WARNING)
     # "Task … succeeded in …" repeats our own line per lookup; failures still show (ERROR)
     logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
+
+
+@signals.before_task_publish.connect
+def _safe_reprs(sender: str | None = None, body: Any = None, headers: Any = None, **_: Any) -> None:
+    """Every publish in this process (a first send, a retry, any future task) carries only
+    ids in `argsrepr`/`kwargsrepr`: a retry is rebuilt from the request and would otherwise
+    get Celery's repr of the arguments, response_url, comment and event payload included.
+
+    The signal's `headers` are the message's own, changed in place before it is sent.
+    """
+    if not isinstance(headers, dict) or "argsrepr" not in headers:
+        return  # not task protocol 2: nothing of the arguments is in the headers
+    headers["argsrepr"] = headers["kwargsrepr"] = "(not shown)"  # should the next lines fail
+    args, kwargs = body[:2] if isinstance(body, list | tuple) and len(body) == 3 else ((), {})
+    headers["argsrepr"] = safe_argsrepr(sender or "", args)
+    headers["kwargsrepr"] = safe_kwargsrepr(kwargs)

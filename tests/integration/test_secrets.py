@@ -282,3 +282,26 @@ def test_no_secret_in_debug_logs_in_socket_mode(
         ("events token", EVENTS_TOKEN),
         *tickets,
     )
+
+
+#: What a forged line would look like, if text from outside could start a line of its own.
+FORGED = "2026-01-01 00:00:00,000 ERROR invoicebot.audit: FORGED-LINE user=U0BOSS"
+
+
+def test_text_from_slack_or_ekuaibao_cannot_start_a_log_line(
+    debug_bot: RunningBot, ekuaibao: EkuaibaoStandIn
+) -> None:
+    """Ekuaibao's error words reach log lines (its newlines are refused, not its CR, NEL or
+    Unicode separators), and so does what a person typed, at DEBUG."""
+    for separator in ("\r", "\x85", "\u2028", "\u2029", "\x1b[2K\r"):
+        message = json.dumps({"errorMessage": f"单据不存在{separator}{FORGED}"})
+        ekuaibao.fail_next(3, status=400, body=message)
+        debug_bot.reply(debug_bot.command(MEAL))
+        typed = debug_bot.command(f"{MEAL}{separator}{FORGED}")  # answered in the ack
+        assert typed.ack.status_code == 200 and "U0BOSS" in typed.ack.text
+    time.sleep(0.5)
+    log = debug_bot.log()
+    assert "FORGED-LINE" in log  # the words did reach the log, on someone else's line
+    starts = [line for line in log.splitlines() if line.startswith(FORGED[:20])]
+    assert starts == []
+    assert "\x1b" not in log and "\r" not in log.replace("\r\n", "\n")
