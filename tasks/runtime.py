@@ -25,6 +25,7 @@ from tasks.lookup.deps import Deps, RetryPolicy
 from tasks.lookup.ticket_types import WAVES
 from tasks.settings import Settings, load_settings
 from tasks.slack.client import slack_client
+from tasks.slack.identity import SlackIdentity
 from tasks.slack.language import LanguagePicker
 from tasks.slack.replies import Replier
 from tasks.state.dedup import make_ledger
@@ -112,8 +113,12 @@ def build_deps(settings: Settings) -> Deps:
         tokens,
     )
     slack = slack_client(settings)
+    identity = SlackIdentity(slack)
     return Deps(
-        access=AccessChecker(AccessPolicy.from_settings(settings), slack, client),
+        access=AccessChecker(
+            AccessPolicy.from_settings(settings), slack, client, identity=identity
+        ),
+        identity=identity,
         ledger=make_ledger(settings.redis_url, settings.state_dir),
         reports=make_report_cache(settings.redis_url, key),
         staff=ReviewApi(client).staff,
