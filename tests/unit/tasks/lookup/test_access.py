@@ -609,7 +609,7 @@ def test_misconfigurations_warn() -> None:
     ekb = checker(policy("ekuaibao", users={"U1"}), None).startup_warnings()
     assert any("users:read.email" in w for w in ekb)
     assert any("ignored with ACCESS_MODE=ekuaibao" in w for w in ekb)
-    assert any("only posted in DMs" in w for w in ekb)
+    assert any("only answered privately" in w for w in ekb)
     shared = checker(policy("allowlist", users={"U1"}, allow_shared_channels=True), FakeSlack())
     assert [w for w in shared.startup_warnings() if "ALLOW_SHARED_CHANNELS" in w]
     assert checker(policy("allowlist", users={"U1"}), FakeSlack()).startup_warnings() == []
