@@ -49,6 +49,8 @@ BOT_SCOPES = (
     "usergroups:read",
     "channels:read",
     "groups:read",
+    "im:read",
+    "mpim:read",
 )
 _ALNUM = string.ascii_letters + string.digits
 
@@ -61,6 +63,12 @@ def _default_user() -> dict[str, Any]:
         "real_name": "Sandbox User",
         "deleted": False,
         "is_bot": False,
+        "is_admin": False,
+        "is_owner": False,
+        "is_restricted": False,
+        "is_ultra_restricted": False,
+        "is_app_user": False,
+        "is_email_confirmed": True,
         "tz": "Asia/Shanghai",
         "tz_label": "China Standard Time",
         "tz_offset": 28800,
@@ -128,6 +136,14 @@ class SlackStandIn:
         self.shared_channels: set[str] = set()
         #: conversations.info answers channel_not_found, like a private channel the bot is not in.
         self.hidden_channels: set[str] = set()
+        #: conversations.info fields by channel id, over the defaults: e.g. a Slack Connect
+        #: DM is ``{"is_im": True, "user": "U0EXT", "is_ext_shared": True}``. Without an
+        #: entry, `D…` is the bot's DM with the user it was opened for, and any other `D…`
+        #: (a DM between people) is channel_not_found: the bot is not in it.
+        self.conversations: dict[str, dict[str, Any]] = {}
+        #: auth.test's installation: the workspace, and its Enterprise Grid org (None: none).
+        self.team_id = TEAM_ID
+        self.enterprise_id: str | None = None
         self._server = LoopbackServer(host, port, self._handle, clock)
         self._lock = threading.Lock()
         self._posted = threading.Condition(self._lock)
@@ -249,10 +265,12 @@ class SlackStandIn:
         with self._lock:
             self._rate_limits.extend([retry_after] * n)
 
-    def add_user(self, user_id: str, email: str, *, locale: str = "en-US") -> None:
-        """A workspace member with this email (users.lookupByEmail finds them)."""
+    def add_user(self, user_id: str, email: str, *, locale: str = "en-US", **fields: Any) -> None:
+        """A workspace member with this email (users.lookupByEmail finds them); `fields`
+        override users.info's, e.g. ``is_restricted=True`` for a guest, ``is_stranger=True,
+        team_id="T0OTHER"`` for someone from another organisation."""
         user = _default_user()
-        user.update({"id": user_id, "name": email.split("@")[0], "locale": locale})
+        user.update({"id": user_id, "name": email.split("@")[0], "locale": locale, **fields})
         user["profile"] = {**user["profile"], "email": email, "real_name": email}
         with self._lock:
             self.users[user_id] = user
@@ -379,10 +397,11 @@ class SlackStandIn:
                 "url": "https://sandbox.slack.com/",
                 "team": "Sandbox",
                 "user": "invoice-bot",
-                "team_id": TEAM_ID,
+                "team_id": self.team_id,
                 "user_id": BOT_USER_ID,
                 "bot_id": BOT_ID,
                 "is_enterprise_install": False,
+                **({"enterprise_id": self.enterprise_id} if self.enterprise_id else {}),
             },
             {"x-oauth-scopes": ",".join(self.granted_scopes)},
         )
@@ -617,30 +636,38 @@ class SlackStandIn:
         return HttpResponse.json(200, {"ok": True, "channel": {"id": channel}})
 
     def _conversations_info(self, params: dict[str, Any]) -> HttpResponse:
+        """Needs the scope of the conversation's kind (channels/groups/im/mpim:read), like
+        Slack; the bot sees only DMs it is in."""
         channel = str(params.get("channel") or "")
+        with self._lock:
+            extra = copy.deepcopy(self.conversations.get(channel) or {})
+            shared = channel in self.shared_channels
+            dm_user = next((u for u in self.users if _dm_channel(u) == channel), None)
         if not channel or channel[0] not in "CDG" or channel in self.hidden_channels:
             return _api_error("channel_not_found")
-        info = {
+        if channel[0] == "D" and not extra and dm_user is None:
+            return _api_error("channel_not_found")
+        info: dict[str, Any] = {
             "id": channel,
             "name": channel.lower() if channel[0] != "D" else None,
             "is_channel": channel[0] == "C",
             "is_group": channel[0] == "G",
             "is_im": channel[0] == "D",
+            "is_mpim": False,
             "is_private": channel[0] != "C",
             "is_member": True,
+            "is_shared": shared,
+            "is_ext_shared": shared,
+            "is_org_shared": False,
+            "is_pending_ext_shared": False,
         }
-        with self._lock:
-            shared = channel in self.shared_channels
-        info.update(
-            {
-                "is_shared": shared,
-                "is_ext_shared": shared,
-                "is_org_shared": False,
-                "is_pending_ext_shared": False,
-            }
-        )
         if channel[0] == "D":
-            info["user"] = DEFAULT_USER_ID
+            info["user"] = dm_user
+        info.update(extra)
+        kind = "im" if info["is_im"] else "mpim" if info["is_mpim"] else ""
+        kind = kind or ("channels" if channel[0] == "C" else "groups")
+        if f"{kind}:read" not in self.granted_scopes:
+            return _api_error("missing_scope", needed=f"{kind}:read")
         return HttpResponse.json(200, {"ok": True, "channel": info})
 
 

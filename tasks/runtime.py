@@ -25,6 +25,7 @@ from tasks.lookup.deps import Deps, RetryPolicy
 from tasks.lookup.ticket_types import WAVES
 from tasks.settings import Settings, load_settings
 from tasks.slack.client import slack_client
+from tasks.slack.identity import SlackIdentity
 from tasks.slack.language import LanguagePicker
 from tasks.slack.replies import Replier
 from tasks.state.dedup import make_ledger
@@ -69,37 +70,43 @@ def _slack_http(lookups: int, shards: int) -> httpx.Client:
     )
 
 
-def build_deps(settings: Settings) -> Deps:
-    if settings.ekuaibao_app_key is None or settings.ekuaibao_app_security is None:
-        raise RuntimeError("EKUAIBAO_APP_KEY and EKUAIBAO_APP_SECURITY are required")
-    app_key = settings.ekuaibao_app_key.get_secret_value()
+def _ekuaibao_http(settings: Settings, key: str) -> httpx.Client:
+    """Every Ekuaibao call of the worker, within the shared budget."""
     timeout = httpx.Timeout(
         settings.ekuaibao_timeout_s, connect=min(5.0, settings.ekuaibao_timeout_s)
     )
-    # A lookup makes up to 3 Ekuaibao calls at once (lines, links, masters), 2 of them on
-    # the pool, plus one wave of ticket-type probes (lookup/ticket_types.py): room for
-    # every lookup the worker runs, in a few linear connection pools.
     lookups = settings.worker_concurrency
-    pool_threads = max(64, (3 + max(len(w) for w in WAVES)) * lookups)
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
     shards = max(1, lookups // LOOKUPS_PER_POOL)
     per_pool = httpx.Limits(
         max_connections=max(16, 4 * lookups // shards),
         max_keepalive_connections=max(8, 2 * lookups // shards),
     )
-    key = store_key(settings.ekuaibao_base_url, app_key)
     transport = RateLimitedTransport(
         ThreadShardedTransport([http_transport(per_pool) for _ in range(shards)]),
         _rate_limiter(settings, key),
         lease=lease_size(settings.ekuaibao_rate_limit, settings.ekuaibao_rate_burst),
     )
-    ekuaibao_http = httpx.Client(
+    return httpx.Client(
         transport=transport,
         base_url=settings.ekuaibao_base_url,
         timeout=timeout,
-        limits=limits,
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
         headers={"User-Agent": USER_AGENT},
     )
+
+
+def build_deps(settings: Settings) -> Deps:
+    if settings.ekuaibao_app_key is None or settings.ekuaibao_app_security is None:
+        raise RuntimeError("EKUAIBAO_APP_KEY and EKUAIBAO_APP_SECURITY are required")
+    app_key = settings.ekuaibao_app_key.get_secret_value()
+    # A lookup makes up to 3 Ekuaibao calls at once (lines, links, masters), 2 of them on
+    # the pool, plus one wave of ticket-type probes (lookup/ticket_types.py): room for
+    # every lookup the worker runs, in a few linear connection pools.
+    lookups = settings.worker_concurrency
+    pool_threads = max(64, (3 + max(len(w) for w in WAVES)) * lookups)
+    shards = max(1, lookups // LOOKUPS_PER_POOL)
+    key = store_key(settings.ekuaibao_base_url, app_key)
+    ekuaibao_http = _ekuaibao_http(settings, key)
     slack_http = _slack_http(lookups, shards)
     tokens: TokenStore = (
         RedisTokenStore(settings.redis_url, key)
@@ -113,8 +120,12 @@ def build_deps(settings: Settings) -> Deps:
         tokens,
     )
     slack = slack_client(settings)
+    identity = SlackIdentity(slack)
     return Deps(
-        access=AccessChecker(AccessPolicy.from_settings(settings), slack, client),
+        access=AccessChecker(
+            AccessPolicy.from_settings(settings), slack, client, identity=identity
+        ),
+        identity=identity,
         ledger=make_ledger(settings.redis_url, settings.state_dir),
         reports=make_report_cache(settings.redis_url, key),
         staff=ReviewApi(client).staff,

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 from tasks.ekuaibao.client import EkuaibaoClient
 from tasks.ekuaibao.errors import BadRequest, Unavailable
 from tasks.ekuaibao.models import MalformedPayload
-from tasks.ekuaibao.review import FLOW_DETAILS_PATH, SAFE_ID, STAFF_IDS_PATH
-from tasks.ekuaibao.review_models import Flow, FlowGone, Staff, Stage, parse_flow, parse_staff
+from tasks.ekuaibao.review import FLOW_DETAILS_PATH, SAFE_ID
+from tasks.ekuaibao.review_models import Flow, FlowGone, Stage, parse_flow
 
 SUBMIT_PATH = "/api/openapi/v1/backlog/data/%5B{ids}%5D"
 RESULT_PATH = "/api/openapi/v1/backlog/data/result"
@@ -196,18 +196,6 @@ class DecideApi:
             return Report(parse_flow(body), parse_logs(body))
         except (MalformedPayload, ValueError, TypeError, AttributeError) as exc:
             raise Unavailable(f"Ekuaibao sent a malformed report: {exc}") from None
-
-    def staff_by_email(self, email: str) -> Staff | None:
-        """Read now, never cached: the one active staff member with this email."""
-        key = email.strip().lower()
-        if not key:
-            return None
-        body = self._client.post(STAFF_IDS_PATH, {"type": "MAIL", "conditionIds": [key]})
-        try:
-            matches = [s for s in parse_staff(body) if s.email == key]
-        except (MalformedPayload, ValueError, TypeError, AttributeError) as exc:
-            raise Unavailable(f"Ekuaibao sent a malformed answer: {exc}") from None
-        return matches[0] if len(matches) == 1 else None
 
     def submit(self, staff_id: str, flow_ids: list[str], action: dict[str, str]) -> Batch:
         """Queue one decision for up to 10 reports, as `staff_id`. Sent once."""

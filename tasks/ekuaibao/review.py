@@ -129,13 +129,15 @@ class ReviewApi:
                     found[staff_id] = got[staff_id]
         return found
 
-    def staff_by_email(self, email: str) -> Staff | None:
-        """The one active staff member with this email (two sharing it: none)."""
+    def staff_by_email(self, email: str, *, cached: bool = True) -> Staff | None:
+        """The one active staff member with this email (two sharing it: none). Whatever
+        grants power reads it with `cached=False`: a deactivated or re-assigned email must
+        stop working at once, not a day later."""
         key = email.strip().lower()
         if not key:
             return None
         hit, value = self._staff.get("mail:" + key)
-        if hit:
+        if hit and cached:
             return value  # type: ignore[no-any-return]
         body = self._client.post(STAFF_IDS_PATH, {"type": "MAIL", "conditionIds": [key]})
         matches = [s for s in self._parsed(parse_staff, body) if s.email == key]

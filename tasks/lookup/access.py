@@ -9,8 +9,9 @@ Three modes (ACCESS_MODE):
   staff member (getStaffIds, type MAIL), who must be the submitter of the report an
   invoice is on, or an approver on it; finance users see everything.
 
-Independently, invoice data never goes into a Slack Connect channel (shared with another
-organisation) unless ALLOW_SHARED_CHANNELS is set.
+Independently, invoice data never goes into a conversation shared with another
+organisation (Slack Connect channels and DMs) unless ALLOW_SHARED_CHANNELS is set, and
+in ekuaibao mode only full members of this organisation count (tasks.slack.identity).
 
 The checks return a `Decision`; its `reason` is for the audit log only and is never shown
 to the user, since it can say whether an invoice exists. All I/O goes through the Slack
@@ -30,6 +31,7 @@ from slack_sdk.errors import SlackClientError
 from tasks.ekuaibao.client import EkuaibaoClient
 from tasks.ekuaibao.flows import FlowParticipants
 from tasks.ekuaibao.masters import InvoiceMaster
+from tasks.lookup.conversations import UNCHECKED, Conversation, conversation_of, may_post
 from tasks.lookup.directory import (
     SLACK_ERROR_TTL_S,
     Directory,
@@ -40,6 +42,7 @@ from tasks.lookup.directory import (
 from tasks.lookup.policy import OPEN_MODE_WARNING, AccessPolicy, Decision, startup_warnings
 from tasks.settings import AccessMode
 from tasks.slack.errors import classify
+from tasks.slack.identity import SlackIdentity
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +65,13 @@ class AccessChecker:
         *,
         clock: Callable[[], float] = time.monotonic,
         cache_ttl_s: float = 600,
+        identity: SlackIdentity | None = None,
     ) -> None:
         self.policy = policy
         self._slack = slack
         self._ttl = cache_ttl_s
-        self._directory = Directory(slack, ekuaibao, clock, cache_ttl_s)
-        self._channels: TtlCache[str, Decision] = TtlCache(clock)
+        self._directory = Directory(slack, ekuaibao, clock, cache_ttl_s, identity)
+        self._conversations: TtlCache[str, Conversation | None] = TtlCache(clock)
 
     # -- the gate --------------------------------------------------------------------------
 
@@ -155,41 +159,38 @@ class AccessChecker:
 
     # -- where replies may go ----------------------------------------------------------------
 
-    def may_post_in(self, channel_id: str) -> Decision:
-        """May invoice data be posted in this channel? No for Slack Connect channels
-        (`is_ext_shared`, or a pending share) unless ALLOW_SHARED_CHANNELS; DMs always.
+    def may_post_in(self, channel_id: str, user_id: str = "") -> Decision:
+        """May invoice data be posted in this conversation for everyone there to see? Only
+        after conversations.info: no for anything shared with another organisation unless
+        ALLOW_SHARED_CHANNELS (tasks.lookup.conversations).
 
-        Never raises: a channel that cannot be checked is refused.
+        Never raises: a conversation that cannot be checked is refused.
         """
-        if channel_id.startswith("D"):
-            return Decision(True, "direct message")
         if self.policy.allow_shared_channels:
             return Decision(True, "shared channels allowed")
         if not channel_id:
-            return Decision(False, "could not check the channel")
-        cached = self._channels.get(channel_id)
+            return UNCHECKED
+        return may_post(self._conversation(channel_id), user_id)
+
+    def _conversation(self, channel_id: str) -> Conversation | None:
+        cached = self._conversations.get(channel_id)
         if cached is not None:
             return cached[0]
         if self._slack is None:
-            return Decision(False, "could not check the channel")
+            return None
         try:
             response = self._slack.conversations_info(channel=channel_id)
-            channel = as_dict(response.get("channel"))
+            found: Conversation | None = conversation_of(as_dict(response.get("channel")))
         except (SlackClientError, OSError) as exc:
             log.warning(
-                "could not check whether channel %s is shared (%s); not posting there",
+                "could not check who can see conversation %s (%s); not posting there",
                 channel_id,
                 classify(exc).code,
             )
-            decision = Decision(False, "could not check the channel")
-            self._channels.put(channel_id, decision, SLACK_ERROR_TTL_S)
-            return decision
-        if channel.get("is_ext_shared") is True or channel.get("is_pending_ext_shared") is True:
-            decision = Decision(False, "shared channel")
-        else:
-            decision = Decision(True, "internal channel")
-        self._channels.put(channel_id, decision, self._ttl)
-        return decision
+            self._conversations.put(channel_id, None, SLACK_ERROR_TTL_S)
+            return None
+        self._conversations.put(channel_id, found, self._ttl)
+        return found
 
     def startup_warnings(self) -> list[str]:
         """What an operator should know about this policy, for the log at start-up."""

@@ -12,6 +12,7 @@ from tasks.contracts import ReplyTarget
 from tasks.ekuaibao.client import EkuaibaoClient
 from tasks.ekuaibao.review_models import Staff
 from tasks.lookup.access import AccessChecker
+from tasks.slack.identity import SlackIdentity
 from tasks.slack.language import LanguagePicker
 from tasks.slack.replies import Replier
 from tasks.slack.texts import Texts, texts_for
@@ -51,6 +52,8 @@ class Deps:
     recent: RecentLookups | None = None
     #: Each person's lookups in flight, capped (tasks.lookup.turns).
     inflight: InFlight | None = None
+    #: Who may see finance data or act here (Slack's record of them, this installation).
+    identity: SlackIdentity | None = None
     clock: Callable[[], float] = time.time
 
     def texts(self, target: ReplyTarget) -> Texts:

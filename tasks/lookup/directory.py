@@ -20,6 +20,7 @@ from tasks.ekuaibao.errors import BadRequest
 from tasks.ekuaibao.flows import FlowParticipants
 from tasks.lookup.policy import Decision
 from tasks.slack.errors import classify
+from tasks.slack.identity import NO_HOME, UNREADABLE, Refusal, SlackIdentity
 
 log = logging.getLogger(__name__)
 K = TypeVar("K")
@@ -82,8 +83,10 @@ class Directory:
         ekuaibao: EkuaibaoClient,
         clock: Callable[[], float],
         cache_ttl_s: float,
+        identity: SlackIdentity | None = None,
     ) -> None:
         self.slack = slack
+        self.identity = identity or SlackIdentity(slack)
         self._ekuaibao = ekuaibao
         self._ttl = cache_ttl_s
         self._members: TtlCache[str, frozenset[str] | None] = TtlCache(clock)
@@ -109,33 +112,26 @@ class Directory:
         return members
 
     def staff_of(self, user_id: str) -> Staff:
-        """The user's Ekuaibao staff id via their Slack email, or the reason there is none."""
+        """The user's Ekuaibao staff id via their verified Slack email (a full member of
+        this organisation: tasks.slack.identity), or the reason there is none."""
         cached = self._staff.get(user_id)
         if cached is not None:
             return cached[0]
         if self.slack is None:
             return Staff(None, "no Slack client to read the email")
-        try:
-            response = self.slack.users_info(user=user_id)
-            user = as_dict(response.get("user"))
-        except (SlackClientError, OSError) as exc:
-            log.warning("could not read the Slack profile of %s (%s)", user_id, classify(exc).code)
-            staff = Staff(None, "could not read the Slack profile")
-            self._staff.put(user_id, staff, SLACK_ERROR_TTL_S)
+        who = self.identity.verify(user_id, "look up invoices")
+        if isinstance(who, Refusal):
+            staff = Staff(None, who.reason)
+            brief = who.reason in (UNREADABLE, NO_HOME)  # Slack failed: ask again soon
+            self._staff.put(user_id, staff, SLACK_ERROR_TTL_S if brief else self._ttl)
             return staff
-        email = as_dict(user.get("profile")).get("email")
-        if user.get("deleted") is True or user.get("is_bot") is True:
-            staff = Staff(None, "not an active Slack user")
-        elif not isinstance(email, str) or "@" not in email:
-            staff = Staff(None, "no email on the Slack profile")
+        # EkuaibaoError propagates: an outage must not be remembered as a "no".
+        found = self._ekuaibao.staff_ids_by_email([who.email])
+        staff_id = found.get(who.email.lower())
+        if staff_id is None:
+            staff = Staff(None, "no Ekuaibao staff for this email")
         else:
-            # EkuaibaoError propagates: an outage must not be remembered as a "no".
-            found = self._ekuaibao.staff_ids_by_email([email])
-            staff_id = found.get(email.strip().lower())
-            if staff_id is None:
-                staff = Staff(None, "no Ekuaibao staff for this email")
-            else:
-                staff = Staff(staff_id, "ekuaibao staff")
+            staff = Staff(staff_id, "ekuaibao staff")
         log.debug("Slack user %s -> Ekuaibao staff %s (%s)", user_id, staff.staff_id, staff.reason)
         self._staff.put(user_id, staff, self._ttl)
         return staff

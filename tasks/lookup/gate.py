@@ -7,10 +7,12 @@ or a filtered result.
 from __future__ import annotations
 
 from tasks.contracts import LookupRequest
+from tasks.lookup.conversations import UNCHECKED
 from tasks.lookup.delivery import audit, deliver
 from tasks.lookup.deps import Deps
 from tasks.lookup.fetching import ReportNotFound
 from tasks.slack import acks
+from tasks.slack.identity import REASONS
 from tasks.slack.texts import Texts
 from tasks.summary import LookupResult
 
@@ -21,15 +23,17 @@ def refusal(request: LookupRequest, deps: Deps, texts: Texts) -> str | None:
         return None
     gate = deps.access.may_ask(request.user_id, request.channel_id)
     if not gate.allowed:
-        _refuse(deps, request, texts.not_allowed, f"denied: {gate.reason}")
+        text = texts.not_member if gate.reason in REASONS else texts.not_allowed
+        _refuse(deps, request, text, f"denied: {gate.reason}")
         return gate.reason
     if request.channel_id:
-        where = deps.access.may_post_in(request.channel_id)
-        unverifiable = where.reason == "could not check the channel"
+        where = deps.access.may_post_in(request.channel_id, request.user_id)
+        unverifiable = where == UNCHECKED
         # A private answer where the bot cannot look (say, a private channel it is not in)
-        # is still fine; a post the whole channel sees is not.
+        # is still fine; a post everyone in the conversation sees is not.
         if not where.allowed and not (unverifiable and request.mode != "share"):
-            _refuse(deps, request, texts.shared_channel, f"denied: {where.reason}")
+            text = texts.share_unverified if unverifiable else texts.shared_channel
+            _refuse(deps, request, text, f"denied: {where.reason}")
             return where.reason
     return None
 

@@ -88,7 +88,7 @@ def startup_warnings(policy: AccessPolicy, *, can_read_slack: bool) -> list[str]
         )
     elif not can_read_slack:
         warnings.append(
-            "no SLACK_BOT_TOKEN to check channels for Slack Connect: invoice data is "
-            "only posted in DMs"
+            "no SLACK_BOT_TOKEN to check conversations for Slack Connect: invoice data "
+            "is only answered privately, never shared in a channel or DM"
         )
     return warnings

@@ -5,19 +5,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
-
 from tasks.contracts import ReviewAsk
 from tasks.ekuaibao.review import DEEP_LINK_S, SAFE_ID
 from tasks.ekuaibao.review_models import Flow, FlowGone, Staff
 from tasks.review import card
+from tasks.review.acting import acting_staff
 from tasks.review.deps import ReviewDeps
 from tasks.review.messages import _audit, _post, _update
 from tasks.review.service import _settle
 from tasks.review.store import Card
 from tasks.review.view import _invoices, _view
 from tasks.slack.acks import simple
-from tasks.slack.blocks import escape, section
+from tasks.slack.blocks import escape
+from tasks.slack.identity import Refusal
 from tasks.slack.review_texts import review_texts_for
 from tasks.slack.texts import texts_for
 
@@ -25,10 +25,11 @@ log = logging.getLogger(__name__)
 
 
 def handle_ask(ask: ReviewAsk, deps: ReviewDeps) -> None:
-    review = review_texts_for(ask.language or deps.lookup.language.for_user(ask.user_id))
-    staff = _asker(deps, ask.user_id)
-    if staff is None:
-        _answer(deps, ask, {"text": review.not_staff, "blocks": [section(review.not_staff)]})
+    language = ask.language or deps.lookup.language.for_user(ask.user_id)
+    review = review_texts_for(language)
+    staff = _asker(deps, ask.user_id, ask.kind)
+    if not isinstance(staff, Staff):
+        _answer(deps, ask, simple(texts_for(language).not_member if staff else review.not_staff))
         return
     if ask.kind == "queue":
         total, flows = deps.api.pending(staff.staff_id)
@@ -50,7 +51,6 @@ def handle_ask(ask: ReviewAsk, deps: ReviewDeps) -> None:
             _answer(deps, ask, simple(review.not_approver))
         return
     assert stage is not None
-    language = ask.language or deps.lookup.language.for_user(ask.user_id)
     if ask.kind == "open":
         try:
             url = deps.api.deep_link(staff.staff_id, flow.flow_id)
@@ -86,13 +86,11 @@ def handle_ask(ask: ReviewAsk, deps: ReviewDeps) -> None:
             _answer(deps, ask, simple(text))
 
 
-def _asker(deps: ReviewDeps, user_id: str) -> Staff | None:
-    try:
-        user = deps.slack.users_info(user=user_id).get("user") or {}
-    except SlackApiError:
-        return None
-    email = str((user.get("profile") or {}).get("email") or "")
-    return deps.api.staff_by_email(email) if email else None
+def _asker(deps: ReviewDeps, user_id: str, kind: str = "queue") -> Staff | Refusal | None:
+    """A login link is power: its staff record is read now, never from the cache."""
+    if kind == "open":
+        return acting_staff(deps, user_id, "open reports in Ekuaibao", cached=False)
+    return acting_staff(deps, user_id, "see reports to review", cached=True)
 
 
 def _queue_items(deps: ReviewDeps, flows: list[Flow]) -> list[card.QueueItem]:

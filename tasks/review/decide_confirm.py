@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
-
 from tasks.contracts import Decision
 from tasks.ekuaibao.decide import Report
 from tasks.ekuaibao.errors import EkuaibaoError
-from tasks.ekuaibao.review_models import Flow
+from tasks.ekuaibao.review_models import Flow, Staff
+from tasks.review.acting import acting_staff
 from tasks.review.decide_deps import ACTIONS, CONFIRM_S, POLLS, DecideDeps, Wait
 from tasks.review.decide_guard import audit
 from tasks.review.decide_notes import _card_text, _tell
@@ -32,11 +31,10 @@ def _own_record(deps: DecideDeps, decision: Decision) -> dict[str, Any] | None:
     if not decision.node_id:
         return None
     try:
-        user = deps.review.slack.users_info(user=decision.user_id).get("user") or {}
-        staff = deps.api.staff_by_email(str((user.get("profile") or {}).get("email") or ""))
-    except (SlackApiError, EkuaibaoError):
+        staff = acting_staff(deps.review, decision.user_id, "decide")
+    except EkuaibaoError:
         return None
-    if staff is None:
+    if not isinstance(staff, Staff):
         return None
     key = _key(decision.flow_id, decision.node_id, staff.staff_id)
     record = deps.ledger.get(key)

@@ -8,16 +8,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from slack_sdk.errors import SlackApiError
-
 from tasks.contracts import Decision
 from tasks.ekuaibao.decide import Report
 from tasks.ekuaibao.review import SAFE_ID
 from tasks.ekuaibao.review_models import FlowGone, Stage
+from tasks.review.acting import acting_staff
 from tasks.review.decide_deps import ACTIONS, DecideDeps
 from tasks.review.messages import audit_log
 from tasks.slack.blocks import escape
 from tasks.slack.decide_texts import DecideTexts
+from tasks.slack.identity import Refusal
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +53,9 @@ def guard(deps: DecideDeps, decision: Decision, texts: DecideTexts) -> Checked:
         decision.node_id and not SAFE_ID.fullmatch(decision.node_id)
     ):
         raise Refused(texts.not_approver.format(code=escape(code)), "malformed ids")
-    try:
-        user = deps.review.slack.users_info(user=decision.user_id).get("user") or {}
-    except SlackApiError:
-        user = {}
-    email = str((user.get("profile") or {}).get("email") or "")
-    if user.get("deleted") or user.get("is_bot") or not email:
-        raise Refused(texts.not_staff, "no Slack email")
-    staff = deps.api.staff_by_email(email)
+    staff = acting_staff(deps.review, decision.user_id, "decide")
+    if isinstance(staff, Refusal):
+        raise Refused(texts.not_member, staff.reason)
     if staff is None:
         raise Refused(texts.not_staff, "no active staff with that email")
     return _report_checks(deps, decision, texts, staff.staff_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk import WebClient
@@ -14,6 +14,7 @@ from tasks.ekuaibao.review import ReviewApi
 from tasks.ekuaibao.review_models import Flow
 from tasks.lookup.deps import Deps
 from tasks.review.store import Cards
+from tasks.slack.identity import SlackIdentity
 from tasks.state.dedup import Dedup
 
 
@@ -28,6 +29,11 @@ class ReviewDeps:
     clock: Callable[[], float] = time.time
     #: Adds the decision buttons to a card (tasks.review.decide_buttons), when deciding here is on.
     decorate: Callable[[dict[str, Any], Flow, str, str | None], dict[str, Any]] | None = None
+    #: Who may act here (the lookup's own, so the installation is read once a process).
+    identity: SlackIdentity = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.identity = self.lookup.identity or SlackIdentity(self.slack)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         return self.lookup.executor.submit(fn, *args)

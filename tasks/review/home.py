@@ -9,6 +9,7 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from tasks.contracts import ButtonValue, ReviewAsk
+from tasks.ekuaibao.review_models import Staff
 from tasks.review import card
 from tasks.review.asks import _asker, _queue_items
 from tasks.review.deps import ReviewDeps
@@ -27,7 +28,7 @@ def publish_home(ask: ReviewAsk, deps: ReviewDeps) -> None:
     staff = _asker(deps, ask.user_id)
     total: int | None = None
     items: list[card.QueueItem] = []
-    if staff is not None:
+    if isinstance(staff, Staff):
         total, flows = deps.api.pending(staff.staff_id)
         items = _queue_items(deps, flows)
     view = card.home_view(total, items, int(deps.clock()), review_texts_for(language))

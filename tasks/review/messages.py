@@ -1,5 +1,6 @@
-"""The review's Slack side: an approver's Slack user (by their staff email), posting and
-updating cards, and the audit line of who was told what."""
+"""The review's Slack side: an approver's Slack user (by their staff email, and only a
+full member of this organisation: tasks.slack.identity), posting and updating cards, and
+the audit line of who was told what."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 from tasks.ekuaibao.review_models import Staff
 from tasks.review.deps import ReviewDeps
 from tasks.review.store import Card
+from tasks.slack.identity import Refusal
 
 log = logging.getLogger(__name__)
 #: Who was told what: flow, staff and Slack ids only, never emails, names or links.
@@ -40,13 +42,17 @@ def _slack_user(deps: ReviewDeps, staff_id: str, staff: Staff | None) -> str:
             error,
         )
         raise NoSlackUser(staff_id) from None
-    user = answer.get("user") or {}
-    if user.get("deleted") or user.get("is_bot") or not user.get("id"):
+    user = answer.get("user")
+    found = deps.identity.check(user if isinstance(user, dict) else {}, "receive review cards")
+    if isinstance(found, Refusal):
         log.warning(
-            "admin: the Slack user of Ekuaibao staff %s is not active; no DM sent", staff_id
+            "admin: the Slack user with the email of Ekuaibao staff %s may not get review "
+            "cards (%s); no DM sent",
+            staff_id,
+            found.reason,
         )
         raise NoSlackUser(staff_id)
-    return str(user["id"])
+    return found.user_id
 
 
 def _post(

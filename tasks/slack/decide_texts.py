@@ -46,6 +46,8 @@ class DecideTexts:
     refused_other: str
     unconfirmed: str
     not_staff: str
+    #: Slack says this person is a guest, from another organisation, deactivated or a bot.
+    not_member: str
     not_approver: str
     not_approving: str
     moved: str
@@ -108,6 +110,9 @@ EN = DecideTexts(
     "Ekuaibao before deciding again.",
     not_staff="Your Slack email matches no active Ekuaibao staff member, so nothing was sent. "
     "Ask your Ekuaibao admin to check your email.",
+    not_member="Only full members of this Slack workspace with a confirmed email can decide "
+    "here, not guests or people from other organisations, so nothing was sent. If that's "
+    "wrong, ask your Slack admin to check your account.",
     not_approver="You are not a current approver of {code}, so nothing was sent to Ekuaibao. "
     "Only its approver can decide here.",
     not_approving="{code} no longer waits for approval ({state}), so nothing was sent.",
@@ -176,6 +181,8 @@ ZH_TEXTS = DecideTexts(
     unconfirmed="⚠️ 易快报尚未确认您对 {code} 的审批。请先在易快报中查看单据，再决定是否重试。",
     not_staff="您的 Slack 邮箱未对应任何在职的易快报员工，未发送任何操作。"
     "请联系易快报管理员核对邮箱。",
+    not_member="只有本 Slack 工作区邮箱已确认的正式成员才能在此审批，访客和其他组织的成员不可以，"
+    "未发送任何操作。如有误，请联系 Slack 管理员检查您的账号。",
     not_approver="您不是 {code} 的当前审批人，未向易快报发送任何操作。只有其审批人可在此审批。",
     not_approving="{code} 已不在审批中（{state}），未发送任何操作。",
     moved="{code} 在卡片生成后已流转，未发送任何操作。请刷新卡片查看。",

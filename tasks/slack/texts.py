@@ -40,7 +40,11 @@ class Texts:
     not_found: str
     not_found_or_denied: str
     not_allowed: str
+    #: Slack says this person is a guest, from another organisation, deactivated or a bot.
+    not_member: str
     shared_channel: str
+    #: A share into a conversation the bot cannot check (say, a DM between two people).
+    share_unverified: str
     too_long: str
     fallback: str
     # failures
@@ -164,9 +168,18 @@ EN = Texts(
         ":lock: You're not set up to look up invoices with this bot. Ask your finance team "
         "or Slack admin to add you."
     ),
+    not_member=(
+        ":lock: Only full members of this Slack workspace with a confirmed email can see "
+        "invoices or act on reports here, not guests or people from other organisations. "
+        "If that's wrong, ask your Slack admin to check your account."
+    ),
     shared_channel=(
         ":lock: This channel is shared with another organisation, so I won't post invoice "
         "details here. Ask me in a DM instead."
+    ),
+    share_unverified=(
+        ":lock: I can't check who is in this conversation, so I won't share invoice details "
+        "here. Share it in a channel I'm in, or keep it in your DM with me."
     ),
     too_long=":warning: {count} more line(s) not shown; open the invoice in Ekuaibao to see all.",
     fallback="Invoice lookup: {found} found, {missing} not found.",
@@ -356,7 +369,15 @@ ZH = Texts(
         "请检查单号是否有误。你可以查看自己提交或审批的单据中的发票；财务可以查看全部。"
     ),
     not_allowed=":lock: 你还没有权限通过本机器人查询发票，请联系财务或 Slack 管理员开通。",
+    not_member=(
+        ":lock: 只有本 Slack 工作区邮箱已确认的正式成员才能在此查看发票或处理单据，"
+        "访客和其他组织的成员不可以。如有误，请联系 Slack 管理员检查你的账号。"
+    ),
     shared_channel=":lock: 此频道与其他组织共享，我不会在这里发布发票信息。请私信我查询。",
+    share_unverified=(
+        ":lock: 我无法确认此会话中有哪些人，因此不会在这里分享发票信息。"
+        "请在我所在的频道中分享，或保存在与我的私信中。"
+    ),
     too_long=":warning: 还有 {count} 行明细未显示，请在合思中打开发票查看全部。",
     fallback="发票查询：找到 {found} 张，未找到 {missing} 张。",
     credentials_rejected=(

@@ -134,11 +134,18 @@ class RunningBot:
         *,
         user: str = "U0SANDBOX",
         message_ts: str = "1700000000.000100",
+        channel: str = "C0SANDBOX",
     ) -> tuple[httpx.Response, str]:
         """A signed block_actions payload for one of our buttons; returns its response_url."""
         response_url = self.slack.new_response_url()
         body, headers = block_action(
-            self.secret, action_id, value, response_url, user=user, message_ts=message_ts
+            self.secret,
+            action_id,
+            value,
+            response_url,
+            user=user,
+            message_ts=message_ts,
+            channel=channel,
         )
         return httpx.post(self.events_url, content=body, headers=headers, timeout=10), response_url
 

@@ -30,9 +30,15 @@ def people(slack: SlackStandIn) -> Iterator[None]:
             "id": user,
             "profile": {**base.get("profile", {}), "email": email},
         }
+    for user, fields in (
+        ("U0GUEST", {"is_restricted": True}),  # a guest with the submitter's email
+        ("U0CONNECT", {"is_stranger": True, "team_id": "T0OTHER"}),  # another organisation
+    ):
+        slack.users[user] = {**base, "id": user, **fields}
     yield
     slack.shared_channels.clear()
     slack.hidden_channels.clear()
+    slack.conversations.clear()
 
 
 def start(ekuaibao: EkuaibaoStandIn, slack: SlackStandIn, tmp_path, **env: str) -> RunningBot:
@@ -137,5 +143,70 @@ def test_a_private_channel_the_bot_cannot_see_still_gets_private_answers(
         httpx.post(bot.events_url, content=body, headers=headers, timeout=10)
         [private] = slack.wait_for_posts(url, 1, timeout=30)
         assert "¥263.00" in json.dumps(private.body, ensure_ascii=False)
+    finally:
+        bot.stop()
+
+
+def test_guests_and_other_organisations_see_nothing_even_with_a_staff_email(
+    ekuaibao, slack, people, tmp_path
+) -> None:
+    bot = start(ekuaibao, slack, tmp_path, ACCESS_MODE="ekuaibao")
+    try:
+        assert "校验测试" in text(bot, "report B23001249")  # the submitter, a full member
+        before = len(ekuaibao.calls_to("detailBatch"))
+        for user in ("U0GUEST", "U0CONNECT"):
+            refused = text(bot, "report B23001249", user=user)
+            assert "Only full members of this Slack workspace" in refused
+            assert "校验测试" not in refused and "263" not in refused
+        assert len(ekuaibao.calls_to("detailBatch")) == before  # refused before Ekuaibao
+        assert wait_for_log(bot, "access=denied: guest account")
+        assert wait_for_log(bot, "access=denied: member of another organisation")
+    finally:
+        bot.stop()
+
+
+def share_button(bot: RunningBot) -> str:
+    [post] = bot.reply(bot.command(DISCOUNT))
+    [share] = [
+        e
+        for b in post.body.get("blocks", [])
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "share_in_channel"
+    ]
+    return str(share["value"])
+
+
+def share_in(bot: RunningBot, channel: str) -> dict:
+    # each from its own message: the same click twice within 3 s is one click
+    ts = f"1700000000.{len(bot.slack.posts):06d}"
+    _, url = bot.click("share_in_channel", share_button(bot), channel=channel, message_ts=ts)
+    [answer] = bot.slack.wait_for_posts(url, 1, timeout=30)
+    return answer.body
+
+
+def test_share_goes_only_where_finance_data_may_go(ekuaibao, slack, people, tmp_path) -> None:
+    """A D… id is no proof of a private DM: a Slack Connect DM is shared with another
+    organisation, and a DM between two people is one the bot cannot check."""
+    slack.conversations["D0CONNECT"] = {"is_im": True, "user": "U0CONNECT", "is_ext_shared": True}
+    bot = start(ekuaibao, slack, tmp_path)
+    try:
+        posts_before = len(slack.posts)
+        connect = share_in(bot, "D0CONNECT")
+        assert connect.get("response_type") != "in_channel" and "263" not in json.dumps(connect)
+        assert "shared with another organisation" in connect["text"]
+        between = share_in(bot, "D0PEOPLE")  # U0SANDBOX's DM with a colleague
+        assert between.get("response_type") != "in_channel" and "263" not in json.dumps(between)
+        assert "can't check who is in this conversation" in between["text"]
+        in_channel = [
+            p for p in slack.posts[posts_before:] if p.body.get("response_type") == "in_channel"
+        ]
+        assert in_channel == []
+        assert wait_for_log(bot, "channel=D0CONNECT via=response_url mode=share ids=")
+        assert wait_for_log(bot, "access=denied: shared channel outcome=refused")
+        own = share_in(bot, "D0SANDBOX")  # the asker's own DM with the bot
+        assert own["response_type"] == "in_channel" and "¥263.00" in json.dumps(
+            own, ensure_ascii=False
+        )
     finally:
         bot.stop()

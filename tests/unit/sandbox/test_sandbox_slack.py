@@ -294,3 +294,39 @@ def test_conversations_info_says_which_channels_are_slack_connect(slack: SlackSt
     internal = client.conversations_info(channel="C0INTERNAL")["channel"]
     assert internal["is_ext_shared"] is False and internal["is_pending_ext_shared"] is False
     assert client.conversations_info(channel="D0SANDBOX")["channel"]["is_ext_shared"] is False
+
+
+def test_conversations_info_describes_dms_group_dms_and_slack_connect_dms(
+    slack: SlackStandIn,
+) -> None:
+    client = WebClient(token=TOKEN, base_url=slack.api_url)
+    own = client.conversations_info(channel="D0SANDBOX")["channel"]
+    assert own["is_im"] is True and own["user"] == "U0SANDBOX"  # the bot's DM with them
+    with pytest.raises(SlackApiError) as err:  # a DM between two people: the bot is not in it
+        client.conversations_info(channel="D0PEOPLE")
+    assert err.value.response["error"] == "channel_not_found"
+    slack.conversations["D0CONNECT"] = {"is_im": True, "user": "U0EXT", "is_ext_shared": True}
+    slack.conversations["G0MPIM"] = {"is_mpim": True, "is_group": False}
+    connect = client.conversations_info(channel="D0CONNECT")["channel"]
+    assert connect["is_im"] and connect["user"] == "U0EXT" and connect["is_ext_shared"]
+    assert client.conversations_info(channel="G0MPIM")["channel"]["is_mpim"] is True
+    slack.granted_scopes = tuple(s for s in slack.granted_scopes if s != "im:read")
+    with pytest.raises(SlackApiError) as err:
+        client.conversations_info(channel="D0SANDBOX")
+    assert err.value.response["error"] == "missing_scope"
+    assert err.value.response["needed"] == "im:read"
+
+
+def test_users_info_carries_the_flags_that_say_who_someone_is(slack: SlackStandIn) -> None:
+    client = WebClient(token=TOKEN, base_url=slack.api_url)
+    user = client.users_info(user="U0SANDBOX")["user"]
+    assert user["team_id"] == "T0SANDBOX" and user["is_email_confirmed"] is True
+    assert user["is_restricted"] is False and user["is_ultra_restricted"] is False
+    slack.add_user("U0GUEST", "guest@example.com", is_ultra_restricted=True)
+    slack.add_user("U0EXT", "ext@example.org", is_stranger=True, team_id="T0OTHER")
+    assert client.users_info(user="U0GUEST")["user"]["is_ultra_restricted"] is True
+    ext = client.users_info(user="U0EXT")["user"]
+    assert ext["is_stranger"] is True and ext["team_id"] == "T0OTHER"
+    assert "enterprise_id" not in client.auth_test().data
+    slack.enterprise_id = "E0SANDBOX"
+    assert client.auth_test()["enterprise_id"] == "E0SANDBOX"

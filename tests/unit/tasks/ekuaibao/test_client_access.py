@@ -23,7 +23,7 @@ from sandbox.ekuaibao import (
     EkuaibaoStandIn,
     SandboxWorld,
 )
-from sandbox.slack import DEFAULT_USER_ID, SlackStandIn
+from sandbox.slack import DEFAULT_USER_ID, TEAM_ID, SlackStandIn
 from tasks.ekuaibao.client import (
     APPROVE_STATES_PATH,
     FLOW_DETAILS_PATH,
@@ -328,9 +328,10 @@ def test_stand_in_approvers_follow_the_world(client: EkuaibaoClient, ekb: Ekuaib
 def test_checker_end_to_end_in_ekuaibao_mode(
     client: EkuaibaoClient, ekb: EkuaibaoStandIn, slack: SlackStandIn
 ) -> None:
-    slack.users["U0APPROVER"] = {"id": "U0APPROVER", "email": APPROVER_EMAIL, "profile": {}}
-    slack.users["U0STRANGER"] = {"id": "U0STRANGER", "profile": {"email": STRANGER_EMAIL}}
-    slack.users["U0NOMAIL"] = {"id": "U0NOMAIL", "profile": {}}
+    home = {"team_id": TEAM_ID}  # users.info always names the user's team
+    slack.users["U0APPROVER"] = {"id": "U0APPROVER", "email": APPROVER_EMAIL, "profile": {}, **home}
+    slack.users["U0STRANGER"] = {"id": "U0STRANGER", "profile": {"email": STRANGER_EMAIL}, **home}
+    slack.users["U0NOMAIL"] = {"id": "U0NOMAIL", "profile": {}, **home}
     policy = AccessPolicy(
         mode="ekuaibao",
         users=frozenset(),

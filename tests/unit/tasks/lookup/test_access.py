@@ -31,6 +31,7 @@ ACCESS_ENV = (
     "ALLOW_SHARED_CHANNELS",
 )
 
+TEAM = "T0HOME"
 SUBMITTER = "corp:SUBMITTER"
 APPROVER = "corp:APPROVER"
 PAST_APPROVER = "corp:PAST"
@@ -73,12 +74,16 @@ def slack_error(error: str) -> SlackApiError:
 class FakeSlack:
     def __init__(self) -> None:
         self.users: dict[str, dict[str, Any]] = {
-            uid: {"id": uid, "profile": {"email": email}} for uid, email in EMAILS.items()
+            uid: {"id": uid, "team_id": TEAM, "profile": {"email": email}}
+            for uid, email in EMAILS.items()
         }
-        self.users["UNOMAIL"] = {"id": "UNOMAIL", "profile": {}}
-        self.users["UBOT"] = {"id": "UBOT", "is_bot": True, "profile": {}}
+        self.users["UNOMAIL"] = {"id": "UNOMAIL", "team_id": TEAM, "profile": {}}
+        self.users["UBOT"] = {"id": "UBOT", "team_id": TEAM, "is_bot": True, "profile": {}}
+        self.users["UGUEST"] = {**self.users["USUB"], "id": "UGUEST", "is_restricted": True}
         self.groups: dict[str, list[str]] = {"SFIN": ["UGRP"], "SOPS": ["UOPS"]}
         self.shared: set[str] = {"CSHARED"}
+        #: conversations.info fields over the default (an internal channel).
+        self.conversations: dict[str, dict[str, Any]] = {}
         self.fail: dict[str, str] = {}  # method -> Slack error code
         self.calls: list[tuple[str, str]] = []
 
@@ -100,12 +105,18 @@ class FakeSlack:
             raise slack_error("no_such_subteam")
         return {"ok": True, "users": self.groups[usergroup]}
 
+    def auth_test(self) -> dict[str, Any]:
+        self.calls.append(("auth.test", ""))
+        self._maybe_fail("auth.test")
+        return {"ok": True, "team_id": TEAM, "user_id": "UTHEBOT"}
+
     def conversations_info(self, *, channel: str) -> dict[str, Any]:
         self.calls.append(("conversations.info", channel))
         self._maybe_fail("conversations.info")
-        if channel.startswith("CGONE"):
+        if channel.startswith(("CGONE", "DGONE")):
             raise slack_error("channel_not_found")
-        return {"ok": True, "channel": {"id": channel, "is_ext_shared": channel in self.shared}}
+        info = {"id": channel, "is_ext_shared": channel in self.shared}
+        return {"ok": True, "channel": {**info, **self.conversations.get(channel, {})}}
 
     def count(self, method: str) -> int:
         return sum(1 for m, _ in self.calls if m == method)
@@ -367,7 +378,8 @@ def test_ekuaibao_gate_maps_email_to_staff_and_caches(caplog: pytest.LogCaptureF
     [
         ("UNOSTAFF", "no Ekuaibao staff for this email"),
         ("UNOMAIL", "no email on the Slack profile"),
-        ("UBOT", "not an active Slack user"),
+        ("UBOT", "bot or app account"),
+        ("UGUEST", "guest account"),
         ("UUNKNOWN", "could not read the Slack profile"),
     ],
 )
@@ -509,9 +521,40 @@ def test_shared_channels_are_refused_and_cached() -> None:
     c = checker(policy("open"), slack)
     assert c.may_post_in("CSHARED") == Decision(False, "shared channel")
     assert c.may_post_in("CINTERNAL") == Decision(True, "internal channel")
-    assert c.may_post_in("D0DM") == Decision(True, "direct message")
     assert c.may_post_in("CSHARED").allowed is False
-    assert slack.count("conversations.info") == 2  # DMs need no look-up; results cached
+    assert slack.count("conversations.info") == 2  # results cached
+
+
+OWN_DM = {"is_im": True, "user": "USUB"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "channel", "allowed", "reason"),
+    [
+        (OWN_DM, "D0OWN", True, "direct message"),  # the asker's own DM with the bot
+        (
+            {"is_im": True, "user": "UAPP"},
+            "D0OTHER",
+            True,
+            "internal direct message with someone else",
+        ),
+        ({"is_im": True, "user": "UEXT", "is_ext_shared": True}, "D0CONNECT", False, "shared"),
+        ({**OWN_DM, "is_ext_shared": True}, "D0OWNEXT", False, "shared channel"),
+        ({"is_mpim": True}, "G0MPIM", True, "internal group DM"),
+        ({"is_mpim": True, "is_ext_shared": True}, "G0MPIMX", False, "shared channel"),
+        ({"is_org_shared": True, "is_shared": True}, "C0ORG", False, "shared channel"),
+        ({"is_pending_ext_shared": True}, "C0PENDING", False, "shared channel"),
+        ({}, "DGONE1", False, "could not check the channel"),  # a DM between two people
+    ],
+)
+def test_every_conversation_is_checked_dms_included(
+    fields: dict[str, Any], channel: str, allowed: bool, reason: str
+) -> None:
+    slack = FakeSlack()
+    slack.conversations[channel] = fields
+    got = checker(policy("open"), slack).may_post_in(channel, "USUB")
+    assert got.allowed is allowed and got.reason.startswith(reason)
+    assert slack.count("conversations.info") == 1  # a D… id is no proof of a DM
 
 
 def test_pending_shares_count_as_shared() -> None:
@@ -545,7 +588,9 @@ def test_channel_check_errors_and_missing_client_refuse() -> None:
     assert checker(policy("open"), None).may_post_in("C1") == Decision(
         False, "could not check the channel"
     )
-    assert checker(policy("open"), None).may_post_in("D1").allowed
+    assert checker(policy("open"), None).may_post_in("D1") == Decision(
+        False, "could not check the channel"
+    )
 
 
 # start-up warnings --------------------------------------------------------------------------
@@ -564,7 +609,7 @@ def test_misconfigurations_warn() -> None:
     ekb = checker(policy("ekuaibao", users={"U1"}), None).startup_warnings()
     assert any("users:read.email" in w for w in ekb)
     assert any("ignored with ACCESS_MODE=ekuaibao" in w for w in ekb)
-    assert any("only posted in DMs" in w for w in ekb)
+    assert any("only answered privately" in w for w in ekb)
     shared = checker(policy("allowlist", users={"U1"}, allow_shared_channels=True), FakeSlack())
     assert [w for w in shared.startup_warnings() if "ALLOW_SHARED_CHANNELS" in w]
     assert checker(policy("allowlist", users={"U1"}), FakeSlack()).startup_warnings() == []

@@ -29,13 +29,15 @@ from tasks.ekuaibao.review_models import FlowGone, Staff, Stage, parse_flow
 from tasks.review.decide_deps import DecideDeps
 from tasks.review.decide_guard import Checked, Refused, guard
 from tasks.settings import Settings
+from tasks.slack import identity
 from tasks.slack.decide_texts import EN, ZH_TEXTS, DecideTexts, decide_texts_for
+from tasks.slack.identity import SlackIdentity
 
 pytestmark = pytest.mark.no_net
 
 KEY = bytes(range(32))
 FLOW, USER, STAFF, OTHER = "ID01gUaRdFlow", "U0APPROVER", "corp:ID01aPpRoVeR", "corp:ID01oThEr"
-EMAIL, STAGE = "approver@example.com", "部门经理审批"
+EMAIL, STAGE, TEAM = "approver@example.com", "部门经理审批", "T0TEAM"
 NODE, EARLIER = "FLOW:1177147692E9:53411358E7", "FLOW:447576403E9:261660833"
 WAITING = Stage(FLOW, STAGE, ((STAFF, "审批人"),))
 APPROVER = Staff(STAFF, "审批人", EMAIL, "dept")
@@ -79,6 +81,9 @@ class _Slack:
     def __init__(self, world: World) -> None:
         self.world = world
 
+    def auth_test(self) -> dict[str, Any]:
+        return {"ok": True, "team_id": TEAM, "user_id": "U0BOT"}
+
     def users_info(self, *, user: str) -> dict[str, Any]:
         if self.world.slack_user is None:
             response = SlackResponse(
@@ -101,7 +106,8 @@ class _Api:
     def license(self) -> License:
         return License(self.world.licensed, "test")
 
-    def staff_by_email(self, email: str) -> Staff | None:
+    def staff_by_email(self, email: str, *, cached: bool = True) -> Staff | None:
+        assert not cached, "power reads the staff record now"
         return self.world.staff if email == EMAIL else None
 
     def report(self, flow_id: str) -> Report:
@@ -123,7 +129,7 @@ class World:
     body: dict[str, Any] = field(default_factory=_body)
     stage: Stage | None = WAITING
     slack_user: dict[str, Any] | None = field(
-        default_factory=lambda: {"id": USER, "profile": {"email": EMAIL}}
+        default_factory=lambda: {"id": USER, "team_id": TEAM, "profile": {"email": EMAIL}}
     )
     staff: Staff | None = APPROVER
     enabled: bool = True
@@ -158,9 +164,13 @@ class World:
 
     def deps(self) -> DecideDeps:
         stages = {FLOW: self.stage} if self.stage else {}
+        slack = _Slack(self)
         review = SimpleNamespace(
-            slack=_Slack(self),
-            api=SimpleNamespace(stages=lambda ids: stages),
+            slack=slack,
+            identity=SlackIdentity(slack),  # type: ignore[arg-type]
+            api=SimpleNamespace(
+                stages=lambda ids: stages, staff_by_email=_Api(self).staff_by_email
+            ),
             submit=lambda fn, *args: _done(fn(*args)),
         )
         return DecideDeps(
@@ -171,6 +181,11 @@ class World:
             interval_s=1.0,
             key=self.key,
         )
+
+
+def _slack_user(world: World, **fields: Any) -> None:
+    assert world.slack_user is not None
+    world.slack_user = {**world.slack_user, **fields}
 
 
 def _trailing(world: World, *entries: dict[str, Any]) -> None:
@@ -204,17 +219,18 @@ REFUSALS: list[tuple[str, Callable[[World], None], str]] = [
     ("not licensed", lambda w: setattr(w, "licensed", False), "off or not licensed"),
     ("malformed flow id", lambda w: w.decision.update(flow_id="ID01/../x"), "malformed ids"),
     ("malformed node id", lambda w: w.decision.update(node_id="FLOW:1 2"), "malformed ids"),
-    ("Slack user unknown", lambda w: setattr(w, "slack_user", None), "no Slack email"),
-    ("no Slack email", lambda w: setattr(w, "slack_user", {"profile": {}}), "no Slack email"),
+    ("Slack user unknown", lambda w: setattr(w, "slack_user", None), identity.UNREADABLE),
+    ("no Slack email", lambda w: _slack_user(w, profile={}), identity.NO_EMAIL),
+    ("deactivated in Slack", lambda w: _slack_user(w, deleted=True), identity.INACTIVE),
+    ("a bot", lambda w: _slack_user(w, is_bot=True), identity.BOT),
+    ("a guest", lambda w: _slack_user(w, is_restricted=True), identity.GUEST),
+    ("a single-channel guest", lambda w: _slack_user(w, is_ultra_restricted=True), identity.GUEST),
+    ("a stranger", lambda w: _slack_user(w, is_stranger=True), identity.OTHER_ORG),
+    ("another team", lambda w: _slack_user(w, team_id="T0OTHER"), identity.OTHER_ORG),
     (
-        "deactivated in Slack",
-        lambda w: setattr(w, "slack_user", {"deleted": True, "profile": {"email": EMAIL}}),
-        "no Slack email",
-    ),
-    (
-        "a bot",
-        lambda w: setattr(w, "slack_user", {"is_bot": True, "profile": {"email": EMAIL}}),
-        "no Slack email",
+        "email not confirmed",
+        lambda w: _slack_user(w, is_email_confirmed=False),
+        identity.UNCONFIRMED,
     ),
     ("no staff", lambda w: setattr(w, "staff", None), "no active staff with that email"),
     ("report gone", lambda w: setattr(w, "gone", True), "report gone"),

@@ -53,7 +53,7 @@ def handle(payload: dict[str, Any], dedup: FakeDedup) -> None:
     executor = ThreadPoolExecutor(1)
     deps = ReviewDeps(
         api=GoneApi(),  # type: ignore[arg-type]
-        lookup=SimpleNamespace(executor=executor),  # type: ignore[arg-type]
+        lookup=SimpleNamespace(executor=executor, identity=None),  # type: ignore[arg-type]
         slack=None,  # type: ignore[arg-type]
         cards=NoCards(),  # type: ignore[arg-type]
         dedup=dedup,
