@@ -27,7 +27,8 @@ def _key(flow_id: str, node_id: str, staff_id: str) -> str:
 
 
 def _own_record(deps: DecideDeps, decision: Decision) -> dict[str, Any] | None:
-    """A claim this decision made before (redelivered after its call went out)."""
+    """A claim this decision made before (redelivered after its call went out); its own
+    unsent claim is freed instead."""
     if not decision.node_id:
         return None
     try:
@@ -38,7 +39,14 @@ def _own_record(deps: DecideDeps, decision: Decision) -> dict[str, Any] | None:
         return None
     key = _key(decision.flow_id, decision.node_id, staff.staff_id)
     record = deps.ledger.get(key)
-    if record is None or record.get("phase") not in ("sending", "sent", "done"):
+    if record is None:
+        return None
+    if record.get("phase") in ("claimed", "queued") and record.get("id") == decision.decision_id:
+        # Its own claim, never sent (it waited for the tenant's slot): the report moved on
+        # or changed meanwhile, so the claim is freed for a decision on the report as it is.
+        deps.ledger.release(key)
+        return None
+    if record.get("phase") not in ("sending", "sent", "done"):
         return None
     return {**record, "key": key, "staff": staff.staff_id}
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -26,8 +27,10 @@ from bot.doctor.approvals import approvals_check
 from tasks.contracts import Decision
 from tasks.ekuaibao.decide import License, Report, parse_logs
 from tasks.ekuaibao.review_models import FlowGone, Staff, Stage, parse_flow
+from tasks.review.decide import decide
 from tasks.review.decide_deps import DecideDeps
 from tasks.review.decide_guard import Checked, Refused, guard
+from tasks.review.ledger import make_ledger
 from tasks.settings import Settings
 from tasks.slack import identity
 from tasks.slack.decide_texts import EN, ZH_TEXTS, DecideTexts, decide_texts_for
@@ -80,6 +83,10 @@ def _body() -> dict[str, Any]:
 class _Slack:
     def __init__(self, world: World) -> None:
         self.world = world
+
+    def chat_postMessage(self, **kwargs: Any) -> dict[str, Any]:
+        self.world.told.append(str(kwargs.get("text")))
+        return {"ok": True}
 
     def auth_test(self) -> dict[str, Any]:
         return {"ok": True, "team_id": TEAM, "user_id": "U0BOT"}
@@ -140,6 +147,8 @@ class World:
     decision: dict[str, Any] = field(default_factory=dict)
     signing_key: bytes | None = KEY
     tampered: dict[str, Any] = field(default_factory=dict)
+    #: What the person was told in their DM.
+    told: list[str] = field(default_factory=list)
 
     @property
     def value(self) -> dict[str, Any]:
@@ -326,6 +335,21 @@ def test_the_guard_lets_pass(change: Callable[[World], None]) -> None:
     checked = guard(world.deps(), world.make_decision(), EN)
     assert isinstance(checked, Checked)
     assert (checked.staff_id, checked.node_id) == (STAFF, NODE)
+
+
+def test_a_refused_decision_frees_its_own_unsent_claim(tmp_path: Path) -> None:
+    """It waited for the tenant's slot, then the report was rejected: a decision on the
+    report as it comes back must not be told "already on its way" for minutes."""
+    world = World()
+    deps = world.deps()
+    deps.ledger = make_ledger(None, tmp_path)
+    decision = world.make_decision()
+    key = f"{FLOW}|{NODE}|{STAFF}"
+    assert deps.ledger.claim(key, {"id": decision.decision_id, "phase": "queued", "at": 0}) is None
+    world.value.update(state="rejected")
+    decide(decision, deps)
+    assert deps.ledger.get(key) is None
+    assert world.told and "rejected" in world.told[-1]
 
 
 def test_the_version_is_what_the_modal_showed() -> None:
