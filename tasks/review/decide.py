@@ -42,7 +42,7 @@ def decide(decision: Decision, deps: DecideDeps) -> None:
         record = None
         moved = ("not a current approver", "report at another node", "report changed")
         if refused.reason in moved or refused.reason.startswith("report is"):
-            record = _own_record(deps, decision)
+            record = _own_record(deps, decision, refused.staff_id)
         if record is not None:  # our own call moved it on: confirm, don't refuse
             _recover(deps, decision, record, texts)
             return

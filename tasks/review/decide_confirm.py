@@ -8,8 +8,7 @@ from typing import Any
 from tasks.contracts import Decision
 from tasks.ekuaibao.decide import Report
 from tasks.ekuaibao.errors import EkuaibaoError
-from tasks.ekuaibao.review_models import Flow, Staff
-from tasks.review.acting import acting_staff
+from tasks.ekuaibao.review_models import Flow
 from tasks.review.decide_deps import ACTIONS, CONFIRM_S, POLLS, DecideDeps, Wait
 from tasks.review.decide_guard import audit
 from tasks.review.decide_notes import _card_text, _tell
@@ -26,18 +25,12 @@ def _key(flow_id: str, node_id: str, staff_id: str) -> str:
     return f"{flow_id}|{node_id}|{staff_id}"
 
 
-def _own_record(deps: DecideDeps, decision: Decision) -> dict[str, Any] | None:
-    """A claim this decision made before (redelivered after its call went out); its own
-    unsent claim is freed instead."""
-    if not decision.node_id:
+def _own_record(deps: DecideDeps, decision: Decision, staff_id: str) -> dict[str, Any] | None:
+    """A claim this decision made before (redelivered after its call went out), for the
+    staff member the guard verified; its own unsent claim is freed instead."""
+    if not decision.node_id or not staff_id:
         return None
-    try:
-        staff = acting_staff(deps.review, decision.user_id, "decide")
-    except EkuaibaoError:
-        return None
-    if not isinstance(staff, Staff):
-        return None
-    key = _key(decision.flow_id, decision.node_id, staff.staff_id)
+    key = _key(decision.flow_id, decision.node_id, staff_id)
     record = deps.ledger.get(key)
     if record is None:
         return None
@@ -48,7 +41,7 @@ def _own_record(deps: DecideDeps, decision: Decision) -> dict[str, Any] | None:
         return None
     if record.get("phase") not in ("sending", "sent", "done"):
         return None
-    return {**record, "key": key, "staff": staff.staff_id}
+    return {**record, "key": key, "staff": staff_id}
 
 
 def _recover(

@@ -58,7 +58,11 @@ def guard(deps: DecideDeps, decision: Decision, texts: DecideTexts) -> Checked:
         raise Refused(texts.not_member, staff.reason)
     if staff is None:
         raise Refused(texts.not_staff, "no active staff with that email")
-    return _report_checks(deps, decision, texts, staff.staff_id)
+    try:
+        return _report_checks(deps, decision, texts, staff.staff_id)
+    except Refused as refused:
+        refused.staff_id = staff.staff_id  # verified: whose claim and card these are
+        raise
 
 
 def _report_checks(
@@ -91,7 +95,7 @@ def _report_checks(
         raise Refused(texts.moved.format(code=escape(code)), "report at another node")
     if decision.step == "decide" and decision.version != flow.version:
         text = texts.changed.format(code=escape(code))
-        raise Refused(text, "report changed", staff_id)
+        raise Refused(text, "report changed")
     allowed = flow.actions.get(staff_id, ())
     needed = ACTIONS.get(decision.what)
     if (needed and needed not in allowed) or (decision.what == "ask" and not allowed):
