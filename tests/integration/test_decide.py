@@ -8,6 +8,7 @@ import json
 import secrets
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -39,11 +40,20 @@ def bot(
     slack.add_user(APPROVER_SLACK, APPROVER_EMAIL)
     slack.add_user(APPROVER2_SLACK, APPROVER2_EMAIL)
     slack.add_user(STRANGER_SLACK, STRANGER_EMAIL)
+    running = start_deciding_bot(ekuaibao, slack, tmp_path_factory.mktemp("decide"))
+    yield running
+    running.stop()
+    assert "invalid_blocks" not in running.log()
+    assert "invalid_arguments" not in running.log()  # every modal was valid
+
+
+def start_deciding_bot(ekuaibao: EkuaibaoStandIn, slack: SlackStandIn, state: Path) -> RunningBot:
+    """The bot with deciding in Slack on, its tenant slot short, Ekuaibao slow to process."""
     ekuaibao.approvals.process_delay_s = 0.3
     running = start_bot(
         ekuaibao,
         slack,
-        tmp_path_factory.mktemp("decide"),
+        state,
         broker=None,
         EKUAIBAO_EVENTS_TOKEN=TOKEN,
         APPROVALS_IN_SLACK="true",
@@ -51,10 +61,7 @@ def bot(
         BOT_LANGUAGE="en",
     )
     running.extra_secrets.append(TOKEN)
-    yield running
-    running.stop()
-    assert "invalid_blocks" not in running.log()
-    assert "invalid_arguments" not in running.log()  # every modal was valid
+    return running
 
 
 def new_report(ekuaibao: EkuaibaoStandIn, approvers: list[str]) -> tuple[str, str]:

@@ -19,21 +19,21 @@ from tasks.celery_app import QUEUE
 from tasks.contracts import DECIDE_TASK, Decision
 from tasks.ekuaibao.review_models import parse_flow
 from tasks.settings import Settings
-from tests.integration.harness import RunningBot, start_bot
+from tests.integration.harness import RunningBot
 from tests.integration.test_decide import (
     APPROVER_DM,
     APPROVER_SLACK,
-    INTERVAL_S,
     card_for,
     card_now,
     confirm,
     locate,
     new_report,
     open_modal,
+    start_deciding_bot,
     submits_for,
     text_input,
 )
-from tests.integration.test_review import TOKEN, buttons, texts_of, wait_for
+from tests.integration.test_review import buttons, texts_of, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
@@ -43,18 +43,7 @@ def bot(
     ekuaibao: EkuaibaoStandIn, slack: SlackStandIn, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningBot]:
     slack.add_user(APPROVER_SLACK, APPROVER_EMAIL)
-    ekuaibao.approvals.process_delay_s = 0.3
-    running = start_bot(
-        ekuaibao,
-        slack,
-        tmp_path_factory.mktemp("decide-bound"),
-        broker=None,
-        EKUAIBAO_EVENTS_TOKEN=TOKEN,
-        APPROVALS_IN_SLACK="true",
-        APPROVALS_INTERVAL_S=str(INTERVAL_S),
-        BOT_LANGUAGE="en",
-    )
-    running.extra_secrets.append(TOKEN)
+    running = start_deciding_bot(ekuaibao, slack, tmp_path_factory.mktemp("decide-bound"))
     yield running
     running.stop()
     assert "invalid_blocks" not in running.log()
