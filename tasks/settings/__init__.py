@@ -205,9 +205,11 @@ class Settings(BrokerSettings):
 
     @property
     def concurrency(self) -> int:
-        """WORKER_CONCURRENCY, per process: what one process's pools are sized for
-        (tasks/runtime.py), and what a process added per core adds. Prefork on its default:
-        one pool process per usable core, as the default 64 counts threads, not processes."""
+        """WORKER_CONCURRENCY, per Celery process, not split among them: it is what one
+        process's thread and connection pools are sized for (tasks/runtime.py), what one
+        GIL was measured to carry (docs/benchmarks.md), and a one-core host keeps exactly
+        the worker it had; a process added per core adds its own 64 lookups. Prefork on
+        its default: one pool process per usable core (the default 64 counts threads)."""
         if self.pool == "prefork" and "worker_concurrency" not in self.model_fields_set:
             return usable_cores()
         return self.worker_concurrency
