@@ -119,12 +119,6 @@ class Supervised:
             if not self._stopping.wait(delay):
                 self._spawn()
 
-    @property
-    def pid(self) -> int | None:
-        """The running child's pid (a restarted child has a new one)."""
-        proc = self._proc
-        return proc.pid if proc is not None and proc.poll() is None else None
-
     def begin_stop(self) -> None:
         """SIGTERM without waiting, so several children stop side by side, not in turn."""
         with self._lock:
