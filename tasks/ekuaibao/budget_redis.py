@@ -1,10 +1,17 @@
 """The shared state of the Ekuaibao budget kept in Redis, for the worker processes of every
 host: each update an optimistic transaction (WATCH, then MULTI/EXEC, tried again when another
-process wrote first), timed by Redis's own clock so that hosts need not agree on theirs."""
+process wrote first), timed by Redis's own clock so that hosts need not agree on theirs.
+
+Within one process the updates of one key take turns (a lock per key, striped): the
+threads or greenlets of a worker would otherwise only make each other's transactions fail,
+and a hot key's retries grow with the square of its writers. After WATCH redis-py sends
+each command on its own (immediate mode), so the read costs WATCH, GET and TIME."""
 
 from __future__ import annotations
 
 import json
+import threading
+import zlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -14,6 +21,8 @@ T = TypeVar("T")
 #: Another process wrote between our read and our write this many times in a row: give up
 #: (the caller sees a state error and tries its task again shortly).
 MAX_CONFLICTS = 200
+#: Locks shared by the keys of one process (a key always takes the same one).
+LOCK_STRIPES = 64
 
 
 class RedisState:
@@ -22,12 +31,14 @@ class RedisState:
 
         self._redis = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
         self._prefix = prefix
+        self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
 
     def update(self, key: str, change: Callable[[dict[str, Any], float], T]) -> T:
         import redis
 
         name = f"{self._prefix}:{key}"
-        with self._redis.pipeline() as pipe:
+        lock = self._locks[zlib.crc32(name.encode()) % LOCK_STRIPES]
+        with lock, self._redis.pipeline() as pipe:
             for _ in range(MAX_CONFLICTS):
                 try:
                     pipe.watch(name)  # type: ignore[no-untyped-call]
