@@ -1,6 +1,7 @@
 """Micro-benchmark of the shared state in Redis: P processes × N greenlets (or threads)
 updating one hot key, or a key each, through the real classes (`InFlight` enter + leave
-pairs, or the Ekuaibao budget's `take` with a budget too generous to ever make anyone wait).
+pairs, or the Ekuaibao budget's `take` with a budget too generous to ever make anyone wait;
+or, `--what line`, at the default 5/s, every greenlet's call waiting in line and polling).
 
     python -m bench.shared_state                       # inflight and budget, hot and many keys
     python -m bench.shared_state --what inflight --keys hot --procs 2 --greenlets 64
@@ -19,11 +20,14 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from typing import Any
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 #: A budget nobody waits for: the bench measures the store, not the line.
 RATE, BURST = 1000.0, 10_000_000
+#: ...and the default one, for the case of a long line.
+LINE_RATE = 5.0
 
 
 def _count_conflicts() -> list[int]:
@@ -60,17 +64,31 @@ def _workers(what: str, keys: list[str]) -> list[Any]:
             return 2
 
         return [lambda i, key=key, n=n: pair(key, n, i) for n, key in enumerate(keys)]
+    from tasks.ekuaibao.budget import MIN_POLL_S, POLL_S
     from tasks.ekuaibao.budget_redis import RedisRateLimiter
     from tasks.ekuaibao.line import Caller
 
-    limiters = {key: RedisRateLimiter(REDIS_URL, key, rate=RATE, burst=BURST) for key in keys}
+    if what == "budget":
+        limiters = {key: RedisRateLimiter(REDIS_URL, key, RATE, BURST) for key in keys}
 
-    def take(key: str, n: int, i: int) -> int:
-        grant = limiters[key].take(1, caller=Caller(f"{n}-{i}", f"t{n}", f"p{n}", "bulk"))
-        assert grant.granted == 1, grant
+        def take(key: str, n: int, i: int) -> int:
+            grant = limiters[key].take(1, caller=Caller(f"{n}-{i}", f"t{n}", f"p{n}", "bulk"))
+            assert grant.granted == 1, grant
+            return 1
+
+        return [lambda i, key=key, n=n: take(key, n, i) for n, key in enumerate(keys)]
+    # "line": the default budget, every greenlet's call waiting its turn and polling.
+    line = {key: RedisRateLimiter(REDIS_URL, key, LINE_RATE, 1) for key in keys}
+    calls = [Caller(f"{n}-0", f"t{n}", f"p{n % 8}", "bulk") for n in range(len(keys))]
+
+    def poll(key: str, n: int, _i: int) -> int:
+        grant = line[key].take(1, caller=calls[n])
+        if grant.granted or not grant.queued:
+            calls[n] = Caller(f"{n}-{uuid.uuid4().hex}", f"t{n}", f"p{n % 8}", "bulk")
+        time.sleep(min(max(grant.wait_s, MIN_POLL_S), POLL_S))
         return 1
 
-    return [lambda i, key=key, n=n: take(key, n, i) for n, key in enumerate(keys)]
+    return [lambda i, key=key, n=n: poll(key, n, i) for n, key in enumerate(keys)]
 
 
 def child(args: argparse.Namespace) -> None:
@@ -141,7 +159,7 @@ def run(what: str, keys: str, procs: int, greenlets: int, pool: str, seconds: fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--what", choices=["inflight", "budget", "both"], default="both")
+    parser.add_argument("--what", choices=["inflight", "budget", "line", "both"], default="both")
     parser.add_argument("--keys", choices=["hot", "many", "both"], default="both")
     parser.add_argument("--procs", type=int, default=2)
     parser.add_argument("--greenlets", type=int, default=64)

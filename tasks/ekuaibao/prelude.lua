@@ -2,6 +2,7 @@
 -- as JSON. cjson.decode reads every bit of a number, but cjson.encode writes only 14
 -- significant digits (an epoch time with microseconds needs 16), so the state is written
 -- here, each number with 17 (exact): Python's json reads back the very same double.
+-- Needs Redis 5 or later: scripts replicated by their effects, so TIME may precede writes.
 
 -- `given` (a test's clock) or Redis's own, as Python computes it from TIME.
 local function clock(given)
