@@ -77,14 +77,13 @@ local function order(x, y)  -- line._order: class, then tag, then seq
   return x[5] < y[5]
 end
 
-local line = {}
+-- The calls ahead of mine in the sorted line (the order is strict: seq is unique to each
+-- waiter), without sorting it.
+local ahead_of_me = {}
 for c, w in pairs(b.waiters) do
-  if c ~= call then line[#line + 1] = w end
+  if c ~= call and order(w, mine) then ahead_of_me[#ahead_of_me + 1] = w end
 end
-line[#line + 1] = mine
-table.sort(line, order)
-local rank = 0
-while line[rank + 1] ~= mine do rank = rank + 1 end
+local rank = #ahead_of_me
 local usable = b.tokens - math.floor(RESERVE[priority] * cap)
 local free = math.floor(usable)
 if rank < free then
@@ -104,7 +103,7 @@ end
 local wait = (rank + 1 - usable) / rate
 local tickets, ahead = {}, 0
 for i = 1, rank do
-  local t = line[i][1]
+  local t = ahead_of_me[i][1]
   if t ~= ticket and t ~= '' and not tickets[t] then
     tickets[t] = true
     ahead = ahead + 1
