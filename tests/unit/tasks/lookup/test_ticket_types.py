@@ -110,14 +110,24 @@ def one_type_at_a_time(world: dict[str, str]) -> tuple[int, int]:
     return 3 + rounds, 1 + rounds
 
 
+def expected_calls(world: dict[str, str]) -> int:
+    """Lines, links and the `invoice` search when VAT ids are asked; the first wave when a
+    ticket is; the second (its `invoice` search only if none was made) when a ticket is rarer."""
+    vat = any(t == "invoice" for t in world.values())
+    tickets = [t for t in world.values() if t != "invoice"]
+    calls = (3 if vat else 1) + (len(FIRST_WAVE) if tickets else 0)
+    if any(t in SECOND_WAVE for t in tickets):
+        calls += len(SECOND_WAVE) + (0 if vat else 1)
+    return calls
+
+
 @pytest.mark.parametrize("n", sorted(MIXES))
 def test_every_ticket_gets_its_master_and_the_calls_are_counted(n: int) -> None:
     world = MIXES[n]
     calls, result = chosen(world)
-    tickets = {i for i, t in world.items() if t != "invoice"}
     assert {inv.invoice_id: inv.master.object_id for inv in result.invoices if inv.master} == world
-    needs_second_wave = any(world[i] in SECOND_WAVE for i in tickets)
-    assert calls == 3 + len(FIRST_WAVE) + (len(SECOND_WAVE) if needs_second_wave else 0)
+    assert calls == expected_calls(world)
+    assert calls == {1: 5, 5: 7, 20: 14}[n]
 
 
 def test_a_ticket_seen_lately_costs_only_its_own_types_search() -> None:
@@ -132,6 +142,34 @@ def test_a_ticket_seen_lately_costs_only_its_own_types_search() -> None:
 def test_vat_ids_are_never_probed() -> None:
     calls, _ = chosen({"c:1:1": "invoice", "c::23312000000123878916": "invoice"})
     assert calls == 3
+
+
+def test_a_ticket_is_not_sent_to_detail_batch_or_the_invoice_search() -> None:
+    client = CountingEkuaibao({"T_taxi_0": "taxi"})
+    fetch(LookupRequest(ids=("T_taxi_0",), response_url="http://127.0.0.1:9/r"), deps(client))
+    assert "lines" not in client.calls and "masters:invoice" not in client.calls
+    assert sorted(client.calls) == sorted(["links", *(f"masters:{t}" for t in FIRST_WAVE)])
+
+
+def test_a_vat_invoice_with_an_id_of_another_shape_still_gets_its_header_and_lines() -> None:
+    world = {"legacy-vat-7": "invoice"}
+    client = CountingEkuaibao(world)
+    request = LookupRequest(ids=tuple(world), response_url="http://127.0.0.1:9/r")
+    result = fetch(request, deps(client))
+    [found] = result.invoices
+    assert found.master is not None and found.master.object_id == "invoice"
+    assert client.calls.count("lines") == 1 and client.calls.count("masters:invoice") == 1
+
+
+def test_no_type_is_searched_twice_for_one_id() -> None:
+    cache = MemoryReportCache()
+    chosen({"T_toll_0": "tolls"}, cache)  # its type is remembered now
+    client = CountingEkuaibao({"T_toll_0": "tolls", "T_med_0": "medical"})
+    request = LookupRequest(ids=("T_toll_0", "T_med_0"), response_url="http://127.0.0.1:9/r")
+    fetch(request, deps(client, cache))
+    assert sorted(set(client.calls)) == sorted(client.calls)  # one call per type at most
+    # the unknown id rode along in the tolls search made for the known one
+    assert client.calls.count("masters:tolls") == 1
 
 
 def test_the_table(capsys: pytest.CaptureFixture[str]) -> None:
