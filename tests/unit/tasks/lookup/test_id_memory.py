@@ -191,3 +191,19 @@ def test_the_memory_cache_keeps_each_entry_for_its_own_ttl() -> None:
     cache.put("long", [ref])
     clock.now += 11
     assert cache.get_many(["short", "long", "never"]) == {"long": [ref]}
+
+
+def test_a_reports_ticket_without_a_type_is_probed_not_searched_as_vat() -> None:
+    class OldEkuaibao(Ekuaibao):  # before 2.0.0, §4 gave no type for medical tickets
+        def report_invoices(self, kind: str, values: Any) -> dict[str, list[ReportInvoiceRef]]:
+            found = super().report_invoices(kind, values)
+            return {
+                k: [r.model_copy(update={"invoice_type": None}) for r in v]
+                for k, v in found.items()
+            }
+
+    client = OldEkuaibao({"T_med_0": "medical"}, {REPORT: ["T_med_0"]})
+    result = ask(client, MemoryReportCache(), report=REPORT)
+    [found] = result.invoices
+    assert found.master is not None and found.master.object_id == "medical"
+    assert "lines" not in client.calls  # no detailBatch for a ticket
