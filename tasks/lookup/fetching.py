@@ -65,7 +65,7 @@ class _Selection:
     @classmethod
     def of_ids(cls, ids: Sequence[str], recalled: Recalled) -> _Selection:
         chosen = tuple(i for i in dict.fromkeys(ids) if i not in recalled.misses)
-        types = {i: recalled.types.get(i) or _shape_type(i) for i in chosen}
+        types = {i: _shape_type(i) or recalled.types.get(i) for i in chosen}
         return cls._of(tuple(dict.fromkeys(ids)), types)
 
     @classmethod
@@ -108,12 +108,22 @@ class _Fetch:
             client.invoice_masters, partial(_submit, pool), by_type, chosen.unknown, waves
         )
         self._links: Future[list[Attachment]] | list[Attachment]
-        if links == "here":  # meanwhile, on this thread: one thread hand-off fewer
+        if not chosen.ids:
+            self._links = []
+        elif links == "here":  # meanwhile, on this thread: one thread hand-off fewer
             self._links = client.attachments(chosen.ids, self.fetched_at)
         elif links == "pool":
             self._links = _submit(pool, client.attachments, chosen.ids, self.fetched_at)
         else:
             self._links = []
+
+    def rest_of(self, page: _Selection) -> _Selection:
+        """The ids of `page` this fetch did not ask for (or asked for as another type)."""
+        mine = set(self.chosen.ids)
+        rest = [
+            i for i in page.ids if i not in mine or page.types.get(i) != self.chosen.types.get(i)
+        ]
+        return _Selection._of(tuple(rest), {i: page.types.get(i) for i in rest})
 
     def result(self) -> tuple[InvoiceData, list[InvoiceMaster]]:
         lines = self._lines.result() if self._lines else []
@@ -168,7 +178,8 @@ def fetch_refs(deps: Deps, refs: list[ReportInvoiceRef]) -> LookupResult:
 
 def _fetch_report(request: LookupRequest, deps: Deps) -> LookupResult:
     """The report search, then its page of invoices; when the report was seen lately, the
-    invoices it held then are fetched during the search and kept only if still the same."""
+    invoices it held then are fetched during the search: those the page still holds are
+    kept, and only the others are fetched after it (none when just the order changed)."""
     first = request.page * REPORT_PAGE_SIZE
     early: _Fetch | None = None
     cached = _recall(deps, request.report)
@@ -181,11 +192,16 @@ def _fetch_report(request: LookupRequest, deps: Deps) -> LookupResult:
         refs = _report_refs(deps.client, request.report)
     chosen_refs = refs[first : first + REPORT_PAGE_SIZE]
     chosen = _Selection.of_refs(chosen_refs)
-    if early is None or early.chosen != chosen:
+    if early is None:
         early = _Fetch(deps, chosen, links="here")
+    others = early.rest_of(chosen)
+    rest = _Fetch(deps, others, links="here") if others.ids else None
     _remember(deps, request.report, refs)  # while the page's calls are out
     IdMemory(deps.reports).remember_refs(refs)
     data, masters = early.result()
+    if rest is not None:  # the page changed: what it still has, and the rest fetched now
+        kept = set(chosen.ids) - set(rest.chosen.ids)
+        data, masters = _merged(kept, (data, masters), rest.result())
     info = next(
         (
             m.report
@@ -204,6 +220,21 @@ def _fetch_report(request: LookupRequest, deps: Deps) -> LookupResult:
         _submitter_name(deps, info.submitter_id if info else None),
     )
     return assemble(chosen.ids, data, masters, page)
+
+
+def _merged(
+    kept: set[str],
+    early: tuple[InvoiceData, list[InvoiceMaster]],
+    rest: tuple[InvoiceData, list[InvoiceMaster]],
+) -> tuple[InvoiceData, list[InvoiceMaster]]:
+    """The early answers for the `kept` ids, and the rest's; the links' time is the
+    earliest, so no link is thought fresher than it is."""
+    (data, masters), (more, more_masters) = early, rest
+    lines = [*(x for x in data.lines if x.invoice_id in kept), *more.lines]
+    links = [*(a for a in data.attachments if a.invoice_id in kept), *more.attachments]
+    found = [*(m for m in masters if m.invoice_id in kept), *more_masters]
+    at = min(data.fetched_at, more.fetched_at)
+    return InvoiceData(tuple(lines), tuple(links), at), found
 
 
 def _submitter_name(deps: Deps, staff_id: str | None) -> str | None:

@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from tasks.ekuaibao.masters import ReportInvoiceRef
+from tasks.ekuaibao.masters import LAYOUTS, ReportInvoiceRef
 from tasks.lookup.ticket_types import LAST_RESORT
 from tasks.state.report_cache import TTL_S, ReportCache
 
@@ -73,9 +73,9 @@ class IdMemory:
         return Recalled(types, frozenset(misses))
 
     def remember(self, types: dict[str, str]) -> None:
-        """Types by id; an empty type (a report's ticket before Ekuaibao 2.0) only clears a
-        remembered miss."""
-        self._put({i: t for i, t in types.items() if t != _MISS}, TTL_S)
+        """Types by id; a type that is not a §5 objectId (none: a report's ticket before
+        Ekuaibao 2.0; or garbage) only clears a remembered miss."""
+        self._put({i: t if t in LAYOUTS else "" for i, t in types.items()}, TTL_S)
 
     def remember_misses(self, invoice_ids: Iterable[str]) -> None:
         self._put(dict.fromkeys(invoice_ids, _MISS), MISS_TTL_S)
@@ -84,7 +84,7 @@ class IdMemory:
         """A report's invoices: their types (a miss of one of them is forgotten), and its
         tickets as the latest of the tenant's recent ones."""
         self.remember({r.invoice_id: r.invoice_type or "" for r in refs})
-        tickets = [r for r in refs if r.invoice_type not in (None, "", LAST_RESORT, _MISS)]
+        tickets = [r for r in refs if r.invoice_type in LAYOUTS and r.invoice_type != LAST_RESORT]
         if not tickets or self._cache is None:
             return
         try:  # read-modify-write: a concurrent report search may win; the order is a guess

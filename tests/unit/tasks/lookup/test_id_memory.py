@@ -207,3 +207,23 @@ def test_a_reports_ticket_without_a_type_is_probed_not_searched_as_vat() -> None
     [found] = result.invoices
     assert found.master is not None and found.master.object_id == "medical"
     assert "lines" not in client.calls  # no detailBatch for a ticket
+
+
+def test_a_type_from_a_report_never_overrides_a_vat_ids_shape() -> None:
+    class Garbled(Ekuaibao):  # a report search that names no §5 type
+        def report_invoices(self, kind: str, values: Any) -> dict[str, list[ReportInvoiceRef]]:
+            found = super().report_invoices(kind, values)
+            return {
+                k: [r.model_copy(update={"invoice_type": "../../x"}) for r in v]
+                for k, v in found.items()
+            }
+
+    client, cache = (
+        Garbled({"c:3:0": "invoice", TAXI: "taxi"}, {REPORT: ["c:3:0", TAXI]}),
+        MemoryReportCache(),
+    )
+    ask(client, cache, report=REPORT)
+    assert IdMemory(cache).recall([TAXI]).types == {}  # garbage is not remembered as a type
+    result = ask(client, cache, "c:3:0", TAXI)
+    assert all(inv.master is not None for inv in result.invoices)
+    assert "lines" in client.calls and "masters:invoice" in client.calls
