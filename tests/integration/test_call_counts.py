@@ -54,3 +54,11 @@ def test_no_kind_of_id_costs_more_than_before(measured: dict[str, Row]) -> None:
     for row in measured.values():
         ceiling = 14 if row.kind.startswith(("bare ticket", "matches nothing")) else 7
         assert row.cold <= ceiling and (row.again or 0) <= ceiling
+
+
+def test_a_report_that_changed_since_refetches_only_what_is_new(
+    measured: dict[str, Row],
+) -> None:
+    seen_lately = measured["report code B23001249"].again
+    assert measured["report, order changed since"].again == seen_lately
+    assert measured["report, an invoice removed since"].again == seen_lately
