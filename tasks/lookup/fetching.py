@@ -1,5 +1,6 @@
 """Fetching one reply's data from Ekuaibao: the independent calls made at the same time,
-and a report's invoices fetched early when the report cache remembers them."""
+a report's invoices fetched early when the report cache remembers them, and no call whose
+answer the lookup has or the id memory (tasks/lookup/id_memory.py) already knows."""
 
 from __future__ import annotations
 
@@ -108,14 +109,12 @@ class _Fetch:
             client.invoice_masters, partial(_submit, pool), by_type, chosen.unknown, waves
         )
         self._links: Future[list[Attachment]] | list[Attachment]
-        if not chosen.ids:
+        if not chosen.ids or links == "none":
             self._links = []
         elif links == "here":  # meanwhile, on this thread: one thread hand-off fewer
             self._links = client.attachments(chosen.ids, self.fetched_at)
-        elif links == "pool":
-            self._links = _submit(pool, client.attachments, chosen.ids, self.fetched_at)
         else:
-            self._links = []
+            self._links = _submit(pool, client.attachments, chosen.ids, self.fetched_at)
 
     def rest_of(self, page: _Selection) -> _Selection:
         """The ids of `page` this fetch did not ask for (or asked for as another type)."""
