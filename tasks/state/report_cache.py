@@ -15,19 +15,27 @@ import json
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Protocol
 
 from tasks.ekuaibao.masters import ReportInvoiceRef
 
 #: Long enough for a review session (a response_url lives 30 minutes).
 TTL_S = 30 * 60
-#: In-process entries kept at most (the embedded broker's single-host case).
-MAX_ENTRIES = 1000
+#: In-process entries kept at most (the embedded broker's single-host case); the id memory
+#: (tasks/lookup/id_memory.py) keeps one per invoice id of the reports searched.
+MAX_ENTRIES = 10_000
 
 
 class ReportCache(Protocol):
+    """Refs by key, each kept `ttl_s` seconds; `*_many` are one round trip on Redis."""
+
     def get(self, report: str) -> list[ReportInvoiceRef] | None: ...
-    def put(self, report: str, refs: list[ReportInvoiceRef]) -> None: ...
+    def put(self, report: str, refs: list[ReportInvoiceRef], ttl_s: float = TTL_S) -> None: ...
+    def get_many(self, keys: list[str]) -> dict[str, list[ReportInvoiceRef]]: ...
+    def put_many(
+        self, entries: dict[str, list[ReportInvoiceRef]], ttl_s: float = TTL_S
+    ) -> None: ...
 
 
 def _encode(refs: list[ReportInvoiceRef]) -> str:
@@ -57,28 +65,57 @@ class RedisReportCache:
         raw = self._redis.get(self._prefix + report)
         return _decode(raw) if isinstance(raw, str | bytes) else None
 
-    def put(self, report: str, refs: list[ReportInvoiceRef]) -> None:
-        self._redis.set(self._prefix + report, _encode(refs), ex=TTL_S)
+    def put(self, report: str, refs: list[ReportInvoiceRef], ttl_s: float = TTL_S) -> None:
+        self._redis.set(self._prefix + report, _encode(refs), ex=max(1, int(ttl_s)))
+
+    def get_many(self, keys: list[str]) -> dict[str, list[ReportInvoiceRef]]:
+        if not keys:
+            return {}
+        raws = self._redis.mget([self._prefix + k for k in keys])
+        found = {
+            k: _decode(raw)
+            for k, raw in zip(keys, raws, strict=True)
+            if isinstance(raw, str | bytes)
+        }
+        return {k: refs for k, refs in found.items() if refs is not None}
+
+    def put_many(self, entries: dict[str, list[ReportInvoiceRef]], ttl_s: float = TTL_S) -> None:
+        if not entries:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for key, refs in entries.items():
+            pipe.set(self._prefix + key, _encode(refs), ex=max(1, int(ttl_s)))
+        pipe.execute()
 
 
 class MemoryReportCache:
     """Per process: with the embedded broker the workers share one host, usually one process."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._entries: OrderedDict[str, tuple[float, tuple[ReportInvoiceRef, ...]]] = OrderedDict()
         self._lock = threading.Lock()
+        self._clock = clock
 
     def get(self, report: str) -> list[ReportInvoiceRef] | None:
         with self._lock:
             entry = self._entries.get(report)
-            if entry is None or entry[0] < time.monotonic():
+            if entry is None or entry[0] < self._clock():
                 return None
             return list(entry[1])  # the refs are frozen; the list is the caller's own
 
-    def put(self, report: str, refs: list[ReportInvoiceRef]) -> None:
+    def put(self, report: str, refs: list[ReportInvoiceRef], ttl_s: float = TTL_S) -> None:
+        self.put_many({report: refs}, ttl_s)
+
+    def get_many(self, keys: list[str]) -> dict[str, list[ReportInvoiceRef]]:
+        found = {key: self.get(key) for key in keys}
+        return {key: refs for key, refs in found.items() if refs is not None}
+
+    def put_many(self, entries: dict[str, list[ReportInvoiceRef]], ttl_s: float = TTL_S) -> None:
         with self._lock:
-            self._entries[report] = (time.monotonic() + TTL_S, tuple(refs))
-            self._entries.move_to_end(report)
+            until = self._clock() + ttl_s
+            for key, refs in entries.items():
+                self._entries[key] = (until, tuple(refs))
+                self._entries.move_to_end(key)
             while len(self._entries) > MAX_ENTRIES:
                 self._entries.popitem(last=False)
 
