@@ -131,7 +131,7 @@ def build_deps(settings: Settings) -> Deps:
         ),
         identity=identity,
         ledger=make_ledger(settings.redis_url, settings.state_dir),
-        reports=make_report_cache(settings.redis_url, key),
+        reports=make_report_cache(settings.redis_url, key, settings.state_dir),
         staff=ReviewApi(client).staff,
         recent=make_recent(settings.redis_url, settings.state_dir),
         client=client,
