@@ -152,6 +152,21 @@ def _summary(outcomes: Sequence[Outcome], first_send: float) -> dict[str, Any]:
     }
 
 
+def _call_times(outcomes: Sequence[Outcome], calls: Sequence[Any]) -> dict[str, Any]:
+    """When each lookup's Ekuaibao calls arrived, after its command was sent (a call is a
+    lookup's when its ids are among the lookup's): its first call and its last, p50 over
+    lookups. A last call long after the first is a lookup whose calls waited apart."""
+    firsts: list[float] = []
+    lasts: list[float] = []
+    for o in outcomes:
+        mine = set(o.ids_key.split(","))
+        times = [c.at for c in calls if c.ids_key and set(c.ids_key.split(",")) <= mine]
+        if times:
+            firsts.append(min(times) - o.sent_at)
+            lasts.append(max(times) - o.sent_at)
+    return {"first_call_p50_s": percentile(firsts, 50), "last_call_p50_s": percentile(lasts, 50)}
+
+
 def _send_at_once(systems: Sequence[Any], outcomes: list[Outcome]) -> float:
     """All commands at once (1000 per second), spread over the bots, one thread each."""
     shares = [outcomes[n :: len(systems)] for n in range(len(systems))]
@@ -234,6 +249,7 @@ def rationed_burst(run: Any, cfg: Any) -> dict[str, Any]:
         calls_over_budget_s=needed / rate,
         ideal_last_s=ideal,
         ekuaibao_span_s=(calls[-1].at - calls[0].at) if calls else None,
+        **_call_times(outcomes, calls),
     )
     run.log(
         f"rationed-burst: {result['answered']}/{BURST_LOOKUPS} answered, median "
