@@ -36,8 +36,8 @@ FRESH_TOKEN_WAIT_S = 1.5
 #: jittered pauses that double from 0.1-0.2 s up to 0.5-1 s, for CALL_RETRY_WINDOW_S after
 #: its first failure: about eight tries, so at 30 % failures a call fails through the
 #: window once in 15 000 (0.3⁸), and a lookup whose calls run at the same time still
-#: answers within ~7 s. Each try is a call on the shared budget, and one that succeeded
-#: is never repeated.
+#: answers within ~7 s (a call timing out after 10 s is tried twice). Each try is a call
+#: on the shared budget, and one that succeeded is never repeated.
 CALL_RETRY_BASE_S = 0.2
 CALL_RETRY_MAX_PAUSE_S = 1.0
 CALL_RETRY_WINDOW_S = 6.0
