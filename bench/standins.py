@@ -61,6 +61,10 @@ from sandbox.slack import SlackStandIn
 BOT_TOKEN = "xoxb-sandbox-token"
 REPORT_CODE = "B29000100"
 REPORT_FLOW_ID = "ID01benchRprt1"
+#: A report of taxi tickets only: one search of it teaches the bot every ticket's type.
+TICKET_REPORT_CODE = "B29000200"
+TICKET_REPORT_FLOW_ID = "ID01benchTkts1"
+TICKETS = 40
 #: Codes of reports that are each looked up once (never seen before by the bot).
 COLD_REPORTS = 2000
 _LINE_CODE = "E_system_发票明细_code"
@@ -117,6 +121,32 @@ def synthetic_world(n_invoices: int, report_size: int) -> tuple[SandboxWorld, li
     for code in cold_report_codes():  # the same invoices under codes the bot has never seen
         world.reports_by_code[code] = entries
     return world, ids
+
+
+def add_tickets(world: SandboxWorld, n_tickets: int) -> list[str]:
+    """`n_tickets` taxi tickets (copies of the sandbox's taxi sample, each its own id and
+    attachment), all on report TICKET_REPORT_CODE, whose search names their type."""
+    sample = next(inv for inv in world.invoices.values() if inv.object_id == "taxi")
+    if sample.master is None:
+        raise RuntimeError("the sandbox world's taxi ticket has no master record")
+    form = copy.deepcopy(sample.master.get("flowForm") or {})
+    form.update({"code": TICKET_REPORT_CODE, "title": f"Benchmark tickets ({n_tickets})"})
+    ids: list[str] = []
+    for n in range(n_tickets):
+        ticket_id = f"ID01benchTaxi{n:04d}"  # not VAT-shaped: the bot treats it as a ticket
+        master = {**copy.deepcopy(sample.master), "id": ticket_id}
+        master.update({"flowId": TICKET_REPORT_FLOW_ID, "flowForm": copy.deepcopy(form)})
+        attachment = Attachment(f"taxi-{n:04d}.jpg", "image", _REGION)
+        master["E_system_发票主体_图片"] = attachment.file_name
+        world.invoices[ticket_id] = SandboxInvoice(
+            invoice_id=ticket_id, object_id="taxi", master=master, attachment=attachment
+        )
+        world.by_file_name[attachment.file_name] = attachment
+        ids.append(ticket_id)
+    entries = [{"invoiceId": i, "invoiceItemId": [], "invoiceType": "taxi"} for i in ids]
+    world.reports_by_code[TICKET_REPORT_CODE] = entries
+    world.reports_by_id[TICKET_REPORT_FLOW_ID] = entries
+    return ids
 
 
 def cold_report_codes() -> list[str]:
@@ -509,6 +539,7 @@ def _serve_slack(args: argparse.Namespace, info_fd: int) -> int:
 
 def _serve_ekuaibao(args: argparse.Namespace, info_fd: int, slack_pid: int) -> int:
     world, ids = synthetic_world(args.invoices, args.report_size)
+    tickets = add_tickets(world, TICKETS)
     # The world is a large, permanent object graph (every line carries its entity blob):
     # left to the collector, each full collection would walk it and stall every answer
     # for tens of ms. Freeze it, as a real server's data would not be in our heap at all.
@@ -532,6 +563,8 @@ def _serve_ekuaibao(args: argparse.Namespace, info_fd: int, slack_pid: int) -> i
         "invoice_ids": ids,
         "report_code": REPORT_CODE,
         "cold_report_codes": cold_report_codes(),
+        "ticket_ids": tickets,
+        "ticket_report_code": TICKET_REPORT_CODE,
         "pid": os.getpid(),
         "slack_pid": slack_pid,
     }
@@ -658,6 +691,14 @@ class StandIns:
     @property
     def report_code(self) -> str:
         return str(self.info["report_code"])
+
+    @property
+    def ticket_ids(self) -> list[str]:
+        return [str(i) for i in self.info.get("ticket_ids", [])]
+
+    @property
+    def ticket_report_code(self) -> str:
+        return str(self.info["ticket_report_code"])
 
     @property
     def cold_report_codes(self) -> list[str]:

@@ -42,8 +42,11 @@ MAX_WAIT_S = 30.0
 TELL_AFTER_S = 4.0
 #: A caller in line asks again after its estimated wait, but at least this often...
 POLL_S = 0.5
-#: ...and not sooner than this.
+#: ...and not sooner than this; one whose turn is further away asks again POLL_S before
+#: it, at most FAR_POLL_S apart (well within the line's STALE_S): a burst's hundreds of
+#: callers then do not all contend for the shared state twice a second.
 MIN_POLL_S = 0.01
+FAR_POLL_S = 2.0
 #: Slots taken ahead are used within this long or dropped (never saved up for a burst).
 LEASE_S = 0.05
 #: After a 429 the rate stays lowered until Ekuaibao has been quiet this long...
@@ -167,7 +170,7 @@ class RateLimitedTransport(httpx.BaseTransport):
                     who.tell(waited + grant.wait_s, grant.ahead)
                 except Exception:  # a progress note must never cost the lookup
                     log.exception("could not tell about the wait for the Ekuaibao budget")
-            pause = min(max(grant.wait_s, MIN_POLL_S), POLL_S)
+            pause = poll_in(grant.wait_s)
             self._sleep(pause)
             waited += pause
 
@@ -186,6 +189,13 @@ class RateLimitedTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         self._inner.close()
+
+
+def poll_in(wait_s: float) -> float:
+    """When a caller in line asks again, for a turn estimated `wait_s` away."""
+    if wait_s <= 2 * POLL_S:
+        return min(max(wait_s, MIN_POLL_S), POLL_S)
+    return min(wait_s - POLL_S, FAR_POLL_S)
 
 
 def _retry_after(value: str) -> float | None:

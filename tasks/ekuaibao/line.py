@@ -12,6 +12,9 @@ Pure (state in, state out, the clock passed in), so the rule is written once and
   gets a tag one past the later of its person's last tag and the class's last served tag;
   the lowest tag goes first. A hundred calls of one person take tags 1..100, the next
   person's call takes tag 1 again: people are served in turn, not by who queued most.
+  One person's tags go to their lookups in the order the lookups joined the line (the
+  calls of a lookup join a few at a time, interleaved with their other lookups' calls):
+  their first lookup is then answered first, instead of all of them near the end.
 * A caller polls (`take` again) until its turn; one that stops polling (its process died)
   leaves the line after `STALE_S`. A caller whose turn is further away than it may wait is
   refused and leaves the line without taking anything.
@@ -20,6 +23,7 @@ Pure (state in, state out, the clock passed in), so the rule is written once and
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
@@ -31,7 +35,7 @@ PRIORITIES: tuple[Priority, ...] = ("decision", "review", "interactive", "bulk")
 #: leaves 5 (a lookup's 3 calls plus a decision's), an interactive lookup 2, a card 1.
 RESERVE: dict[Priority, float] = {"decision": 0.0, "review": 0.1, "interactive": 0.2, "bulk": 0.5}
 #: A caller that has not polled for this long has gone (its process died).
-STALE_S = 2.0
+STALE_S = 6.0
 
 
 class Grant(NamedTuple):
@@ -65,7 +69,7 @@ class Bucket:
     cut: float | None = None
     cut_at: float = 0.0
     halved_at: float = 0.0
-    #: call -> [ticket, who, priority, tag, seq, last poll]
+    #: call -> [ticket, who, priority, tag, seq, last poll, its lookup's first seq]
     waiters: dict[str, list[Any]] = field(default_factory=dict)
     #: "priority who" -> that person's last tag in that class.
     tags: dict[str, float] = field(default_factory=dict)
@@ -81,8 +85,31 @@ class Bucket:
         return cls(**data)
 
 
-def _order(entry: list[Any]) -> tuple[int, float, int]:
-    return PRIORITIES.index(entry[2]), float(entry[3]), int(entry[4])
+def _line(waiters: dict[str, list[Any]]) -> list[str]:
+    """The waiting calls in the order they are served: by class, then tag, then arrival;
+    within one person and class, their tags are taken by their lookups in the order each
+    lookup's first call arrived."""
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for call, entry in waiters.items():
+        groups[(entry[2], entry[1])].append(call)
+    keyed: list[tuple[int, float, int, str]] = []
+    for calls in groups.values():
+        lookup = {call: waiters[call][0] or call for call in calls}
+        first: dict[str, int] = {}
+        for call in calls:
+            since = _since(waiters[call])
+            first[lookup[call]] = min(first.get(lookup[call], since), since)
+        tags = sorted(float(waiters[call][3]) for call in calls)
+        in_lookup_order = sorted(calls, key=lambda c: (first[lookup[c]], waiters[c][4]))
+        for tag, call in zip(tags, in_lookup_order, strict=True):
+            entry = waiters[call]
+            keyed.append((PRIORITIES.index(entry[2]), tag, int(entry[4]), call))
+    return [call for *_, call in sorted(keyed)]
+
+
+def _since(entry: list[Any]) -> int:
+    """When the entry's lookup joined the line (its first call's arrival)."""
+    return int(entry[6] if len(entry) > 6 else entry[4])
 
 
 def usable(bucket: Bucket, priority: Priority, cap: float) -> float:
@@ -108,9 +135,16 @@ def take(
     if mine is None:
         person = f"{caller.priority} {caller.who}"
         tag = max(bucket.served.get(caller.priority, 0.0), bucket.tags.get(person, 0.0)) + 1
-        mine = [caller.ticket, caller.who, caller.priority, tag, bucket.seq, now]
-    line = sorted([*(w for c, w in bucket.waiters.items() if c != caller.call), mine], key=_order)
-    rank = line.index(mine)
+        siblings = [
+            _since(w)
+            for w in bucket.waiters.values()
+            if caller.ticket and w[0] == caller.ticket and w[1:3] == [caller.who, caller.priority]
+        ]
+        since = min(siblings, default=bucket.seq)
+        mine = [caller.ticket, caller.who, caller.priority, tag, bucket.seq, now, since]
+    waiters = {**bucket.waiters, caller.call: mine}
+    line = _line(waiters)
+    rank = line.index(caller.call)
     free = math.floor(usable(bucket, caller.priority, cap))
     if rank < free:
         granted = min(want, free - rank)
@@ -119,7 +153,7 @@ def take(
         _served(bucket, caller.priority, mine[3])
         return Grant(granted, 0.0)
     wait = (rank + 1 - usable(bucket, caller.priority, cap)) / rate
-    ahead = len({w[0] for w in line[:rank]} - {caller.ticket, ""})
+    ahead = len({waiters[call][0] for call in line[:rank]} - {caller.ticket, ""})
     if wait > max_wait_s:
         bucket.waiters.pop(caller.call, None)
         return Grant(0, wait, ahead)

@@ -10,7 +10,7 @@ import logging
 import threading
 
 from tasks.contracts import LookupRequest, Notice
-from tasks.ekuaibao import budget
+from tasks.ekuaibao import budget, session
 from tasks.ekuaibao.errors import (
     BadRequest,
     BudgetSpent,
@@ -67,9 +67,11 @@ def _attempt(request: LookupRequest, deps: Deps, attempt: int) -> float | None:
         if turn.retry_in is not None:
             return turn.retry_in  # behind the person's own lookups: not yet, not failed
         token = budget.waiting.set(queued.waiting(turn.priority))
+        until = session.retry_until.set(_give_up_at(request, deps))
         try:
             result = only_what_they_may_see(request, deps, fetch(request, deps))
         finally:
+            session.retry_until.reset(until)
             budget.waiting.reset(token)
             end_turn(request, deps)
     except STATE_ERRORS:

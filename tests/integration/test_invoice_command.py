@@ -15,6 +15,7 @@ import pytest
 
 from sandbox.blockkit import validate_message
 from sandbox.ekuaibao import DEMO_INVOICE_IDS, SPECIAL_FILE_NAME, EkuaibaoStandIn
+from tasks.ekuaibao.session import CALL_TRIES_MAX
 from tests.integration.harness import RunningBot
 
 pytestmark = pytest.mark.integration
@@ -197,7 +198,7 @@ def test_ekuaibao_failing_every_repeat_retries_the_lookup_then_answers(
     bot: RunningBot, ekuaibao: EkuaibaoStandIn
 ) -> None:
     bot.reply(bot.command(MEAL))
-    ekuaibao.fail_next(12, status=502)  # all 4 tries of each of the lookup's 3 calls
+    ekuaibao.fail_next(3 * CALL_TRIES_MAX, status=502)  # every try of the lookup's 3 calls
     command = bot.command(MEAL)
     posts = bot.reply(command, n=2)
     assert "keep trying" in posts[0].body["text"]

@@ -16,6 +16,7 @@ from sandbox.review import approval_event
 from sandbox.signing import block_action
 from sandbox.slack import SlackStandIn
 from sandbox.socket_mode import SocketModeStandIn
+from tasks.ekuaibao.session import CALL_TRIES_MAX
 from tests.integration.harness import (
     RunningBot,
     SocketBot,
@@ -121,7 +122,8 @@ def test_no_secret_in_debug_logs_across_all_entry_points(
         }
     )
     bot.wait_api("chat.postMessage", since=since)
-    ekuaibao.fail_next(12, status=502)  # a lookup-level retry path too (4 tries x 3 calls)
+    # a lookup-level retry path too: every try of the lookup's 3 calls fails once
+    ekuaibao.fail_next(3 * CALL_TRIES_MAX, status=502)
     failing = bot.command(MEAL)
     response_urls.append(failing.response_url)
     bot.reply(failing, n=2)
@@ -247,7 +249,8 @@ def test_no_secret_in_debug_logs_in_socket_mode(
         }
     )
     bot.wait_api("chat.postMessage", since=since)
-    ekuaibao.fail_next(12, status=502)  # a lookup-level retry path too (4 tries x 3 calls)
+    # a lookup-level retry path too: every try of the lookup's 3 calls fails once
+    ekuaibao.fail_next(3 * CALL_TRIES_MAX, status=502)
     failing = bot.command(MEAL)
     response_urls.append(failing.response_url)
     bot.reply(failing, n=2)

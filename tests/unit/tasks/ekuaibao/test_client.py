@@ -13,7 +13,7 @@ from tasks.ekuaibao.client import (
     EkuaibaoClient,
 )
 from tasks.ekuaibao.errors import BadRequest, CredentialsRejected, RateLimited, Unavailable
-from tasks.ekuaibao.session import TOKEN_PATH
+from tasks.ekuaibao.session import CALL_TRIES_MAX, TOKEN_PATH
 from tasks.ekuaibao.tokens import AccessToken, FileTokenStore, MemoryTokenStore
 from tests.fakes import Clock
 
@@ -202,7 +202,7 @@ def test_wrong_credentials_are_rejected_clearly() -> None:
 def test_error_map(response: httpx.Response, error: type[Exception]) -> None:
     clock = Clock()
     fake = FakeEkuaibao(clock)
-    fake.script[DETAIL_BATCH_PATH] = [response] * 5  # the same answer to every repeat
+    fake.script[DETAIL_BATCH_PATH] = [response] * CALL_TRIES_MAX  # the same to every repeat
     with pytest.raises(error) as caught:
         make(fake, clock).line_items(["a"])
     assert "accessToken" not in str(caught.value) and "ID_tok" not in str(caught.value)

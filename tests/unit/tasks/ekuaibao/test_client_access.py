@@ -33,6 +33,7 @@ from tasks.ekuaibao.client import (
 )
 from tasks.ekuaibao.errors import BadRequest, CredentialsRejected, Unavailable
 from tasks.ekuaibao.flows import FlowParticipants, parse_flow_details
+from tasks.ekuaibao.session import CALL_TRIES_MAX
 from tasks.ekuaibao.tokens import MemoryTokenStore
 from tasks.lookup.access import AccessChecker, AccessPolicy, Decision
 from tests.fakes import Clock, ScriptedEkuaibao
@@ -153,7 +154,7 @@ def test_a_shared_email_maps_to_nobody_and_a_lone_answer_without_email_counts() 
 )
 def test_staff_ids_errors_use_the_error_map(response: httpx.Response, error: type) -> None:
     script = ScriptedEkuaibao()
-    script.queue(STAFF_IDS_PATH, *[response] * 5)  # the same answer to every repeat
+    script.queue(STAFF_IDS_PATH, *[response] * CALL_TRIES_MAX)  # the same to every repeat
     with pytest.raises(error):
         make(script).staff_ids_by_email(["a@e.com"])
 
@@ -239,9 +240,9 @@ def test_flow_failures_are_unavailable(
     details: httpx.Response, states: httpx.Response | None
 ) -> None:
     script = ScriptedEkuaibao()
-    script.queue(FLOW_DETAILS_PATH, *[details] * 5)  # the same answer to every repeat
+    script.queue(FLOW_DETAILS_PATH, *[details] * CALL_TRIES_MAX)  # the same to every repeat
     if states is not None:
-        script.queue(STATES, *[states] * 5)
+        script.queue(STATES, *[states] * CALL_TRIES_MAX)
     with pytest.raises(Unavailable):
         make(script).flow_participants(FLOW)
 

@@ -30,7 +30,7 @@ from tasks.ekuaibao.masters import (
     parse_report_invoices,
 )
 from tasks.ekuaibao.models import MalformedPayload
-from tasks.ekuaibao.session import TOKEN_PATH
+from tasks.ekuaibao.session import CALL_TRIES_MAX, TOKEN_PATH
 from tasks.ekuaibao.tokens import MemoryTokenStore
 
 DATA = Path(__file__).resolve().parents[4] / "sandbox" / "data"
@@ -343,7 +343,7 @@ class TestClientMocked:
     )
     def test_error_map(self, path: str, response: httpx.Response, error: type[Exception]) -> None:
         fake = FakeEkuaibao()
-        fake.script[path] = [response] * 5  # the same answer to every repeat
+        fake.script[path] = [response] * CALL_TRIES_MAX  # the same to every repeat
         client = mock_client(fake)
         with pytest.raises(error) as caught:
             if path == FLOW_INVOICE_SEARCH_PATH:
