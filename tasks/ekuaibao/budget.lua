@@ -32,9 +32,11 @@ local cap = math.max(1.0, burst * rate / configured)
 b.tokens = math.min(cap, b.tokens + math.max(0.0, now - b.ts) * rate)
 b.ts = now
 
-local function waiter_json(w)  -- {ticket, who, priority, tag, seq, last poll}
-  return '[' .. str(w[1]) .. ',' .. str(w[2]) .. ',' .. str(w[3]) .. ',' .. num(w[4]) .. ','
-    .. num(w[5]) .. ',' .. num(w[6]) .. ']'
+local function waiter_json(w)  -- {ticket, who, priority, tag, seq, last poll, lookup's first seq}
+  local json = '[' .. str(w[1]) .. ',' .. str(w[2]) .. ',' .. str(w[3]) .. ',' .. num(w[4])
+    .. ',' .. num(w[5]) .. ',' .. num(w[6])
+  if w[7] ~= nil then json = json .. ',' .. num(w[7]) end
+  return json .. ']'
 end
 
 local function save()
@@ -65,23 +67,71 @@ for c, w in pairs(b.waiters) do
   if w[6] < now - $STALE_S then b.waiters[c] = nil end
 end
 local person = priority .. ' ' .. who
+-- When an entry's lookup joined the line (entries written before this rule have no 7th).
+local function since(w)
+  if w[7] ~= nil then return w[7] end
+  return w[5]
+end
 local mine = b.waiters[call]
 if mine == nil then
   local tag = math.max(b.served[priority] or 0.0, b.tags[person] or 0.0) + 1
-  mine = {ticket, who, priority, tag, b.seq, now}
+  local first = nil
+  if ticket ~= '' then
+    for _, w in pairs(b.waiters) do
+      if w[1] == ticket and w[2] == who and w[3] == priority then
+        if first == nil or since(w) < first then first = since(w) end
+      end
+    end
+  end
+  mine = {ticket, who, priority, tag, b.seq, now, first or b.seq}
 end
 
-local function order(x, y)  -- line._order: class, then tag, then seq
-  if x[3] ~= y[3] then return PRIORITY[x[3]] < PRIORITY[y[3]] end
-  if x[4] ~= y[4] then return x[4] < y[4] end
-  return x[5] < y[5]
+-- line._line: within one person and class, their tags go to their lookups in the order
+-- each lookup's first call arrived; then the line is by class, tag, arrival.
+local all = {}
+for c, w in pairs(b.waiters) do all[c] = w end
+all[call] = mine
+local groups = {}
+for c, w in pairs(all) do
+  local g = w[3] .. '\0' .. w[2]
+  if groups[g] == nil then groups[g] = {} end
+  local members = groups[g]
+  members[#members + 1] = c
+end
+local tag_of = {}
+for _, members in pairs(groups) do
+  local first, tags = {}, {}
+  local function lookup(c)
+    local t = all[c][1]
+    if t == '' then return c end
+    return t
+  end
+  for i, c in ipairs(members) do
+    local lk, s = lookup(c), since(all[c])
+    if first[lk] == nil or s < first[lk] then first[lk] = s end
+    tags[i] = all[c][4]
+  end
+  table.sort(tags)
+  table.sort(members, function(x, y)
+    local fx, fy = first[lookup(x)], first[lookup(y)]
+    if fx ~= fy then return fx < fy end
+    return all[x][5] < all[y][5]
+  end)
+  for i, c in ipairs(members) do tag_of[c] = tags[i] end
 end
 
--- The calls ahead of mine in the sorted line (the order is strict: seq is unique to each
--- waiter), without sorting it.
+local function before(x, y)  -- class, then the tag served, then arrival, then the call id
+  local wx, wy = all[x], all[y]
+  if wx[3] ~= wy[3] then return PRIORITY[wx[3]] < PRIORITY[wy[3]] end
+  if tag_of[x] ~= tag_of[y] then return tag_of[x] < tag_of[y] end
+  if wx[5] ~= wy[5] then return wx[5] < wy[5] end
+  return x < y
+end
+
+-- The calls ahead of mine in the line, without sorting all of it.
 local ahead_of_me = {}
 for c, w in pairs(b.waiters) do
-  if c ~= call and order(w, mine) then ahead_of_me[#ahead_of_me + 1] = w end
+  if c ~= call and before(c, call) then ahead_of_me[#ahead_of_me + 1] = w end
 end
 local rank = #ahead_of_me
 local usable = b.tokens - math.floor(RESERVE[priority] * cap)

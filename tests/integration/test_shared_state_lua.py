@@ -92,6 +92,12 @@ BUDGET_OPS = st.lists(
     callers=[("t1", "ann", "bulk"), ("t2", "ann", "bulk"), ("t3", "bob", "bulk")],
     ops=[(0, ("take", n, 1, 30.0), False) for n in (0, 0, 1, 2, 1, 2)],
 )
+@example(  # one person's lookups are served lookup by lookup: t1's second call before t2's
+    rate=1,
+    burst=1,
+    callers=[("t9", "bob", "decision"), *[("t1", "ann", "bulk"), ("t2", "ann", "bulk")] * 2],
+    ops=[(0, ("take", n, 1, 30.0), False) for n in (0, 1, 2, 3, 4)],
+)
 @given(
     rate=st.sampled_from([1, 2.5, 5.0, 8]),
     burst=st.sampled_from([1, 2, 5, 10]),
