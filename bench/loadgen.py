@@ -83,14 +83,24 @@ class Outcome:
 
 
 def build(
-    secret: str, commands: Sequence[Command], response_urls: Sequence[str], user_id: str
+    secret: str,
+    commands: Sequence[Command],
+    response_urls: Sequence[str],
+    user_id: str | Sequence[str],
 ) -> list[Outcome]:
-    """Signed bodies for every command, paired with a fresh response_url each."""
+    """Signed bodies for every command, paired with a fresh response_url each.
+
+    `user_id` is one Slack user for every command, or a pool of users taken round-robin:
+    one person's flood and many people's traffic load a per-person limit very differently."""
     if len(response_urls) < len(commands):
         raise ValueError("one response_url per command")
+    users = [user_id] if isinstance(user_id, str) else list(user_id)
+    if not users:
+        raise ValueError("at least one user")
     out: list[Outcome] = []
-    for command, url in zip(commands, response_urls, strict=False):
-        body, headers = slash_command(secret, command.text, url, user_id=user_id)
+    for n, (command, url) in enumerate(zip(commands, response_urls, strict=False)):
+        user = users[n % len(users)]
+        body, headers = slash_command(secret, command.text, url, user_id=user)
         key = url.rstrip("/").rsplit("/", 1)[-1]
         out.append(Outcome(command.kind, key, command.expect, ids_key(command.ids), body, headers))
     return out
