@@ -270,7 +270,8 @@ def collect_replies(
     quiet_s: float = 1.0,
     on_all_in: Callable[[], None] | None = None,
 ) -> float:
-    """Fetch reply posts until every acknowledged request has one, or `grace_s` after the
+    """Fetch reply posts until every acknowledged request has its answer (a post with the
+    words it expects, not only a note), or `grace_s` after the
     last send; then wait `quiet_s` more for the later messages of multi-message replies.
     Calls `on_all_in` once, at the moment replies are complete (or the deadline passed).
     Returns that moment (epoch s)."""
@@ -285,7 +286,7 @@ def collect_replies(
             if outcome is None:
                 continue
             outcome.posts.append(post)
-            if post.status == 200:
+            if outcome.right:  # not a note before the answer ("lookups ahead of yours")
                 waiting.discard(post.key)
 
     absorb()
@@ -346,6 +347,8 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "replied": replied,
         "lost": sent - replied,
         "wrong_replies": sum(1 for o in outcomes if o.replied and not o.right),
+        # no post with the expected words by the deadline (notes alone do not answer)
+        "unanswered": sum(1 for o in outcomes if not o.right),
         "e2e_p50_ms": percentile(e2e, 50),
         "e2e_p99_ms": percentile(e2e, 99),
         "e2e_max_ms": max(e2e) if e2e else None,

@@ -91,7 +91,7 @@ def memory(run: Any, cfg: Any) -> dict[str, Any]:
                 send_open_loop(system.url, batch, rate, priority=cfg.priority)
                 collect_replies(standins, batch, grace_s=BATCH_GRACE_S, quiet_s=0.5)
                 sent += n
-                replied += sum(o.replied for o in batch)
+                replied += sum(o.right for o in batch)
                 wrong += sum(o.replied and not o.right for o in batch)
                 samples.append({"lookups": sent, "replied": replied, "rss": sample(system)})
                 run.log(f"  memory: {sent} sent, {replied} replied; {_brief(samples[-1]['rss'])}")

@@ -9,7 +9,8 @@
 For each rate both get fresh processes and stand-ins, the same warm-up (one lookup from
 each of the bench's Slack users: ours reads each user's locale once) and the same commands
 from the same users, round-robin; which system goes first alternates from rate to rate.
-Replies still missing `GRACE_S` after the last command count as missing. One more session
+Answers (a reply with the expected words, not a note) still missing `GRACE_S` after the
+last command count as missing. One more session
 sends 50/s from a single person to ours: the per-person limit holds it, by design.
 """
 
@@ -27,7 +28,7 @@ ONE_USER_RATE = 50.0
 TARGETS = {"e2e_p99_floor_50": 1.10, "ack_p99_ms": 20.0}
 METRICS = (
     ("achieved_rps", "replies/s over the run", 1),
-    ("lost", f"replies missing {GRACE_S:g} s after the last command", 0),
+    ("unanswered", f"answers missing {GRACE_S:g} s after the last command", 0),
     ("e2e_p50_ms", "e2e p50 ms", 1),
     ("e2e_p99_ms", "e2e p99 ms", 1),
     ("ack_p99_ms", "ack p99 ms", 1),
@@ -178,9 +179,9 @@ def evaluate(results: dict[str, Any], add: Any) -> None:
                 None if o is None or p is None else o >= p, f"peer {_f(p)}",
             )  # fmt: skip
             add(
-                f"vs peer: replies missing after {GRACE_S:g} s {at}", "≤ peer's",
-                ours["lost"], ours["lost"] <= peer_row["lost"],
-                f"peer {peer_row['lost']} of {peer_row['sent']}",
+                f"vs peer: answers missing {GRACE_S:g} s {at}", "≤ peer's",
+                ours["unanswered"], ours["unanswered"] <= peer_row["unanswered"],
+                f"peer {peer_row['unanswered']} of {peer_row['sent']}",
             )  # fmt: skip
         o, p = ours["cpu_ms_per_reply"], peer_row["cpu_ms_per_reply"]
         add(f"vs peer: CPU per reply {at}", "≤ peer's", o, _le(o, p), f"peer {_f(p, 2)} ms")
@@ -204,7 +205,7 @@ def markdown(results: dict[str, Any]) -> list[str]:
         "",
         f"Ours: `invoicebot serve --http --no-worker` + one `invoicebot worker` on its "
         f"defaults; peer: `bench/peer_app.py` + `celery --pool prefork --concurrency 16`. "
-        f"{block['users']} Slack users round-robin, each warmed once; missing = no reply "
+        f"{block['users']} Slack users round-robin, each warmed once; missing = no answer "
         f"{block['grace_s']:g} s after the last command; ratio = ours ÷ peer.",
         "",
         "| rate | figure | ours | peer | ours ÷ peer |",
