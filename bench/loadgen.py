@@ -324,6 +324,8 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     first = [
         (o.first_reply_at - o.sent_at) * 1000 for o in outcomes if o.first_reply_at is not None
     ]
+    # command → its answer's last message, for answered commands only (no notes)
+    answers = [e for o, e in zip(_with_reply(outcomes), e2e, strict=True) if o.right]
     sent = len(outcomes)
     replied = sum(1 for o in outcomes if o.replied)
     starts = [o.sent_at for o in outcomes if o.sent_at]
@@ -352,6 +354,8 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "e2e_p50_ms": percentile(e2e, 50),
         "e2e_p99_ms": percentile(e2e, 99),
         "e2e_max_ms": max(e2e) if e2e else None,
+        "answer_p50_ms": percentile(answers, 50),
+        "answer_p99_ms": percentile(answers, 99),
         "first_message_p50_ms": percentile(first, 50),
         "messages_per_reply": (
             sum(sum(1 for p in o.posts if p.status == 200) for o in outcomes) / replied
@@ -359,8 +363,23 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, Any]:
             else None
         ),
         "achieved_rps": replied / span if span > 0 else None,
+        "answers_per_s": _answers_per_s(outcomes),
         "send_lag_p99_ms": percentile(lag, 99),
     }
+
+
+def _with_reply(outcomes: Sequence[Outcome]) -> list[Outcome]:
+    return [o for o in outcomes if o.last_reply_at is not None]
+
+
+def _answers_per_s(outcomes: Sequence[Outcome]) -> float | None:
+    """Answers (not notes) per second, from the first send to the last answer."""
+    answered = [o for o in outcomes if o.right and o.last_reply_at is not None]
+    starts = [o.sent_at for o in outcomes if o.sent_at]
+    if not answered or not starts:
+        return None
+    span = max(o.last_reply_at or 0.0 for o in answered) - min(starts)
+    return len(answered) / span if span > 0 else None
 
 
 def phases(

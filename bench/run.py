@@ -2,6 +2,7 @@
 
     python -m bench.run [--quick] [--rates 10,25,50,100] [--duration 20] [--out docs/bench-results]
     python -m bench.run --quick --only rationed-burst,flaky,steady-one-worker
+    python -m bench.run --only peer,memory      # ours beside the peer; RSS over 10,000 lookups
 
 What it runs (each scenario and rate on fresh processes, after a warm-up that is not counted):
 
@@ -19,7 +20,10 @@ What it runs (each scenario and rate on fresh processes, after a warm-up that is
 5. **rationed-burst**, **flaky**, **steady-one-worker** (``bench/scenarios.py``): 40 lookups
    at once on the default Ekuaibao budget; Ekuaibao failing 30 % of calls; one worker
    process on its defaults at steady rates (``--steady-rates``).
-6. **floor**: one Ekuaibao round trip, measured with 20 sequential ``detailBatch`` calls; and
+6. **peer** (``bench/peer_compare.py``): ours (one bot, one worker, all on defaults) beside
+   a hand-built Celery bot (``bench/peer_app.py``) at ``--peer-rates`` (50,100), both in one
+   run, 200 users; **memory** (``bench/memory.py``): the RSS of ours over 10,000 lookups.
+7. **floor**: one Ekuaibao round trip, measured with 20 sequential ``detailBatch`` calls; and
    an in-process probe of the worker's fetch + render for 5, 20 and 100 ids (what 100 ids in
    one lookup would cost; the bot itself takes at most 20 per request).
 
