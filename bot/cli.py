@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return serve(args)
     if args.command == "worker":
-        from bot.supervise import run_worker
+        from bot.worker import run_worker
 
         return run_worker()
     if args.command == "doctor":

@@ -1,9 +1,9 @@
-"""Child processes we keep alive: the worker child of `serve`, and Celery under `worker`."""
+"""Child processes we keep alive: the worker child of `serve`, and the Celery processes of
+`worker` (bot/worker.py)."""
 
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -12,8 +12,7 @@ import time
 from collections.abc import Callable
 
 from tasks.broker.check import broker_check, describe
-from tasks.redact import configure_logging
-from tasks.settings import EKUAIBAO, fail, load_settings
+from tasks.settings import fail
 
 log = logging.getLogger("invoicebot")
 
@@ -71,14 +70,17 @@ class Supervised:
         on_give_up: Callable[[int, str], None] | None = None,
         backoff: Backoff | None = None,
         stop_timeout: float = 15.0,
+        env: dict[str, str] | None = None,
     ) -> None:
         self._args = args
+        self._env = env
         self._name = name
         self._permanent = permanent
         self._on_give_up = on_give_up
         self._backoff = backoff or Backoff()
         self._stop_timeout = stop_timeout
         self._proc: subprocess.Popen[bytes] | None = None
+        self._signalled: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._watcher = threading.Thread(target=self._watch, name=name, daemon=True)
@@ -92,7 +94,9 @@ class Supervised:
             if self._stopping.is_set():
                 return
             # our own argv (sys.executable and fixed arguments), never user input
-            self._proc = subprocess.Popen(self._args, preexec_fn=_die_with_parent)  # noqa: S603
+            self._proc = subprocess.Popen(  # noqa: S603
+                self._args, env=self._env, preexec_fn=_die_with_parent
+            )
 
     def _watch(self) -> None:
         while not self._stopping.is_set():
@@ -115,22 +119,28 @@ class Supervised:
             if not self._stopping.wait(delay):
                 self._spawn()
 
-    def stop(self) -> int | None:
-        """Stop the child and return its exit status (None if it was not running)."""
+    def begin_stop(self) -> None:
+        """SIGTERM without waiting, so several children stop side by side, not in turn."""
         with self._lock:
             self._stopping.set()
             proc = self._proc
+        if proc is not None and proc.poll() is None and self._signalled is not proc:
+            self._signalled = proc  # once: a second SIGTERM must not cut a warm shutdown
+            proc.terminate()
+
+    def stop(self, timeout: float | None = None) -> int | None:
+        """Stop the child and return its exit status (None if it was not running); after
+        `timeout` s (default: this child's stop bound) it is killed."""
+        self.begin_stop()
+        proc = self._proc
         if proc is None:
             return None
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=self._stop_timeout)
-            except subprocess.TimeoutExpired:
-                log.error(
-                    "the %s did not stop within %g s; killing it", self._name, self._stop_timeout
-                )
-                proc.kill()
+        limit = self._stop_timeout if timeout is None else max(0.0, timeout)
+        try:
+            proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            log.error("the %s did not stop within %g s; killing it", self._name, limit)
+            proc.kill()
         return proc.wait()
 
 
@@ -180,60 +190,3 @@ def broker_refusal(url: str) -> Callable[[int], str | None]:
         return settings_error(code)
 
     return permanent
-
-
-def run_worker() -> int:
-    settings = load_settings(require=EKUAIBAO)
-    configure_logging(settings.log_level)
-    from tasks.celery_app import BULK_QUEUE, QUEUE
-
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda signum, frame: stopped.set())
-    signal.signal(signal.SIGINT, lambda signum, frame: stopped.set())
-    if not wait_for_broker(settings.broker_url, stopped):
-        return 0
-
-    gave_up: list[str] = []
-
-    def give_up(code: int, reason: str) -> None:
-        gave_up.append(reason)
-        stopped.set()
-
-    concurrency = settings.worker_concurrency
-    if settings.pool == "prefork" and "worker_concurrency" not in settings.model_fields_set:
-        concurrency = os.cpu_count() or 2  # the default 64 is threads, not processes
-    argv = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "tasks",
-        "worker",
-        "--pool",
-        settings.pool,
-        "--concurrency",
-        str(concurrency),
-        "--queues",
-        f"{QUEUE},{BULK_QUEUE}",
-        "--hostname",
-        f"invoicebot-{os.getpid()}@%h",
-        "--loglevel",
-        settings.log_level,
-        "--without-gossip",
-        "--without-mingle",
-    ]
-    # Celery runs in a supervised child: kombu can die on a broker restart
-    # ("Unrecoverable error"), and a lookup queue without a consumer helps nobody.
-    child = Supervised(
-        argv,
-        "celery worker",
-        permanent=broker_refusal(settings.broker_url),
-        on_give_up=give_up,
-        stop_timeout=CELERY_STOP_S,
-    )
-    child.start()
-    stopped.wait()
-    if gave_up:
-        fail(gave_up[0])
-    child.stop()
-    return 0

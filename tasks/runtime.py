@@ -10,8 +10,11 @@ import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
 
 import httpx
+from celery import signals
 
 from tasks.ekuaibao.budget import RateLimitedTransport, RateLimiter, lease_size
 from tasks.ekuaibao.budget_redis import RedisRateLimiter
@@ -24,6 +27,7 @@ from tasks.lookup.access import AccessChecker, AccessPolicy
 from tasks.lookup.deps import Deps, RetryPolicy
 from tasks.lookup.ticket_types import WAVES
 from tasks.settings import Settings, load_settings
+from tasks.settings.cores import worker_process
 from tasks.slack.client import slack_client
 from tasks.slack.identity import SlackIdentity
 from tasks.slack.language import LanguagePicker
@@ -127,7 +131,7 @@ def build_deps(settings: Settings) -> Deps:
         ),
         identity=identity,
         ledger=make_ledger(settings.redis_url, settings.state_dir),
-        reports=make_report_cache(settings.redis_url, key),
+        reports=make_report_cache(settings.redis_url, key, settings.state_dir),
         staff=ReviewApi(client).staff,
         recent=make_recent(settings.redis_url, settings.state_dir),
         client=client,
@@ -143,10 +147,38 @@ def build_deps(settings: Settings) -> Deps:
 
 def log_startup_warnings() -> None:
     """What an operator should know about the access policy: once per worker, from its
-    main process, not once per pool process."""
+    main process, not once per pool process, and from the first of `invoicebot worker`'s
+    Celery processes only."""
+    if worker_process()[0] != 1:
+        return
     access = deps().access
     for warning in access.startup_warnings() if access else ():
         log.warning("%s", warning)
+
+
+def resident_mb(pid: int | str = "self", proc: Path = Path("/proc")) -> float | None:
+    """A process's resident memory (VmRSS) in MB; None where /proc does not say (not Linux)."""
+    try:
+        status = (proc / str(pid) / "status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            fields = line.split()
+            if len(fields) >= 2 and fields[1].isdigit():
+                return int(fields[1]) / 1024  # kB
+    return None
+
+
+@signals.worker_ready.connect
+def _say_memory(**_: Any) -> None:
+    """Each Celery process says what it costs, once it is ready and its clients are built
+    (so the number is what a process added per core adds)."""
+    deps()
+    n, total = worker_process()
+    rss = resident_mb()
+    memory = f"{rss:.0f} MB resident" if rss is not None else "memory unknown"
+    log.info("worker process %d/%d (pid %d) ready: %s", n, total, os.getpid(), memory)
 
 
 def deps() -> Deps:

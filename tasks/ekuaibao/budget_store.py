@@ -1,10 +1,11 @@
 """The shared budget over a store that keeps one small JSON state atomically.
 
-The whole rule is Python (`budget`: the rate and its 429 cuts, `line`: who is served next),
+The rule is Python (`budget`: the rate and its 429 cuts, `line`: who is served next),
 applied inside the store's transaction and timed by the store's clock, so every process
 (and, with Redis, every host) follows the same line. `SharedState` is that store: SQLite
-(`budget_sqlite`) on one host, Redis (`budget_redis`) across hosts; the per-person cap of
-lookups in flight (`tasks.state.inflight`) keeps its state the same way.
+(`budget_sqlite`) on one host. Across hosts, Redis runs the same rule as one Lua script
+per update (`budget_redis`), tested against this one; the per-person cap of lookups in
+flight (`tasks.state.inflight`) keeps its state the same way.
 """
 
 from __future__ import annotations

@@ -1,25 +1,28 @@
 """Which §5 type a ticket looked up by id is, for few Ekuaibao calls.
 
 An id alone does not say its type, and the master search (§5) is per type. VAT invoices
-have ids shaped `<corpId>:<代码>:<号码>` (or `<corpId>::<号码>`) and are found by the
-`invoice` search the lookup makes anyway; every other id is a ticket of one of eleven
-types. The report search (§4) gives each invoice's type in one call, but only for a
-known report, so the types a report search returned are remembered per id (with those the
-probe found): a ticket seen lately costs no call. The others are probed in two waves: the
-common ticket types at once, then the rest only for the ids still unknown. The numbers
-behind this choice are in docs/benchmarks.md ("Ticket types").
+have ids shaped `<corpId>:<代码>:<号码>` (or `<corpId>::<号码>`): only they have line items
+and only the `invoice` search finds them, so an id of that shape is searched as `invoice`
+and nothing else. Every other id is a ticket of one of eleven types, never sent to
+`detailBatch` or the `invoice` search at first. The report search (§4) gives each
+invoice's type in one call, but only for a known report, so the types a report search
+returned are remembered per id (tasks/lookup/id_memory.py): a ticket seen lately costs only
+its type's search. The others are probed in two waves: the four types this tenant's reports
+showed most lately (the static FIRST_WAVE when none) at once, next to the links, then the
+rest only for the ids still unknown, with `invoice` last in case a VAT invoice ever has an
+id of another shape. The numbers behind this choice are in docs/benchmarks.md ("Ticket
+types").
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 
 from tasks.ekuaibao.errors import BadRequest
-from tasks.ekuaibao.masters import InvoiceMaster, ReportInvoiceRef
-from tasks.state.report_cache import ReportCache
+from tasks.ekuaibao.masters import InvoiceMaster
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +39,11 @@ SECOND_WAVE = (
     "medical",
     "noTaxIncome",
 )
-WAVES = (FIRST_WAVE, SECOND_WAVE)
-#: Key prefix in the report cache: a type never changes, the cache's TTL keeps it small.
-_PREFIX = "type:"
+#: Searched with the second wave: a VAT invoice whose id has an unexpected shape still
+#: gets its header (and then its lines), for one call on lookups that reach that wave.
+LAST_RESORT = "invoice"
+TICKET_TYPES = (*FIRST_WAVE, *SECOND_WAVE)
+WAVES = (FIRST_WAVE, (*SECOND_WAVE, LAST_RESORT))
 
 Search = Callable[[str, Sequence[str]], list[InvoiceMaster]]
 Submit = Callable[..., Future[list[InvoiceMaster]]]
@@ -49,60 +54,53 @@ def ticket_shaped(invoice_ids: Iterable[str]) -> list[str]:
     return [i for i in invoice_ids if not _VAT_SHAPE.match(i)]
 
 
-class TypeMemory:
-    """Types seen lately per id, kept in the report cache (shared by workers on Redis)."""
-
-    def __init__(self, cache: ReportCache | None) -> None:
-        self._cache = cache
-
-    def recall(self, invoice_ids: Sequence[str]) -> dict[str, str]:
-        known: dict[str, str] = {}
-        if self._cache is None:
-            return known
-        try:
-            for invoice_id in invoice_ids:
-                refs = self._cache.get(_PREFIX + invoice_id)
-                if refs and refs[0].invoice_type:
-                    known[invoice_id] = refs[0].invoice_type
-        except Exception as exc:  # a speed-up only: without it, the probe decides
-            log.warning("ticket type memory unavailable: %s", type(exc).__name__)
-        return known
-
-    def remember(self, types: dict[str, str]) -> None:
-        if self._cache is None:
-            return
-        try:
-            for invoice_id, object_id in types.items():
-                ref = ReportInvoiceRef(invoice_id=invoice_id, item_ids=(), invoice_type=object_id)
-                self._cache.put(_PREFIX + invoice_id, [ref])
-        except Exception as exc:
-            log.warning("ticket type memory unavailable: %s", type(exc).__name__)
-
-    def remember_refs(self, refs: Iterable[ReportInvoiceRef]) -> None:
-        """A report's tickets (not its VAT invoices, which need no probe)."""
-        self.remember(
-            {r.invoice_id: r.invoice_type for r in refs if r.invoice_type not in (None, "invoice")}
-        )
+def waves_for(seen: Mapping[str, int]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The two waves for a tenant whose recent report searches showed `seen` tickets per
+    type: the most frequent types first (ties and unseen types in the static order), as
+    many in the first wave as FIRST_WAVE has, so the calls per wave stay the same."""
+    ranked = sorted(TICKET_TYPES, key=lambda t: (-seen.get(t, 0), TICKET_TYPES.index(t)))
+    size = len(FIRST_WAVE)
+    return tuple(ranked[:size]), (*ranked[size:], LAST_RESORT)
 
 
-class TicketProbe:
-    """The master searches that find the type (and so the header) of ticket-shaped ids.
+class MasterSearch:
+    """The master searches of one selection: one per type it knows, and the waves that find
+    the type (and so the header) of its ids of unknown type.
 
-    The first wave starts at once, next to the lookup's other calls; `result()` runs the
-    second wave on the caller's thread, only for ids the first did not find.
+    The known types and the first wave start at once, sharing a call where a type is in
+    both; `result()` runs the next waves on the caller's thread, only for
+    ids not found yet. `refused` says a search was refused, so "not found" is unsure.
     """
 
     def __init__(
-        self, search: Search, submit: Submit, ids: Sequence[str], waves: Sequence[Sequence[str]]
+        self,
+        search: Search,
+        submit: Submit,
+        known: Mapping[str, Sequence[str]],
+        unknown: Sequence[str] = (),
+        waves: Sequence[Sequence[str]] = WAVES,
     ) -> None:
         self._search, self._submit = search, submit
-        self._left = list(dict.fromkeys(ids))
+        self._left = list(dict.fromkeys(unknown))
         self._waves = list(waves)
-        self._pending = self._start() if self._left else []
+        self.refused = False
+        self._asked: dict[str, set[str]] = {}
+        self._pending = self._start(known)
 
-    def _start(self) -> list[Future[list[InvoiceMaster]]]:
-        wave = self._waves.pop(0) if self._waves else ()
-        return [self._submit(self._search, object_id, list(self._left)) for object_id in wave]
+    def _start(self, known: Mapping[str, Sequence[str]]) -> list[Future[list[InvoiceMaster]]]:
+        """This round's searches. The ids left ride along in a search made anyway for a
+        type of a later wave (no call added), and no id is searched twice for one type."""
+        plan = {object_id: list(dict.fromkeys(ids)) for object_id, ids in known.items() if ids}
+        wave = self._waves.pop(0) if self._waves and self._left else ()
+        later = {object_id for w in self._waves for object_id in w}
+        for object_id in (*wave, *(t for t in list(plan) if t in later)):
+            ids = plan.setdefault(object_id, [])
+            asked = self._asked.setdefault(object_id, set())
+            ids.extend(i for i in self._left if i not in ids and i not in asked)
+        plan = {object_id: ids for object_id, ids in plan.items() if ids}
+        for object_id, ids in plan.items():
+            self._asked.setdefault(object_id, set()).update(ids)
+        return [self._submit(self._search, object_id, ids) for object_id, ids in plan.items()]
 
     def result(self) -> list[InvoiceMaster]:
         found: list[InvoiceMaster] = []
@@ -111,11 +109,21 @@ class TicketProbe:
                 try:
                     found.extend(future.result())
                 except BadRequest as exc:  # e.g. a type this tenant does not have
-                    log.warning("ticket master search refused: %s", exc)
+                    self.refused = True
+                    log.warning("invoice master search refused: %s", exc)
             seen = {m.invoice_id for m in found}
             self._left = [i for i in self._left if i not in seen]
-            self._pending = self._start() if self._left else []
+            self._pending = self._start({}) if self._left else []
         return found
 
 
-__all__ = ["FIRST_WAVE", "SECOND_WAVE", "WAVES", "TicketProbe", "TypeMemory", "ticket_shaped"]
+__all__ = [
+    "FIRST_WAVE",
+    "LAST_RESORT",
+    "SECOND_WAVE",
+    "TICKET_TYPES",
+    "WAVES",
+    "MasterSearch",
+    "ticket_shaped",
+    "waves_for",
+]

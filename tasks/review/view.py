@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tasks.ekuaibao.review_models import Flow, Stage
-from tasks.lookup.fetching import _Fetch, _Selection
+from tasks.lookup.fetching import fetch_refs
 from tasks.review import card
 from tasks.review.deps import ReviewDeps
 from tasks.slack.texts import texts_for
@@ -43,9 +43,7 @@ def _invoices(deps: ReviewDeps, flow: Flow) -> LookupResult:
     refs = deps.lookup.client.report_invoices("id", [flow.flow_id]).get(flow.flow_id, [])
     if not refs:
         return assemble((), _empty(deps), ())
-    chosen = _Selection.of_refs(refs)
-    data, masters = _Fetch(deps.lookup, chosen, links_here=True).result()
-    return assemble(chosen.ids, data, masters)
+    return fetch_refs(deps.lookup, refs)
 
 
 def _empty(deps: ReviewDeps) -> Any:

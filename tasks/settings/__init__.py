@@ -14,6 +14,7 @@ from pydantic_settings import NoDecode
 
 from tasks.contracts import SLACK_RESPONSE_URL_PREFIXES
 from tasks.settings.broker import BrokerSettings as BrokerSettings
+from tasks.settings.cores import usable_cores
 
 #: Who may look up invoices (see tasks/lookup/access.py).
 AccessMode = Literal["open", "allowlist", "ekuaibao"]
@@ -58,8 +59,11 @@ class Settings(BrokerSettings):
     bot_language: Literal["auto", "en", "zh"] = "auto"
     #: Unset: gevent with Redis (or RabbitMQ and STATE_REDIS_URL), else threads (`pool`).
     worker_pool: Literal["gevent", "threads", "prefork"] | None = None
-    #: Lookups in flight per worker: they mostly wait for Ekuaibao (prefork: one per core).
+    #: Lookups in flight per worker process: they mostly wait for Ekuaibao (prefork: the
+    #: pool's processes, one per core by default).
     worker_concurrency: int = Field(default=64, ge=1, le=256)
+    #: Celery processes of `invoicebot worker`; unset: one per usable core (`processes`).
+    worker_processes: int | None = Field(default=None, ge=1, le=64)
     #: open | allowlist | ekuaibao; unset = allowlist if any allowlist is set, else open.
     access_mode: AccessMode | None = None
     #: Comma-separated Slack ids (env) or any iterable of them (initialiser).
@@ -189,6 +193,26 @@ class Settings(BrokerSettings):
         if self.worker_pool is not None:
             return self.worker_pool
         return "gevent" if self.redis_url and not self.is_embedded else "threads"
+
+    @property
+    def processes(self) -> int:
+        """Celery processes `invoicebot worker` runs: one GIL each, so one per usable core
+        (affinity and cgroup quota) unless WORKER_PROCESSES says otherwise. Prefork already
+        spreads over the cores inside one Celery, so it gets one unless told otherwise."""
+        if self.worker_processes is not None:
+            return self.worker_processes
+        return 1 if self.pool == "prefork" else usable_cores()
+
+    @property
+    def concurrency(self) -> int:
+        """WORKER_CONCURRENCY, per Celery process, not split among them: it is what one
+        process's thread and connection pools are sized for (tasks/runtime.py), what one
+        GIL was measured to carry (docs/benchmarks.md), and a one-core host keeps exactly
+        the worker it had; a process added per core adds its own 64 lookups. Prefork on
+        its default: one pool process per usable core (the default 64 counts threads)."""
+        if self.pool == "prefork" and "worker_concurrency" not in self.model_fields_set:
+            return usable_cores()
+        return self.worker_concurrency
 
     @property
     def decision_key(self) -> bytes | None:

@@ -7,17 +7,20 @@ leases, so a worker that dies mid-lookup frees its place after `RUNNING_S`, and 
 that never came back frees its place in the queue after its retry was due.
 
 Kept like the Ekuaibao budget (`tasks.ekuaibao.budget_store.SharedState`): one JSON state
-per person, updated atomically in Redis, else in SQLite under STATE_DIR.
+per person, updated atomically in Redis (each update one Lua script, `inflight.lua`, the
+rule below run on the server), else in SQLite under STATE_DIR.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from tasks.ekuaibao.budget_redis import RedisState
 from tasks.ekuaibao.budget_sqlite import SQLiteState
 from tasks.ekuaibao.budget_store import SharedState
+from tasks.ekuaibao.redis_lua import lua_source
 
 #: A lookup counts as in flight at most this long (a worker that died frees its place).
 RUNNING_S = 120.0
@@ -27,6 +30,17 @@ GRACE_S = 30.0
 #: it per place (about one lookup's time at a busy budget), at most `MAX_RETRY_S`.
 RETRY_STEP_S = 0.5
 MAX_RETRY_S = 10.0
+PREFIX = "invoicebot:inflight"
+SCRIPT = lua_source(
+    __package__ or "tasks.state",
+    "inflight.lua",
+    {
+        "RUNNING_S": RUNNING_S,
+        "GRACE_S": GRACE_S,
+        "RETRY_STEP_S": RETRY_STEP_S,
+        "MAX_RETRY_S": MAX_RETRY_S,
+    },
+)
 
 
 class Admission(NamedTuple):
@@ -79,10 +93,26 @@ class InFlight:
         self._state.update(person, lambda s, _now: leave(s, lookup))
 
 
+class RedisInFlight(InFlight):
+    """The cap in Redis: each `enter` and `leave` one script (the rule above, on the server).
+    `clock`: a test's clock instead of Redis's."""
+
+    def __init__(
+        self, redis_url: str, per_person: int, clock: Callable[[], float] | None = None
+    ) -> None:
+        state = RedisState(redis_url, PREFIX, clock)
+        super().__init__(state, per_person)
+        self._run = state.script(SCRIPT)
+
+    def enter(self, person: str, lookup: str) -> Admission:
+        admitted, others, ahead, retry_in = self._run(person, ["enter", lookup, str(self._cap)])
+        return Admission(bool(admitted), int(others), int(ahead), float(retry_in))
+
+    def leave(self, person: str, lookup: str) -> None:
+        self._run(person, ["leave", lookup])
+
+
 def make_inflight(redis_url: str | None, state_dir: Path, per_person: int) -> InFlight:
-    state: SharedState = (
-        RedisState(redis_url, "invoicebot:inflight")
-        if redis_url
-        else SQLiteState(state_dir / "inflight.sqlite3")
-    )
-    return InFlight(state, per_person)
+    if redis_url:
+        return RedisInFlight(redis_url, per_person)
+    return InFlight(SQLiteState(state_dir / "inflight.sqlite3"), per_person)

@@ -208,6 +208,9 @@ def bot_env(
         # one person's flood. test_fairness.py sets the cap to test it.
         LOOKUPS_PER_PERSON="100",
         WORKER_CONCURRENCY="8",
+        # One Celery process per worker, as the tests count on (a lookup left queued for
+        # "the next worker"); test_worker_processes.py runs one per core.
+        WORKER_PROCESSES="1",
         STATE_DIR=str(state),
         LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",

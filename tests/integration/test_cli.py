@@ -254,19 +254,21 @@ def test_redis_without_a_password_takes_any_password(tmp_path) -> None:
     assert broker_check("redis://:wrong@127.0.0.1:6379/11", 3).ok
 
 
-def test_start_up_says_what_matters_once(tmp_path) -> None:
+@pytest.mark.parametrize(
+    "processes",
+    [
+        {"WORKER_POOL": "prefork", "WORKER_CONCURRENCY": "2"},
+        {"WORKER_POOL": "threads", "WORKER_PROCESSES": "2"},
+    ],
+    ids=["prefork-pool-of-two", "two-celery-processes"],
+)
+def test_start_up_says_what_matters_once(tmp_path, processes: dict[str, str]) -> None:
     """No Bolt "token will be unused"; the access warnings once, also with a prefork
-    pool of two processes."""
+    pool of two processes, or two Celery processes."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve", "--http", "--port", str(port), "--worker"],
-        env=clean_env(
-            tmp_path,
-            WORKER_POOL="prefork",
-            WORKER_CONCURRENCY="2",
-            PYTHONUNBUFFERED="1",
-            **SERVE_ENV,
-        ),
+        env=clean_env(tmp_path, PYTHONUNBUFFERED="1", **processes, **SERVE_ENV),
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -274,6 +276,8 @@ def test_start_up_says_what_matters_once(tmp_path) -> None:
     )
     try:
         output = read_until(proc, "ready.", timeout=60)
+        if "WORKER_PROCESSES" in processes:
+            output += read_until(proc, "ready.", timeout=60)  # the second Celery's
         time.sleep(1.0)  # both pool processes have built their clients by now
     finally:
         proc.send_signal(signal.SIGTERM)

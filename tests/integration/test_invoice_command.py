@@ -92,14 +92,16 @@ def test_lookup_replies_privately_with_lines_totals_links_and_expiry(
 def test_ids_with_dollar_and_colons_reach_ekuaibao_verbatim(
     bot: RunningBot, ekuaibao: EkuaibaoStandIn
 ) -> None:
-    before = len(ekuaibao.calls_to("detailBatch"))
+    before = len(ekuaibao.calls_to("INVOICE/url"))
     weird = ["Tdk3tgber501v0::23312000000123878916:2", "ID_3tlmF6$S1bg", PHONE]
     command = bot.command(
         "&lt;" + weird[0] + "&gt;, " + weird[1] + "\n" + weird[2] + " " + weird[1]
     )
     bot.reply(command)
-    calls = ekuaibao.calls_to("detailBatch")[before:]
-    assert calls and calls[-1].body == {"invoiceIds": weird}
+    calls = ekuaibao.calls_to("INVOICE/url")[before:]  # every id asks for its links
+    assert calls and calls[-1].body == {"invoiceId": weird}
+    lines = ekuaibao.calls_to("detailBatch")[-1]  # only VAT-shaped ids have line items
+    assert lines.body == {"invoiceIds": [weird[0], PHONE]}
 
 
 def test_file_names_from_ekuaibao_are_escaped(bot: RunningBot, ekuaibao: EkuaibaoStandIn) -> None:

@@ -38,16 +38,17 @@ def elements(body: dict, action_id: str) -> list[dict]:
 def test_a_ticket_looked_up_by_id_shows_its_header(
     bot: RunningBot, ekuaibao: EkuaibaoStandIn
 ) -> None:
-    before = len(ekuaibao.calls_to("/search"))
+    before, calls_before = len(ekuaibao.calls_to("/search")), len(ekuaibao.calls)
     [post] = bot.reply(bot.command(TAXI))
     assert post.status == 200 and validate_message(post.body) == []
     text = text_of(post.body)
     assert "Taxi receipt" in text and "¥15.00" in text and "2023-03-21" in text
     searches = [c.path for c in ekuaibao.calls_to("/search")[before:]]
-    assert len(searches) == 5  # the invoice search, and the first wave of ticket types
+    assert len(searches) == 4  # the first wave of ticket types; no invoice search for it
+    assert not ekuaibao.calls_to("detailBatch")[calls_before:]  # a ticket has no lines
     [post] = bot.reply(bot.command(TAXI))  # again: the type is remembered
     assert "Taxi receipt" in text_of(post.body)
-    assert len(ekuaibao.calls_to("/search")) - before == 5 + 1
+    assert len(ekuaibao.calls_to("/search")) - before == 4 + 1
 
 
 def test_a_failing_name_lookup_shows_the_staff_id(

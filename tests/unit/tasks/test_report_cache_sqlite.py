@@ -1,0 +1,56 @@
+"""The SQLite report cache: what one worker process of a host learned, the others read."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tasks.ekuaibao.masters import ReportInvoiceRef
+from tasks.state.report_cache import SQLiteReportCache, make_report_cache
+
+pytestmark = pytest.mark.no_net
+
+REF = ReportInvoiceRef(invoice_id="ID01taxi", item_ids=("L1",), invoice_type="taxi")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_two_processes_share_one_file(tmp_path: Path) -> None:
+    clock = Clock()
+    first = SQLiteReportCache(tmp_path / "c.sqlite3", "tenant-a", clock)
+    second = SQLiteReportCache(tmp_path / "c.sqlite3", "tenant-a", clock)
+    first.put("B1", [REF])
+    assert second.get("B1") == [REF]
+    assert second.get_many(["B1", "B2"]) == {"B1": [REF]}
+
+
+def test_entries_expire_and_tenants_stay_apart(tmp_path: Path) -> None:
+    clock = Clock()
+    a = SQLiteReportCache(tmp_path / "c.sqlite3", "tenant-a", clock)
+    b = SQLiteReportCache(tmp_path / "c.sqlite3", "tenant-b", clock)
+    a.put_many({"miss:X": [], "B1": [REF]}, ttl_s=600)
+    assert b.get("B1") is None
+    assert a.get_many(["miss:X"]) == {"miss:X": []}
+    clock.now += 601
+    assert a.get_many(["miss:X", "B1"]) == {}
+
+
+def test_an_entry_another_version_wrote_reads_as_absent(tmp_path: Path) -> None:
+    cache = SQLiteReportCache(tmp_path / "c.sqlite3", "t", Clock())
+    cache.put("B1", [REF])
+    with sqlite3.connect(tmp_path / "c.sqlite3") as db:
+        db.execute("UPDATE report_cache SET refs = 'not json'")
+    assert cache.get("B1") is None
+
+
+def test_without_redis_the_cache_is_the_hosts_file(tmp_path: Path) -> None:
+    assert isinstance(make_report_cache(None, "t", tmp_path), SQLiteReportCache)
+    assert (tmp_path / "report-cache.sqlite3").exists()
