@@ -83,14 +83,24 @@ class Outcome:
 
 
 def build(
-    secret: str, commands: Sequence[Command], response_urls: Sequence[str], user_id: str
+    secret: str,
+    commands: Sequence[Command],
+    response_urls: Sequence[str],
+    user_id: str | Sequence[str],
 ) -> list[Outcome]:
-    """Signed bodies for every command, paired with a fresh response_url each."""
+    """Signed bodies for every command, paired with a fresh response_url each.
+
+    `user_id` is one Slack user for every command, or a pool of users taken round-robin:
+    one person's flood and many people's traffic load a per-person limit very differently."""
     if len(response_urls) < len(commands):
         raise ValueError("one response_url per command")
+    users = [user_id] if isinstance(user_id, str) else list(user_id)
+    if not users:
+        raise ValueError("at least one user")
     out: list[Outcome] = []
-    for command, url in zip(commands, response_urls, strict=False):
-        body, headers = slash_command(secret, command.text, url, user_id=user_id)
+    for n, (command, url) in enumerate(zip(commands, response_urls, strict=False)):
+        user = users[n % len(users)]
+        body, headers = slash_command(secret, command.text, url, user_id=user)
         key = url.rstrip("/").rsplit("/", 1)[-1]
         out.append(Outcome(command.kind, key, command.expect, ids_key(command.ids), body, headers))
     return out
@@ -260,7 +270,8 @@ def collect_replies(
     quiet_s: float = 1.0,
     on_all_in: Callable[[], None] | None = None,
 ) -> float:
-    """Fetch reply posts until every acknowledged request has one, or `grace_s` after the
+    """Fetch reply posts until every acknowledged request has its answer (a post with the
+    words it expects, not only a note), or `grace_s` after the
     last send; then wait `quiet_s` more for the later messages of multi-message replies.
     Calls `on_all_in` once, at the moment replies are complete (or the deadline passed).
     Returns that moment (epoch s)."""
@@ -275,7 +286,7 @@ def collect_replies(
             if outcome is None:
                 continue
             outcome.posts.append(post)
-            if post.status == 200:
+            if outcome.right:  # not a note before the answer ("lookups ahead of yours")
                 waiting.discard(post.key)
 
     absorb()
@@ -313,6 +324,8 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     first = [
         (o.first_reply_at - o.sent_at) * 1000 for o in outcomes if o.first_reply_at is not None
     ]
+    # command → its answer's last message, for answered commands only (no notes)
+    answers = [e for o, e in zip(_with_reply(outcomes), e2e, strict=True) if o.right]
     sent = len(outcomes)
     replied = sum(1 for o in outcomes if o.replied)
     starts = [o.sent_at for o in outcomes if o.sent_at]
@@ -336,9 +349,13 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "replied": replied,
         "lost": sent - replied,
         "wrong_replies": sum(1 for o in outcomes if o.replied and not o.right),
+        # no post with the expected words by the deadline (notes alone do not answer)
+        "unanswered": sum(1 for o in outcomes if not o.right),
         "e2e_p50_ms": percentile(e2e, 50),
         "e2e_p99_ms": percentile(e2e, 99),
         "e2e_max_ms": max(e2e) if e2e else None,
+        "answer_p50_ms": percentile(answers, 50),
+        "answer_p99_ms": percentile(answers, 99),
         "first_message_p50_ms": percentile(first, 50),
         "messages_per_reply": (
             sum(sum(1 for p in o.posts if p.status == 200) for o in outcomes) / replied
@@ -346,8 +363,23 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, Any]:
             else None
         ),
         "achieved_rps": replied / span if span > 0 else None,
+        "answers_per_s": _answers_per_s(outcomes),
         "send_lag_p99_ms": percentile(lag, 99),
     }
+
+
+def _with_reply(outcomes: Sequence[Outcome]) -> list[Outcome]:
+    return [o for o in outcomes if o.last_reply_at is not None]
+
+
+def _answers_per_s(outcomes: Sequence[Outcome]) -> float | None:
+    """Answers (not notes) per second, from the first send to the last answer."""
+    answered = [o for o in outcomes if o.right and o.last_reply_at is not None]
+    starts = [o.sent_at for o in outcomes if o.sent_at]
+    if not answered or not starts:
+        return None
+    span = max(o.last_reply_at or 0.0 for o in answered) - min(starts)
+    return len(answered) / span if span > 0 else None
 
 
 def phases(

@@ -2,6 +2,7 @@
 
     python -m bench.run [--quick] [--rates 10,25,50,100] [--duration 20] [--out docs/bench-results]
     python -m bench.run --quick --only rationed-burst,flaky,steady-one-worker
+    python -m bench.run --only peer,memory      # ours beside the peer; RSS over 10,000 lookups
 
 What it runs (each scenario and rate on fresh processes, after a warm-up that is not counted):
 
@@ -19,7 +20,10 @@ What it runs (each scenario and rate on fresh processes, after a warm-up that is
 5. **rationed-burst**, **flaky**, **steady-one-worker** (``bench/scenarios.py``): 40 lookups
    at once on the default Ekuaibao budget; Ekuaibao failing 30 % of calls; one worker
    process on its defaults at steady rates (``--steady-rates``).
-6. **floor**: one Ekuaibao round trip, measured with 20 sequential ``detailBatch`` calls; and
+6. **peer** (``bench/peer_compare.py``): ours (one bot, one worker, all on defaults) beside
+   a hand-built Celery bot (``bench/peer_app.py``) at ``--peer-rates`` (50,100), both in one
+   run, 200 users; **memory** (``bench/memory.py``): the RSS of ours over 10,000 lookups.
+7. **floor**: one Ekuaibao round trip, measured with 20 sequential ``detailBatch`` calls; and
    an in-process probe of the worker's fetch + render for 5, 20 and 100 ids (what 100 ids in
    one lookup would cost; the bot itself takes at most 20 per request).
 
@@ -52,6 +56,8 @@ from typing import Any
 
 import httpx
 
+from bench import memory as memory_scenario  # RSS of ours over 10,000 lookups
+from bench import peer_compare  # ours beside a hand-built Celery peer
 from bench import scenarios as issue10  # the rationed, flaky and one-worker runs
 from bench.loadgen import (
     Command,
@@ -68,7 +74,7 @@ from bench.loadgen import (
     summarize,
     tree_cpu,
 )
-from bench.standins import BOT_TOKEN, StandIns
+from bench.standins import BENCH_USERS, BOT_TOKEN, StandIns, bench_user_ids
 from tasks.environment import without_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -84,6 +90,8 @@ APP_KEY, APP_SECURITY = "sandbox-app-key", "sandbox-app-security"
 #: real tenant and would make any load test a test of the limiter.
 RATE_LIMIT, RATE_BURST = "1000", "10000"
 WARMUP_REQUESTS, WARMUP_RATE = 10, 5.0
+#: With many users the warm-up sends one lookup from each, at this rate.
+WARMUP_MANY_USERS_RATE = 20.0
 E2E_CAPACITY_MS = 1000.0
 #: Other processes using more CPU than this (in cores) during a session mark it disturbed.
 DISTURBED_CORES = 0.15
@@ -96,6 +104,8 @@ SCENARIOS = (
     "rationed-burst",
     "flaky",
     "steady-one-worker",
+    "peer",
+    "memory",
 )
 
 TARGETS = {
@@ -139,6 +149,11 @@ class Config:
     steady_rates: list[float] = field(default_factory=lambda: [50.0, 100.0, 150.0])
     #: steady-one-worker: WORKER_CONCURRENCY for its worker (None: the worker's default).
     steady_concurrency: int | None = None
+    #: Slack users the load comes from, round-robin (1: USER_ID alone; peer: 200 when 1).
+    users: int = 1
+    peer_rates: list[float] = field(default_factory=lambda: [50.0, 100.0])
+    memory_lookups: int = 10_000
+    memory_rate: float = 100.0
     folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="ekb-bench-")))
 
 
@@ -344,6 +359,11 @@ def stand_ins(cfg: Config, folder: Path) -> Iterator[StandIns]:
 # -- one measured session -------------------------------------------------------------------
 
 
+def user_pool(cfg: Config) -> list[str]:
+    """`--users` Slack users (the stand-in knows each), or USER_ID alone."""
+    return bench_user_ids(cfg.users) if cfg.users > 1 else [USER_ID]
+
+
 def _ids(kind: str, rng: random.Random, ids: Sequence[str], n: int) -> Command:
     chosen = tuple(rng.sample(list(ids), n))
     return Command(kind, " ".join(chosen), f"{n} found, 0 not found", chosen)
@@ -393,8 +413,17 @@ def session(
     duration: float,
     kinds: Sequence[str],
     start: Callable[[StandIns, Path], System],
+    *,
+    users: Sequence[str] | None = None,
+    grace_s: float | None = None,
 ) -> dict[str, Any]:
-    """Fresh stand-ins and system, a warm-up, then `rate` × `duration` requests, open loop."""
+    """Fresh stand-ins and system, a warm-up, then `rate` × `duration` requests, open loop,
+    from `users` round-robin (default: `--users`); with many users the warm-up sends one
+    lookup from each (their locale is read once, then cached)."""
+    pool = list(users) if users else user_pool(cfg)
+    grace = cfg.grace_s if grace_s is None else grace_s
+    n_warm = WARMUP_REQUESTS if len(pool) == 1 else len(pool)
+    warm_rate = WARMUP_RATE if len(pool) == 1 else WARMUP_MANY_USERS_RATE
     folder = cfg.folder / f"{label}-{rate:g}"
     folder.mkdir(parents=True, exist_ok=True)
     n = max(1, round(rate * duration))
@@ -405,11 +434,11 @@ def session(
             # warm-up: token, locale, connections, threads; not counted
             warm = build(
                 system.secret,
-                commands_for(kinds, WARMUP_REQUESTS, standins, seed=1),
-                standins.response_urls(WARMUP_REQUESTS),
-                USER_ID,
+                commands_for(kinds, n_warm, standins, seed=1),
+                standins.response_urls(n_warm),
+                pool,
             )
-            send_open_loop(system.url, warm, WARMUP_RATE)
+            send_open_loop(system.url, warm, warm_rate)
             collect_replies(standins, warm, grace_s=cfg.grace_s, quiet_s=0.5)
             warm_ok = sum(1 for o in warm if o.replied)
             if warm_ok == 0:
@@ -419,7 +448,7 @@ def session(
                 system.secret,
                 commands_for(kinds, n, standins, seed=int(rate * 1000)),
                 standins.response_urls(n),
-                USER_ID,
+                pool,
             )
             redis_pid = find_process("redis-server")
             before = _snapshot(system, standins, redis_pid)
@@ -428,7 +457,7 @@ def session(
             collect_replies(
                 standins,
                 outcomes,
-                grace_s=cfg.grace_s,
+                grace_s=grace,
                 on_all_in=lambda: after.update(_snapshot(system, standins, redis_pid)),
             )
             stats = standins.stats()
@@ -438,6 +467,7 @@ def session(
             system.stop()
     result = _result(label, rate, duration, outcomes, before, after, kinds)
     result.update(warmup_replied=warm_ok, processes_alive_at_end=alive, ekuaibao=stats)
+    result.update(users=len(pool), grace_s=grace)
     result["phases"] = phases(outcomes, calls, cfg.ekuaibao_latency_ms)
     for kind, summary in (result.get("by_kind") or {}).items():
         mine = [o for o in outcomes if o.kind == kind]
@@ -731,9 +761,14 @@ def run(cfg: Config) -> dict[str, Any]:
         scenarios["flaky"] = issue10.flaky(this, cfg)
     if have_redis and "steady-one-worker" in cfg.only:
         scenarios["steady_one_worker"] = issue10.steady_one_worker(this, cfg, cfg.steady_rates)
+    if have_redis and "peer" in cfg.only:
+        scenarios["peer"] = peer_compare.peer(this, cfg, cfg.peer_rates)
+    if have_redis and "memory" in cfg.only:
+        scenarios["memory"] = memory_scenario.memory(this, cfg)
     results["meta"]["config"]["only"] = sorted(cfg.only)
     results["meta"]["config"]["steady_rates"] = cfg.steady_rates
     results["meta"]["config"]["steady_concurrency"] = cfg.steady_concurrency
+    results["meta"]["config"]["users"] = cfg.users
     results["meta"]["wall_s"] = round(time.time() - started, 1)
     results["targets"] = evaluate(results)
     return results
@@ -824,6 +859,8 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
             note,
         )
     issue10.evaluate(results, add)
+    peer_compare.evaluate(results, add)
+    memory_scenario.evaluate(results, add)
     return targets
 
 
@@ -955,6 +992,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"\nCPU (bot + worker) over the mix: {_fmt(sizes['cpu_ms_per_reply'], 2)} ms per reply."
         )
     lines += issue10.markdown(results)
+    lines += peer_compare.markdown(results)
+    lines += memory_scenario.markdown(results)
     probe = floor.get("fetch_probe") or {}
     if probe and "error" not in probe:
         lines += [
@@ -1152,6 +1191,15 @@ def parse(argv: Sequence[str] | None) -> Config:
         type=int,
         help="steady-one-worker: its worker's threads (default: the worker's own default)",
     )
+    p.add_argument(
+        "--users",
+        type=int,
+        default=1,
+        help=f"Slack users sending the load, round-robin (1: one person; at most {BENCH_USERS})",
+    )
+    p.add_argument("--peer-rates", type=_rates, help="peer: rates (default 50,100)")
+    p.add_argument("--memory-lookups", type=int, help="memory: lookups (default 10000; quick 3000)")
+    p.add_argument("--memory-rate", type=float, default=100.0, help="memory: req/s")
     p.add_argument("--keep", action="store_true", help="keep the logs folder")
     p.add_argument(
         "--update-doc",
@@ -1163,6 +1211,8 @@ def parse(argv: Sequence[str] | None) -> Config:
         p.error("--duration must be between 1 and 120 s")
     quick = bool(a.quick)
     only = frozenset(x.strip() for x in (a.only or ",".join(SCENARIOS)).split(",") if x.strip())
+    if not 1 <= a.users <= BENCH_USERS:
+        p.error(f"--users must be between 1 and {BENCH_USERS}")
     if only - set(SCENARIOS):
         p.error(f"--only: unknown {', '.join(sorted(only - set(SCENARIOS)))}")
     return Config(
@@ -1190,6 +1240,10 @@ def parse(argv: Sequence[str] | None) -> Config:
         only=only,
         steady_rates=a.steady_rates or [50.0, 100.0, 150.0],
         steady_concurrency=a.steady_concurrency,
+        users=a.users,
+        peer_rates=a.peer_rates or [50.0, 100.0],
+        memory_lookups=a.memory_lookups or (3000 if quick else 10_000),
+        memory_rate=a.memory_rate,
     )
 
 

@@ -67,6 +67,8 @@ TICKET_REPORT_FLOW_ID = "ID01benchTkts1"
 TICKETS = 40
 #: Codes of reports that are each looked up once (never seen before by the bot).
 COLD_REPORTS = 2000
+#: Slack members the load can come from (``bench_user_ids``), besides the sandbox's own user.
+BENCH_USERS = 200
 _LINE_CODE = "E_system_发票明细_code"
 _REGION = (0.0, 0.0, 2000.0, 1338.0)
 
@@ -459,6 +461,11 @@ def _ids_key(body: Any) -> str:
     return ""
 
 
+def bench_user_ids(n: int = BENCH_USERS) -> list[str]:
+    """The ids of the workspace members the load generator sends as (U0BENCH000…)."""
+    return [f"U0BENCH{i:03d}" for i in range(n)]
+
+
 def _spread(values: list[float]) -> dict[str, float | None]:
     data = sorted(values)
 
@@ -516,6 +523,8 @@ def serve(args: argparse.Namespace) -> int:
 def _serve_slack(args: argparse.Namespace, info_fd: int) -> int:
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     slack = FrontedSlack(args.slack_latency_ms / 1000)
+    for user_id in bench_user_ids(args.users):  # users.info answers for each of them
+        slack.add_user(user_id, f"{user_id.lower()}@sandbox.example")
     control = _SlackControl(slack)
     server = LoopbackServer("127.0.0.1", 0, control.handle)
     slack.start()
@@ -592,6 +601,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slack-latency-ms", type=float, default=0.0)
     parser.add_argument("--invoices", type=int, default=200)
     parser.add_argument("--report-size", type=int, default=100)
+    parser.add_argument("--users", type=int, default=BENCH_USERS, help="Slack members U0BENCH…")
     parser.add_argument("--lifetime", type=float, default=1800.0, help="stop after this many s")
     parser.add_argument("--priority", type=int, default=0, help="nice value, e.g. -10")
     return serve(parser.parse_args(argv))
