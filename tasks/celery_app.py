@@ -73,6 +73,10 @@ def create_app(settings: BrokerSettings) -> Celery:
     return app
 
 
+#: Above the largest WORKER_CONCURRENCY the settings accept (256), with room to spare.
+MAX_BROKER_CONNECTIONS = 300
+
+
 def _transport_options(settings: BrokerSettings) -> dict[str, object]:
     if settings.is_embedded:
         return {"polling_interval": EMBEDDED_POLLING_S}
@@ -88,6 +92,10 @@ def _transport_options(settings: BrokerSettings) -> dict[str, object]:
             # a Redis that vanished without closing the connection must not hang a worker
             "socket_timeout": 10,
             "socket_connect_timeout": 5,
+            # Every green thread acks (and the consumer and lease renewal need one more each)
+            # through the channel's pool: kombu's default of 10 made acks fail with "Too many
+            # connections" under load, leaving answered lookups to be redelivered.
+            "max_connections": MAX_BROKER_CONNECTIONS,
         }
     return {}
 
