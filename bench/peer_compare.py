@@ -16,6 +16,7 @@ sends 50/s from a single person to ours: the per-person limit holds it, by desig
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -49,6 +50,8 @@ def ours_env(run: Any, standins: StandIns, secret: str, folder: Path) -> dict[st
         STATE_DIR=str(folder / "state"),
         CELERY_BROKER_URL=run.REDIS_URL,
     )
+    # For trying a setting against the defaults: BENCH_OURS_ENV="WORKER_PROCESSES=1 ..."
+    env.update(kv.split("=", 1) for kv in os.environ.get("BENCH_OURS_ENV", "").split() if "=" in kv)
     return dict(env)
 
 
