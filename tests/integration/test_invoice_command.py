@@ -9,14 +9,15 @@ import json
 import re
 import threading
 import urllib.parse
+from pathlib import Path
 
 import httpx
 import pytest
 
 from sandbox.blockkit import validate_message
 from sandbox.ekuaibao import DEMO_INVOICE_IDS, SPECIAL_FILE_NAME, EkuaibaoStandIn
-from tasks.ekuaibao.session import CALL_TRIES_MAX
-from tests.integration.harness import RunningBot
+from sandbox.slack import SlackStandIn
+from tests.integration.harness import RunningBot, start_bot
 
 pytestmark = pytest.mark.integration
 
@@ -195,14 +196,24 @@ def test_an_ekuaibao_429_slows_every_worker_down_and_is_waited_out(
 
 
 def test_ekuaibao_failing_every_repeat_retries_the_lookup_then_answers(
-    bot: RunningBot, ekuaibao: EkuaibaoStandIn
+    ekuaibao: EkuaibaoStandIn, slack: SlackStandIn, tmp_path: Path
 ) -> None:
-    bot.reply(bot.command(MEAL))
-    ekuaibao.fail_next(3 * CALL_TRIES_MAX, status=502)  # every try of the lookup's 3 calls
-    command = bot.command(MEAL)
-    posts = bot.reply(command, n=2)
-    assert "keep trying" in posts[0].body["text"]
-    assert "¥452.00" in blocks_text(posts[1].body) and posts[1].body["replace_original"] is True
+    # The lookup's own window (60 s) outlasts a call's repeats (6 s), so the lookup has time
+    # to try again; the failures end on the state that should end them (the note is out),
+    # not after a count of calls that depends on how fast the machine is.
+    bot = start_bot(ekuaibao, slack, tmp_path, broker=None, EKUAIBAO_RETRY_WINDOW_S="60")
+    try:
+        bot.reply(bot.command(MEAL))
+        ekuaibao.fail_next(10_000, status=502)  # every try of every call, until reset
+        command = bot.command(MEAL)
+        [note] = bot.reply(command)
+        assert "keep trying" in note.body["text"]
+        ekuaibao.reset_faults()
+        posts = bot.reply(command, n=2)
+        assert "¥452.00" in blocks_text(posts[1].body) and posts[1].body["replace_original"]
+        assert len(slack.posts_for(command.response_url)) == 2
+    finally:
+        bot.stop()
 
 
 def test_a_slow_ekuaibao_times_out_and_is_retried(
