@@ -210,7 +210,8 @@ def test_ekuaibao_failing_every_repeat_retries_the_lookup_then_answers(
         assert "keep trying" in note.body["text"]
         ekuaibao.reset_faults()
         posts = bot.reply(command, n=2)
-        assert "¥452.00" in blocks_text(posts[1].body) and posts[1].body["replace_original"]
+        assert "¥452.00" in blocks_text(posts[1].body)
+        assert posts[1].body["replace_original"] is True
         assert len(slack.posts_for(command.response_url)) == 2
     finally:
         bot.stop()
