@@ -35,8 +35,11 @@ def lookup_invoices(self: Task[Any, Any], request: dict[str, Any]) -> None:
     person would never get an answer.
     """
     lookup = LookupRequest.model_validate(request)
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
     try:
-        delay = handle_lookup(lookup, runtime.deps(), attempt=self.request.retries)
+        delay = handle_lookup(
+            lookup, runtime.deps(), attempt=self.request.retries, redelivered=redelivered
+        )
     except Exception as exc:  # the service answers every lookup error; this is the state store
         log.warning(
             "lookup %s: shared state unavailable (%s); trying again in %.0f s",

@@ -34,10 +34,17 @@ from tasks.summary import LookupResult
 log = logging.getLogger(__name__)
 
 
-def handle_lookup(request: LookupRequest, deps: Deps, attempt: int = 0) -> float | None:
-    """Run one attempt. Returns seconds until the next attempt, or None when answered."""
+def handle_lookup(
+    request: LookupRequest, deps: Deps, attempt: int = 0, *, redelivered: bool = True
+) -> float | None:
+    """Run one attempt. Returns seconds until the next attempt, or None when answered.
+
+    `redelivered`: whether the broker may have handed this message out before. Only then, or
+    on a retry, can the lookup have been answered already; a first delivery skips asking the
+    ledger (a round trip to the shared state), and its claim before posting still holds.
+    """
     try:
-        return _attempt(request, deps, attempt)
+        return _attempt(request, deps, attempt, maybe_answered=redelivered or attempt > 0)
     except AlreadyPosting:
         log.warning(
             "lookup %s: another delivery is posting its reply; checking again later",
@@ -51,10 +58,16 @@ def handle_notice(notice: Notice, deps: Deps) -> None:
     deliver(deps, notice, [acks.simple(getattr(texts, notice.text_key))], final=True)
 
 
-def _attempt(request: LookupRequest, deps: Deps, attempt: int) -> float | None:
+def _attempt(
+    request: LookupRequest, deps: Deps, attempt: int, *, maybe_answered: bool
+) -> float | None:
     started = deps.clock()
     texts = deps.texts(request)
-    if deps.ledger is not None and deps.ledger.state(request.request_id) == "done":
+    if (
+        maybe_answered
+        and deps.ledger is not None
+        and deps.ledger.state(request.request_id) == "done"
+    ):
         log.info("lookup %s was already answered; not answering twice", request.request_id)
         return None
     if attempt == 0:

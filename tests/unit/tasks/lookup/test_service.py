@@ -330,6 +330,42 @@ def test_a_reply_that_went_out_is_not_retried_when_the_ledger_fails_after(caplog
     assert "answered, but could not record it" in caplog.text
 
 
+class AnsweredLedger:
+    """A ledger that already holds this lookup's answer, counting who asks."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def state(self, key: str) -> str | None:
+        self.asked += 1
+        return "done"
+
+    def claim(self, key: str, ttl_s: int) -> str | None:
+        return "done"
+
+    def finish(self, key: str, ttl_s: int) -> None:
+        raise AssertionError("an answered lookup is never finished again")
+
+
+@pytest.mark.parametrize(("attempt", "redelivered"), [(0, True), (2, False), (2, True)])
+def test_a_lookup_that_may_have_been_answered_asks_the_ledger_first(
+    attempt: int, redelivered: bool
+) -> None:
+    replier, ledger, client = FakeReplier(), AnsweredLedger(), FakeClient()
+    the_deps = deps(client, replier)
+    the_deps.ledger = ledger
+    assert handle_lookup(request(), the_deps, attempt, redelivered=redelivered) is None
+    assert ledger.asked == 1 and client.calls == [] and replier.sent == []
+
+
+def test_a_first_delivery_skips_the_ledger_and_its_claim_still_holds() -> None:
+    replier, ledger = FakeReplier(), AnsweredLedger()
+    the_deps = deps(FakeClient(), replier)
+    the_deps.ledger = ledger
+    assert handle_lookup(request(), the_deps, 0, redelivered=False) is None
+    assert ledger.asked == 0 and replier.sent == []  # the claim found it answered: no post
+
+
 def test_a_state_store_blip_is_left_to_the_task_to_retry_not_answered_as_an_error() -> None:
     import redis
 
