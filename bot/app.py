@@ -55,6 +55,7 @@ def build_app(settings: Settings, enqueue: Enqueue) -> App:
         dedup=make_dedup(settings.redis_url, settings.state_dir),
         # Short timeout: a first-time user's locale is read inside the 3-second ack.
         language=LanguagePicker(settings.bot_language, slack_client(settings, timeout=2)),
+        double_click_s=settings.double_click_s,
     )
     listeners.register(app, wiring)
     return app

@@ -25,6 +25,12 @@ class Wiring:
     enqueue: Enqueue
     dedup: Dedup
     language: LanguagePicker
+    #: Two clicks of the same button within this many seconds are one click.
+    double_click_s: float = 3.0
+
+    def first_click(self, click: str) -> bool:
+        """Whether this click (a person, a button, a message) is the first in its window."""
+        return self.dedup.first(click, ttl_s=self.double_click_s)
 
     def texts(self, user_id: str) -> tuple[str, Texts]:
         language = self.language.for_user(user_id)

@@ -144,7 +144,9 @@ class ApprovalEndpoints:
         answer = self._check_submit(req, flow_ids, approve_id, action)
         with self._lock:
             self.submits.append(
-                Submit(time.time(), approve_id, flow_ids, dict(action or {}), answer.status)
+                Submit(
+                    self._standin.clock(), approve_id, flow_ids, dict(action or {}), answer.status
+                )
             )
         return answer
 
@@ -187,7 +189,7 @@ class ApprovalEndpoints:
             "filter": len(flow_ids) - len(approving),
         }
         with self._lock:
-            self._results[approve_id] = (time.time(), copy.deepcopy(value))
+            self._results[approve_id] = (self._standin.clock(), copy.deepcopy(value))
         timer = threading.Timer(
             self.process_delay_s, self._process, (approve_id, tuple(approving), dict(action))
         )
@@ -230,7 +232,7 @@ class ApprovalEndpoints:
                 "lastBacklogId": "",
                 "filter": 0,
             }
-            at = self._results.get(approve_id, (time.time(), {}))[0]
+            at = self._results.get(approve_id, (self._standin.clock(), {}))[0]
             self._results[approve_id] = (at, value)
 
     def _apply(self, flow_id: str, staff_id: str, action: dict[str, Any]) -> None:
@@ -256,7 +258,7 @@ class ApprovalEndpoints:
         else:
             nxt_name, nxt_ids, state, nxt_node = "已作废", [], "nullify", ""
         review.move_on(flow_id, nxt_ids, stage=nxt_name, state=state, action=name)
-        now = int(time.time() * 1000)
+        now = int(self._standin.clock() * 1000)
         with self._lock:
             log = flow["logs"][-1]
             log.update({"operatorId": staff_id, "time": now})
@@ -280,7 +282,7 @@ class ApprovalEndpoints:
             return self._error(400, "未设置指定人员")
         with self._lock:
             found = self._results.get(approve_id)
-        if found is None or time.time() - found[0] > RESULT_WINDOW_S:
+        if found is None or self._standin.clock() - found[0] > RESULT_WINDOW_S:
             # sandbox's choice for the undocumented "after 60 s": an empty batch
             empty = {"total": 0, "success": 0, "error": 0, "residue": 0, "errorMsg": None}
             return HttpResponse.json(200, {"value": {**empty, "lastBacklogId": "", "filter": 0}})
@@ -327,9 +329,9 @@ class ApprovalEndpoints:
             if staff_id not in allowed:
                 return self._error(403, "您没有评论权限")
             last = self._last_comment.get((flow_id, staff_id), 0.0)
-            if time.time() - last < 5:
+            if self._standin.clock() - last < 5:
                 return self._error(400, "评论太过频繁")
-            self._last_comment[(flow_id, staff_id)] = time.time()
+            self._last_comment[(flow_id, staff_id)] = self._standin.clock()
             # As Ekuaibao writes it: a comment moves nothing, so its entry has no nodeId,
             # nextId or next operators (sandbox's choice: updateTime is left alone).
             entry: dict[str, Any] = {
@@ -337,7 +339,7 @@ class ApprovalEndpoints:
                 "state": flow.get("state"),
                 "operatorId": staff_id,
                 "byDelegateId": None,
-                "time": int(time.time() * 1000),
+                "time": int(self._standin.clock() * 1000),
                 "attributes": {
                     "comment": text,
                     "keepItSecret": bool(params.get("keepItSecret")),

@@ -18,8 +18,6 @@ from bot.wiring import Wiring, wiring_of
 from tasks.contracts import ButtonValue, LookupRequest, Mode, Notice
 
 log = logging.getLogger(__name__)
-#: Two clicks of the same button within this many seconds are one click.
-DOUBLE_CLICK_S = 3
 
 
 def register(app: App) -> None:
@@ -94,7 +92,7 @@ def _redo(
     container = body.get("container") or {}
     message_ts = container.get("message_ts")
     click = f"click:{user}:{action.get('action_id')}:{message_ts}:{action.get('value')}"
-    if not wiring.dedup.first(click, ttl_s=DOUBLE_CLICK_S):
+    if not wiring.first_click(click):
         log.info("ignored a double click on %s by %s", action.get("action_id"), user)
         return
     value = ButtonValue.decode(action.get("value"))

@@ -32,7 +32,6 @@ _WHAT: dict[str, DecisionWhat] = {
     "decide_reject": "reject",
     "decide_ask": "ask",
 }
-DOUBLE_CLICK_S = 3
 
 
 def _ids(raw: Any) -> tuple[str, str] | None:
@@ -99,7 +98,7 @@ def _open_and_queue(
         return
     container = body.get("container") or {}
     click = f"decide:{user}:{what}:{container.get('message_ts')}:{action.get('value')}"
-    if not wiring.dedup.first(click, ttl_s=DOUBLE_CLICK_S):
+    if not wiring.first_click(click):
         log.info("ignored a double click on %s by %s", what, user)
         return
     language = wiring.language.for_user(user)

@@ -20,7 +20,6 @@ from bot.wiring import wiring_of
 from tasks.contracts import ButtonValue, LookupRequest
 
 log = logging.getLogger(__name__)
-DOUBLE_CLICK_S = 3
 
 
 def register(app: App) -> None:
@@ -37,7 +36,7 @@ def look_up_again(
     if value is None or not user or (value.owner and value.owner != user):
         log.warning("ignored a Look up again click with a malformed or foreign value")
         return
-    if not wiring.dedup.first(f"click:{user}:home_again:{action.get('value')}", DOUBLE_CLICK_S):
+    if not wiring.first_click(f"click:{user}:home_again:{action.get('value')}"):
         log.info("ignored a double click on Look up again by %s", user)
         return
     try:

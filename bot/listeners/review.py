@@ -27,7 +27,6 @@ REVIEW_WORDS = frozenset({"review", "reviews", "待审批", "审批", "queue"})
 _FLOW_ID = re.compile(r"[A-Za-z0-9_$-]{1,64}")
 #: The Home tab is rebuilt at most this often per person.
 HOME_EVERY_S = 60
-DOUBLE_CLICK_S = 3
 _BUTTONS: dict[str, ReviewAskKind] = {
     "review_refresh": "refresh",
     "review_open": "open",
@@ -94,7 +93,7 @@ def _queue_click(
     if not isinstance(page, int) or not 0 <= page <= 1000:
         return
     click = f"click:{user}:{kind}:{container.get('message_ts')}:{action.get('value')}"
-    if not wiring.dedup.first(click, ttl_s=DOUBLE_CLICK_S):
+    if not wiring.first_click(click):
         log.info("ignored a double click on %s by %s", kind, user)
         return
     ask = ReviewAsk(

@@ -55,6 +55,8 @@ class Settings(BrokerSettings):
     ekuaibao_rate_burst: int = Field(default=10, ge=1, le=10000)
     #: Lookups one person may have in flight at once (all workers); the rest wait their turn.
     lookups_per_person: int = Field(default=2, ge=1, le=100)
+    #: Two clicks of the same button by one person within this many seconds are one click.
+    double_click_s: float = Field(default=3.0, ge=0.1, le=60)
     #: auto: each user's Slack locale (users.info); en or zh: everyone in that language.
     bot_language: Literal["auto", "en", "zh"] = "auto"
     #: Unset: gevent with Redis (or RabbitMQ and STATE_REDIS_URL), else threads (`pool`).

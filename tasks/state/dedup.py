@@ -29,7 +29,7 @@ DEFAULT_TTL_S = 15 * 60
 
 
 class Dedup(Protocol):
-    def first(self, key: str, ttl_s: int = DEFAULT_TTL_S) -> bool:
+    def first(self, key: str, ttl_s: float = DEFAULT_TTL_S) -> bool:
         """True the first time `key` is seen within `ttl_s`, False afterwards."""
 
 
@@ -39,8 +39,9 @@ class RedisDedup:
 
         self._redis = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
 
-    def first(self, key: str, ttl_s: int = DEFAULT_TTL_S) -> bool:
-        return bool(self._redis.set(f"invoicebot:seen:{key}", b"1", nx=True, ex=ttl_s))
+    def first(self, key: str, ttl_s: float = DEFAULT_TTL_S) -> bool:
+        ttl_ms = max(1, round(ttl_s * 1000))
+        return bool(self._redis.set(f"invoicebot:seen:{key}", b"1", nx=True, px=ttl_ms))
 
 
 class SQLiteDedup:
@@ -50,7 +51,7 @@ class SQLiteDedup:
         self._lock = threading.Lock()
         path.chmod(0o600)
 
-    def first(self, key: str, ttl_s: int = DEFAULT_TTL_S) -> bool:
+    def first(self, key: str, ttl_s: float = DEFAULT_TTL_S) -> bool:
         now = time.time()
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
