@@ -27,8 +27,6 @@ from sandbox.signing import slash_command
 from sandbox.slack import SlackStandIn
 
 MEAL = "0aM9AbvdhI0400:011001900111:07517347"
-#: A database no test or benchmark uses (tests flush 9, the benchmark 12).
-REDIS = "redis://127.0.0.1:6379/13"
 
 
 def free_port() -> int:
@@ -39,16 +37,36 @@ def free_port() -> int:
 
 
 def main() -> int:
-    import redis
-
-    redis.Redis.from_url(REDIS).flushdb()
-    for broker, name in ((None, "embedded broker, threads"), (REDIS, "Redis, gevent")):
-        ack_ms, reply_ms = serve_one(broker)
-        print(
-            f"plain install ({name}): /invoice acked in {ack_ms:.0f} ms, "
-            f"answered in {reply_ms:.0f} ms, stopped cleanly"
-        )
+    # A Redis of its own (no other run's keys, side by side with another checkout's CI).
+    port = free_port()
+    folder = tempfile.mkdtemp(prefix="plain-install-redis-")
+    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    args += ["--appendonly", "no", "--dir", folder]
+    server = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not answers(port):
+            assert time.monotonic() < deadline and server.poll() is None, "no redis-server"
+            time.sleep(0.05)
+        redis_url = f"redis://127.0.0.1:{port}/0"
+        for broker, name in ((None, "embedded broker, threads"), (redis_url, "Redis, gevent")):
+            ack_ms, reply_ms = serve_one(broker)
+            print(
+                f"plain install ({name}): /invoice acked in {ack_ms:.0f} ms, "
+                f"answered in {reply_ms:.0f} ms, stopped cleanly"
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
     return 0
+
+
+def answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 def serve_one(broker: str | None) -> tuple[float, float]:

@@ -14,14 +14,6 @@ from sandbox.ekuaibao import EkuaibaoStandIn
 from sandbox.slack import SlackStandIn
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "faults: fault injection against real processes (worker kill, Redis restart, "
-        "flaky Ekuaibao); slow",
-    )
-
-
 @pytest.fixture
 def ekuaibao() -> Iterator[EkuaibaoStandIn]:
     with EkuaibaoStandIn() as standin:

@@ -39,7 +39,7 @@ from tests.integration.harness import (
     start_worker,
 )
 
-pytestmark = [pytest.mark.faults, pytest.mark.timeout(300)]
+pytestmark = pytest.mark.timeout(300)
 
 N_COMMANDS = 60
 BURST_S = 10.0

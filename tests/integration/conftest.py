@@ -9,6 +9,7 @@ import pytest
 
 from sandbox.ekuaibao import EkuaibaoStandIn
 from sandbox.slack import SlackStandIn
+from tests import services
 from tests.integration.harness import (
     RABBITMQ_URL,
     REDIS_URL,
@@ -29,11 +30,12 @@ def _require(name: str, where: str, up: bool) -> None:
 
 
 def require_redis() -> None:
-    _require("Redis", "127.0.0.1:6379", redis_reachable())
+    _require("Redis", f"127.0.0.1:{services.REDIS_PORT}", redis_reachable())
 
 
 def require_rabbitmq() -> None:
-    _require("RabbitMQ", "127.0.0.1:5672", rabbitmq_reachable())
+    where = f"127.0.0.1:{services.RABBITMQ_PORT} (vhost {services.VHOST})"
+    _require("RabbitMQ", where, rabbitmq_reachable())
 
 
 def flush_redis(url: str = REDIS_URL) -> None:
@@ -105,19 +107,32 @@ def _healthy_ekuaibao(request: pytest.FixtureRequest) -> Iterator[None]:
 BROKERS = ["embedded", "redis", "rabbitmq"]
 
 
-@pytest.fixture(scope="module", params=BROKERS)
+#: For what delivery decides (retries, redelivery, 429s, double clicks and retried events,
+#: whose memory is Redis with a Redis broker, concurrency, the shared budget): the test
+#: runs on each broker. Everything else runs once, on the default.
+on_each_broker = pytest.mark.parametrize("bot", BROKERS, indirect=True)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test of the shared `bot` names its broker, so the module's tests on the
+    default and those `on_each_broker` share one bot per broker."""
+    marked = any("bot" in m.args[0] for m in metafunc.definition.iter_markers("parametrize"))
+    if "bot" in metafunc.fixturenames and not marked and not hasattr(metafunc.module, "bot"):
+        metafunc.parametrize("bot", ["embedded"], indirect=True)
+
+
+@pytest.fixture(scope="module")
 def bot(
     request: pytest.FixtureRequest,
     ekuaibao: EkuaibaoStandIn,
     slack: SlackStandIn,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RunningBot]:
-    """The real bot with a worker, on each broker the README names."""
+    """The real bot with a worker: on the default (embedded) broker, or on each broker the
+    README names for a test marked `on_each_broker`."""
+    kind = getattr(request, "param", "embedded")
     running = start_bot(
-        ekuaibao,
-        slack,
-        tmp_path_factory.mktemp(f"bot-{request.param}"),
-        broker=broker_for(request.param),
+        ekuaibao, slack, tmp_path_factory.mktemp(f"bot-{kind}"), broker=broker_for(kind)
     )
     yield running
     running.stop()

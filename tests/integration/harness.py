@@ -29,28 +29,18 @@ from sandbox.signing import (
 from sandbox.slack import ApiCall, ResponsePost, SlackStandIn
 from sandbox.socket_mode import SocketModeStandIn
 from tasks.environment import without_settings
+from tests import services
 
 REPO = Path(__file__).resolve().parents[2]
-#: Flushed by the tests; TEST_REDIS_DB lets two checkouts test side by side.
-REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('TEST_REDIS_DB', '9')}"
-RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
+#: This process's own (tests/services.py), flushed by the tests.
+REDIS_URL = services.redis_url(services.BROKER_DB)
+RABBITMQ_URL = services.RABBITMQ_URL
 BOT_TOKEN = "xoxb-sandbox-token"
 
 
-def reachable(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def redis_reachable() -> bool:
-    return reachable(6379)
-
-
-def rabbitmq_reachable() -> bool:
-    return reachable(5672)
+reachable = services.reachable
+redis_reachable = services.redis_up
+rabbitmq_reachable = services.rabbitmq_up
 
 
 def free_port() -> int:

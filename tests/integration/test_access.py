@@ -12,7 +12,6 @@ from sandbox.ekuaibao import APPROVER_EMAIL, STRANGER_EMAIL, EkuaibaoStandIn
 from sandbox.slack import SlackStandIn
 from tests.integration.harness import RunningBot, start_bot
 
-pytestmark = pytest.mark.integration
 DISCOUNT = "djg8LshfUkfM00:033002100311:23272058"  # on report B23001249
 UNKNOWN = "djg8LshfUkfM00:044031900111:00000000"
 

@@ -11,14 +11,11 @@ import time
 import urllib.parse
 
 import httpx
-import pytest
 
 from sandbox.blockkit import validate_message
 from sandbox.ekuaibao import EkuaibaoStandIn
-from tests.integration.conftest import OffsetClock
+from tests.integration.conftest import OffsetClock, on_each_broker
 from tests.integration.harness import RunningBot
-
-pytestmark = pytest.mark.integration
 
 DISCOUNT = "djg8LshfUkfM00:033002100311:23272058"
 MEAL = "0aM9AbvdhI0400:011001900111:07517347"
@@ -82,6 +79,7 @@ def test_a_dm_without_ids_gets_a_one_line_hint(bot: RunningBot) -> None:
     assert "Send me invoice ids" in call.params["text"]
 
 
+@on_each_broker
 def test_retried_deliveries_edits_and_bot_messages_get_no_second_answer(bot: RunningBot) -> None:
     since = len(bot.slack.api_calls)
     first = dm(f"{MEAL}")
@@ -268,6 +266,7 @@ def test_share_posts_a_summary_without_links_and_each_viewer_gets_their_own(
     assert json.loads(refresh["value"])["u"] == "U0COLLEAGUE"
 
 
+@on_each_broker
 def test_a_double_click_makes_one_lookup(bot: RunningBot) -> None:
     [post] = bot.reply(bot.command(MEAL))
     [refresh] = buttons(post.body, "refresh_links")

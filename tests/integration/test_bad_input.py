@@ -31,8 +31,6 @@ from sandbox.slack import ApiCall, SlackStandIn
 from tasks.slack.texts import texts_for
 from tests.integration.harness import RunningBot, start_bot
 
-pytestmark = pytest.mark.integration
-
 EN = texts_for("en")
 ID_SHAPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9:$_\-]*")
 MAX_ID_LENGTH = 100

@@ -6,11 +6,11 @@ import pytest
 
 from sandbox.ekuaibao import EkuaibaoStandIn
 from sandbox.slack import SlackStandIn
+from tests import services
 from tests.integration.conftest import require_redis
 from tests.integration.harness import bot_env, start_bot, start_worker
 from tests.integration.tcp_proxy import TcpProxy
 
-pytestmark = pytest.mark.integration
 MEAL = "0aM9AbvdhI0400:011001900111:07517347"
 
 
@@ -20,7 +20,7 @@ def test_broker_down_tells_the_user_at_once(
     """The broker answered at start-up (serve refuses to start without one) and then went
     away. Its own database, 11: only a PING and failed publishes reach it."""
     require_redis()
-    proxy = TcpProxy(6379)
+    proxy = TcpProxy(services.REDIS_PORT)
     bot = start_bot(ekuaibao, slack, tmp_path, broker=proxy.url("redis://", "/11"), worker=False)
     try:
         proxy.close()  # refuses new connections and resets the open ones

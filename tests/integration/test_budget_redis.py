@@ -10,10 +10,10 @@ import pytest
 from tasks.ekuaibao.budget import MAX_WAIT_S
 from tasks.ekuaibao.budget_redis import RedisRateLimiter
 from tasks.ekuaibao.line import Caller, Priority
+from tests import services
 from tests.integration.conftest import flush_redis, require_redis
 
-pytestmark = pytest.mark.redis
-BUDGET_REDIS_URL = os.environ.get("TEST_BUDGET_REDIS_URL", "redis://127.0.0.1:6379/13")
+BUDGET_REDIS_URL = os.environ.get("TEST_BUDGET_REDIS_URL", services.redis_url(services.BUDGET_DB))
 _names = itertools.count()
 
 

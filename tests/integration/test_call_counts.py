@@ -10,8 +10,6 @@ import pytest
 from bench.calls import Bench, Row, add_second_toll, rows
 from sandbox.ekuaibao import EkuaibaoStandIn
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture(scope="module")
 def measured() -> Iterator[dict[str, Row]]:

@@ -14,10 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests import services
 from tests.integration.conftest import require_redis
 from tests.integration.harness import free_port
-
-pytestmark = pytest.mark.integration
 
 
 def clean_env(tmp_path, **env: str) -> dict[str, str]:
@@ -205,7 +204,7 @@ def refused_url(broker: str) -> str:
             pytest.skip("RabbitMQ is not reachable on 127.0.0.1:5672")
         return "amqp://guest:wrong-pass@127.0.0.1:5672//"
     require_redis()
-    return "redis://nobody:wrong-pass@127.0.0.1:6379/11"  # an ACL user that does not exist
+    return f"redis://nobody:wrong-pass@127.0.0.1:{services.REDIS_PORT}/{services.SPARE_DB}"  # an ACL user that does not exist
 
 
 @pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
@@ -251,7 +250,7 @@ def test_redis_without_a_password_takes_any_password(tmp_path) -> None:
     from tasks.broker.check import broker_check
 
     require_redis()
-    assert broker_check("redis://:wrong@127.0.0.1:6379/11", 3).ok
+    assert broker_check(f"redis://:wrong@127.0.0.1:{services.REDIS_PORT}/11", 3).ok
 
 
 @pytest.mark.parametrize(

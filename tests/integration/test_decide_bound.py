@@ -35,7 +35,7 @@ from tests.integration.test_decide import (
 )
 from tests.integration.test_review import buttons, texts_of, wait_for
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+pytestmark = pytest.mark.timeout(240)
 
 
 @pytest.fixture(scope="module")

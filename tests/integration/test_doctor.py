@@ -14,10 +14,9 @@ import pytest
 
 from sandbox.ekuaibao import LOCATION_PATH, EkuaibaoStandIn
 from sandbox.slack import BOT_SCOPES, SlackStandIn
+from tests import services
 from tests.integration.conftest import require_redis
 from tests.integration.harness import free_port
-
-pytestmark = pytest.mark.integration
 
 BOT_TOKEN = "xoxb-doctor-bot-token"
 APP_TOKEN = "xapp-1-doctor-app-token"
@@ -346,12 +345,11 @@ def test_redis_unreachable_and_amqp_unreachable(slack_api, ekuaibao_api, tmp_pat
     assert "doctor-pw" not in result.stdout
 
 
-@pytest.mark.redis
 def test_redis_broker_reports_its_persistence(slack_api, ekuaibao_api, tmp_path) -> None:
     require_redis()
     import redis
 
-    url = "redis://127.0.0.1:6379/12"
+    url = services.redis_url(services.DOCTOR_DB)
     try:  # what Redis itself says, read-only
         appendonly = redis.Redis.from_url(url).config_get("appendonly").get("appendonly")
     except redis.ResponseError:

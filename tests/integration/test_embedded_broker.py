@@ -27,8 +27,6 @@ from kombu import Connection, Exchange, Queue
 
 from tasks.broker.embedded import embedded_url, register
 
-pytestmark = pytest.mark.integration
-
 REPO = Path(__file__).resolve().parents[2]
 QUEUE = Queue("it", Exchange("it", type="direct"), routing_key="it")
 

@@ -18,7 +18,6 @@ from sandbox.review import APPROVER2_EMAIL, APPROVER2_ID, approval_event
 from sandbox.slack import SlackStandIn
 from tests.integration.harness import RunningBot, start_bot
 
-pytestmark = pytest.mark.integration
 T = TypeVar("T")
 TOKEN = secrets.token_urlsafe(24)
 APPROVER2_SLACK, APPROVER2_DM = "U0APPROVER2", "D0APPROVER2"

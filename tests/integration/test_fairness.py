@@ -18,7 +18,7 @@ from tests.integration.test_decide import card_for, locate, new_report, open_mod
 from tests.integration.test_decide import confirm as confirm_decision
 from tests.integration.test_review import TOKEN, wait_for
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+pytestmark = pytest.mark.timeout(240)
 APPROVER_SLACK, APPROVER_DM = "U0APPROVER", "D0APPROVER"
 FLOODER, FLOODER_DM, OTHER = "U0FLOODER", "D0FLOODER", "U0OTHER"
 #: Three VAT invoices and two unknown ids: 3 Ekuaibao calls (lines, links, masters).

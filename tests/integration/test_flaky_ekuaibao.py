@@ -7,13 +7,10 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
 from sandbox.ekuaibao import EkuaibaoStandIn
 from sandbox.slack import SlackStandIn
 from tests.integration.harness import start_bot
 
-pytestmark = pytest.mark.integration
 MEAL = "0aM9AbvdhI0400:011001900111:07517347"
 TAXI = "ID01t7pX8ylwkL"  # a taxi ticket: ¥15.00
 LOOKUPS = 20

@@ -25,7 +25,7 @@ from tests.integration.conftest import broker_for
 from tests.integration.harness import RunningBot, start_bot
 from tests.integration.test_review import TOKEN, buttons, new_report, texts_of, wait_for
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+pytestmark = pytest.mark.timeout(180)
 APPROVER_SLACK, APPROVER_DM = "U0APPROVER", "D0APPROVER"
 
 

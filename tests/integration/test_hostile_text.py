@@ -21,8 +21,6 @@ from sandbox.slack import SlackStandIn
 from tasks.slack.texts import texts_for
 from tests.integration.harness import RunningBot, start_bot
 
-pytestmark = pytest.mark.integration
-
 EN = texts_for("en")
 ACK_LIMIT_S = 3.0
 MEAL = "0aM9AbvdhI0400:011001900111:07517347"

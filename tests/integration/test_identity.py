@@ -16,7 +16,7 @@ from tests.integration.harness import RunningBot, start_bot
 from tests.integration.test_decide import card_for, confirm, locate, new_report, open_modal
 from tests.integration.test_review import TOKEN, click, send, texts_of, wait_for
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+pytestmark = pytest.mark.timeout(240)
 APPROVER_SLACK, APPROVER_DM = "U0APPROVER", "D0APPROVER"
 #: A guest whose email is that of a current approver.
 GUEST_SLACK, GUEST_DM = "U0GUEST", "D0GUEST"

@@ -17,9 +17,8 @@ import pytest
 from sandbox.blockkit import validate_message
 from sandbox.ekuaibao import DEMO_INVOICE_IDS, SPECIAL_FILE_NAME, EkuaibaoStandIn
 from sandbox.slack import SlackStandIn
+from tests.integration.conftest import on_each_broker
 from tests.integration.harness import RunningBot, start_bot
-
-pytestmark = pytest.mark.integration
 
 DISCOUNT = "djg8LshfUkfM00:033002100311:23272058"
 PHONE = "djg8LshfUkfM00:044031900111:69872971"
@@ -35,6 +34,7 @@ def buttons(body: dict) -> list[dict]:
     return [b["accessory"] for b in body.get("blocks", []) if "accessory" in b]
 
 
+@on_each_broker
 def test_lookup_replies_privately_with_lines_totals_links_and_expiry(
     bot: RunningBot, ekuaibao: EkuaibaoStandIn
 ) -> None:
@@ -169,6 +169,7 @@ def test_an_expired_token_is_renewed_once(bot: RunningBot, ekuaibao: EkuaibaoSta
     assert ekuaibao.tokens_issued == issued + 1
 
 
+@on_each_broker
 def test_an_ekuaibao_5xx_is_repeated_at_once_and_answered(
     bot: RunningBot, ekuaibao: EkuaibaoStandIn
 ) -> None:
@@ -184,6 +185,7 @@ def test_an_ekuaibao_5xx_is_repeated_at_once_and_answered(
     assert len(bot.slack.posts_for(command.response_url)) == 1
 
 
+@on_each_broker
 def test_an_ekuaibao_429_slows_every_worker_down_and_is_waited_out(
     bot: RunningBot, ekuaibao: EkuaibaoStandIn
 ) -> None:
@@ -217,6 +219,7 @@ def test_ekuaibao_failing_every_repeat_retries_the_lookup_then_answers(
         bot.stop()
 
 
+@on_each_broker
 def test_a_slow_ekuaibao_times_out_and_is_retried(
     bot: RunningBot, ekuaibao: EkuaibaoStandIn
 ) -> None:
@@ -229,6 +232,7 @@ def test_a_slow_ekuaibao_times_out_and_is_retried(
     assert len(bot.slack.posts_for(command.response_url)) == 1
 
 
+@on_each_broker
 def test_a_failing_ekuaibao_ends_in_one_clear_error(
     bot: RunningBot, ekuaibao: EkuaibaoStandIn
 ) -> None:
@@ -253,6 +257,7 @@ def test_rejected_credentials_tell_the_user_to_ask_the_admin(
     assert "Ekuaibao rejected the bot's credentials" in bot.log()
 
 
+@on_each_broker
 def test_concurrent_commands_each_get_exactly_one_reply(bot: RunningBot) -> None:
     commands = []
     lock = threading.Lock()

@@ -22,7 +22,6 @@ from sandbox.slack import SlackStandIn
 from tasks.slack.texts import texts_for
 from tests.integration.harness import RunningBot, bot_env, start_bot, start_worker
 
-pytestmark = pytest.mark.integration
 MEAL = "0aM9AbvdhI0400:011001900111:07517347"
 #: Ekuaibao calls must outlast the slowed stand-in, or the lookup would time out instead.
 SLOW_OK = {"EKUAIBAO_TIMEOUT_S": "10"}
@@ -69,7 +68,8 @@ def test_sigterm_to_a_worker_with_lookups_in_flight_loses_none(
     ekuaibao: EkuaibaoStandIn, slack: SlackStandIn, tmp_path: Path
 ) -> None:
     """One lookup running (finished during the warm shutdown) and one still queued (left
-    to the next worker): each answered exactly once, and the worker exits 0."""
+    to the next worker, or, when the worker had already taken it as the first ended,
+    finished in the same warm shutdown): each answered exactly once, and the worker exits 0."""
     bot = start_bot(ekuaibao, slack, tmp_path, broker=None, worker=False, **SLOW_OK)
     env = bot_env(
         ekuaibao, slack, tmp_path / "state", None, bot.secret, WORKER_CONCURRENCY="1", **SLOW_OK
@@ -90,11 +90,12 @@ def test_sigterm_to_a_worker_with_lookups_in_flight_loses_none(
         took = time.monotonic() - started
         assert answers(slack, running.response_url) == 1, "the running lookup was finished"
         assert took < 15, took
-        assert answers(slack, queued.response_url) == 0
+        finished_in_shutdown = answers(slack, queued.response_url) == 1
 
         ekuaibao.delay_s = 0.0
         rescue = rescue_worker(bot, ekuaibao, tmp_path)
-        slack.wait_for_posts(queued.response_url, 1, timeout=30)
+        if not finished_in_shutdown:
+            slack.wait_for_posts(queued.response_url, 1, timeout=30)
         time.sleep(2.0)  # room for a duplicate, were there one
         assert answers(slack, running.response_url) == 1
         assert answers(slack, queued.response_url) == 1

@@ -21,7 +21,6 @@ from sandbox.slack import SlackStandIn
 from sandbox.socket_mode import SocketModeStandIn
 from tests.integration.harness import Command, free_port, start_bot, start_socket_bot
 
-pytestmark = pytest.mark.integration
 TOKEN = secrets.token_urlsafe(24)
 IDLE_S = 2
 SLOW_CLIENTS = 120

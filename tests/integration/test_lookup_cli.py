@@ -17,8 +17,6 @@ from sandbox.terminal import to_text
 from tasks.ekuaibao.session import CALL_TRIES_MAX
 from tests.integration.harness import free_port
 
-pytestmark = pytest.mark.integration
-
 APP_KEY = "lookup-app-key"
 APP_SECURITY = "lookup-app-security"
 MISSING = "djg8LshfUkfM00:044031900111:00000000"

@@ -31,8 +31,6 @@ from sandbox.slack import ResponsePost, SlackStandIn
 from tasks.slack.texts import texts_for
 from tests.integration.harness import RunningBot, start_bot
 
-pytestmark = pytest.mark.integration
-
 EN = texts_for("en")
 MEAL = "0aM9AbvdhI0400:011001900111:07517347"
 REPORT = "B23001249"

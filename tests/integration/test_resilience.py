@@ -12,13 +12,14 @@ from sandbox.ekuaibao import EkuaibaoStandIn
 from sandbox.slack import SlackStandIn
 from tasks.broker import embedded
 from tasks.contracts import LOOKUP_TASK, LookupRequest
-from tests.integration.conftest import require_redis
-from tests.integration.harness import REDIS_URL, RunningBot, start_bot
+from tests import services
+from tests.integration.conftest import on_each_broker, require_redis
+from tests.integration.harness import RunningBot, start_bot
 
-pytestmark = pytest.mark.integration
 MEAL = "0aM9AbvdhI0400:011001900111:07517347"
 
 
+@on_each_broker
 def test_a_redelivered_task_answers_once(bot: RunningBot) -> None:
     """The same request delivered twice (a worker died after posting): one reply."""
     embedded.register()
@@ -36,6 +37,7 @@ def test_a_redelivered_task_answers_once(bot: RunningBot) -> None:
     celery.close()
 
 
+@on_each_broker
 def test_a_used_up_response_url_falls_back_to_an_ephemeral_message(bot: RunningBot) -> None:
     command_url = bot.slack.new_response_url()
     for _ in range(5):  # Slack allows five posts per response_url
@@ -47,6 +49,7 @@ def test_a_used_up_response_url_falls_back_to_an_ephemeral_message(bot: RunningB
     assert "¥452.00" in str(call.params)
 
 
+@on_each_broker
 def test_slack_rate_limiting_a_response_url_is_waited_out(bot: RunningBot) -> None:
     bot.slack.fail_next_posts(2, status=429)
     command = bot.command(MEAL)
@@ -64,7 +67,7 @@ def test_ekuaibao_calls_stay_within_the_shared_budget(
     if broker == "redis":
         require_redis()
     # Its own Redis database: the module's long-lived bot must not take these tasks.
-    own_redis = REDIS_URL.rsplit("/", 1)[0] + "/11"
+    own_redis = services.redis_url(services.SPARE_DB)
     if broker == "redis":
         import redis
 

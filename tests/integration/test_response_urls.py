@@ -14,7 +14,6 @@ from sandbox.ekuaibao import EkuaibaoStandIn
 from sandbox.slack import SlackStandIn
 from tests.integration.harness import bot_env, start_bot, start_worker
 
-pytestmark = pytest.mark.integration
 MEAL = "0aM9AbvdhI0400:011001900111:07517347"
 
 

@@ -25,7 +25,6 @@ from tests.integration.harness import (
     start_socket_bot,
 )
 
-pytestmark = pytest.mark.integration
 DISCOUNT = "djg8LshfUkfM00:033002100311:23272058"
 MEAL = "0aM9AbvdhI0400:011001900111:07517347"
 #: Where Ekuaibao posts approval messages: the path's last part is a secret.

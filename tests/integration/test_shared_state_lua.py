@@ -21,11 +21,11 @@ from tasks.ekuaibao.budget_redis import BUDGET_PREFIX, RedisRateLimiter, RedisSt
 from tasks.ekuaibao.budget_store import KEEP_S, LineLimiter
 from tasks.ekuaibao.line import PRIORITIES, Caller
 from tasks.state.inflight import GRACE_S, PREFIX, RUNNING_S, InFlight, RedisInFlight
+from tests import services
 from tests.fakes import Clock
 from tests.integration.conftest import flush_redis, require_redis
 
-pytestmark = pytest.mark.redis
-REDIS_URL = os.environ.get("TEST_BUDGET_REDIS_URL", "redis://127.0.0.1:6379/13")
+REDIS_URL = os.environ.get("TEST_BUDGET_REDIS_URL", services.redis_url(services.BUDGET_DB))
 #: An epoch time with microseconds: 16 significant digits, more than cjson writes.
 START = 1_796_000_000.123456
 T = TypeVar("T")

@@ -19,7 +19,6 @@ from sandbox.slack import SlackStandIn
 from sandbox.socket_mode import SocketModeStandIn
 from tests.integration.harness import SocketBot, bot_env, start_socket_bot
 
-pytestmark = pytest.mark.integration
 DISCOUNT = "djg8LshfUkfM00:033002100311:23272058"
 MEAL = "0aM9AbvdhI0400:011001900111:07517347"
 RECONNECT_WITHIN_S = 5.0

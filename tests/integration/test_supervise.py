@@ -1,4 +1,5 @@
-"""Restarts back off and stop for good on a permanent error; real child processes."""
+"""Restarts back off and stop for good on a permanent error; the worker's children stop side
+by side within one bound. Real child processes."""
 
 from __future__ import annotations
 
@@ -8,12 +9,9 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from bot.supervise import Backoff, Supervised, settings_error
+from bot.worker import stop_all
 from tasks.broker.check import BrokerCheck, describe, where
-
-pytestmark = pytest.mark.no_net
 
 
 def test_backoff_doubles_to_a_cap_and_resets_after_a_long_run() -> None:
@@ -119,3 +117,49 @@ def test_broker_lines_never_show_credentials() -> None:
     assert where("embedded:///var/lib/invoicebot/broker.sqlite3") == (
         "embedded (/var/lib/invoicebot/broker.sqlite3)"
     )
+
+
+def slow_to_stop(tmp_path: Path, name: str, after_sigterm: str) -> list[str]:
+    """A child that says it is ready, then on SIGTERM runs `after_sigterm` (its "warm
+    shutdown")."""
+    script = (
+        "import signal, sys, time, pathlib\n"
+        f"signal.signal(signal.SIGTERM, lambda *a: ({after_sigterm}))\n"
+        "pathlib.Path(sys.argv[1]).write_text('up')\n"
+        "while True: time.sleep(0.05)\n"
+    )
+    return [sys.executable, "-c", script, str(tmp_path / name)]
+
+
+def started(tmp_path: Path, children: list[Supervised], names: list[str]) -> None:
+    for child in children:
+        child.start()
+    deadline = time.monotonic() + 30
+    while not all((tmp_path / name).exists() for name in names):
+        assert time.monotonic() < deadline, "the children never came up"
+        time.sleep(0.02)
+
+
+def test_children_stop_side_by_side_not_in_turn(tmp_path: Path) -> None:
+    names = ["a", "b", "c"]
+    children = [
+        Supervised(slow_to_stop(tmp_path, name, "time.sleep(1.5), sys.exit(0)"), name)
+        for name in names
+    ]
+    started(tmp_path, children, names)
+    begun = time.monotonic()
+    stop_all(children, bound=20)
+    took = time.monotonic() - begun
+    assert [child.stop() for child in children] == [0, 0, 0]  # each finished its own way
+    assert 1.4 < took < 3.0, took  # one warm shutdown's time, not three (4.5 s)
+
+
+def test_children_past_the_shared_bound_are_killed(tmp_path: Path) -> None:
+    names = ["a", "b"]
+    children = [Supervised(slow_to_stop(tmp_path, name, "None"), name) for name in names]
+    started(tmp_path, children, names)
+    begun = time.monotonic()
+    stop_all(children, bound=1.0)
+    took = time.monotonic() - begun
+    assert [child.stop() for child in children] == [-9, -9]  # SIGKILL
+    assert took < 1.9, took  # one bound for all, not 1 s each

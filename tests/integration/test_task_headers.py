@@ -40,7 +40,7 @@ from tests.integration.test_decide import (
 )
 from tests.integration.test_review import TOKEN, send
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+pytestmark = pytest.mark.timeout(180)
 MEAL = "0aM9AbvdhI0400:011001900111:07517347"
 
 

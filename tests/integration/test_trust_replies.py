@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from sandbox.blockkit import validate_message
 from sandbox.ekuaibao import EkuaibaoStandIn
 from tests.integration.harness import RunningBot
-
-pytestmark = pytest.mark.integration
 
 TAXI = "ID01t7pX8ylwkL"  # a taxi receipt: ¥15.00, boarded 2023-03-21 Beijing time
 DISCOUNT = "djg8LshfUkfM00:033002100311:23272058"

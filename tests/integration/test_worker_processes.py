@@ -16,14 +16,10 @@ import sqlite3
 import time
 from pathlib import Path
 
-import pytest
-
 from sandbox.ekuaibao import EkuaibaoStandIn
 from sandbox.slack import SlackStandIn
 from tests.integration.harness import bot_env, start_bot, start_worker
 from tests.integration.test_lifecycle import MEAL, SLOW_OK, answers, wait_for_log
-
-pytestmark = pytest.mark.integration
 
 
 def celery_children(parent: int) -> set[int]:

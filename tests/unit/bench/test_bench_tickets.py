@@ -7,8 +7,6 @@ from bench.standins import TICKET_REPORT_CODE, TICKETS, add_tickets, synthetic_w
 from sandbox.ekuaibao import SandboxWorld
 from tasks.lookup.ticket_types import ticket_shaped
 
-pytestmark = pytest.mark.no_net
-
 
 @pytest.fixture(scope="module")
 def world() -> tuple[SandboxWorld, list[str], list[str]]:

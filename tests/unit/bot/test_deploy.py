@@ -15,7 +15,6 @@ from bot.cli import build_parser
 from bot.graceful import DRAIN_S
 from bot.supervise import CELERY_STOP_S, EXIT_SETTINGS, WORKER_CHILD_STOP_S
 
-pytestmark = pytest.mark.no_net
 REPO = Path(__file__).resolve().parents[3]
 DEPLOY = REPO / "deploy"
 UNITS = sorted(DEPLOY.glob("*.service"))

@@ -22,8 +22,6 @@ from bot.doctor.slack import clock_verdict
 from sandbox.slack import BOT_SCOPES
 from tasks.settings import Settings
 
-pytestmark = pytest.mark.no_net
-
 REPO = Path(__file__).resolve().parents[3]
 
 

@@ -9,7 +9,6 @@ import pytest
 from bot.enqueue import EnqueueFailed, celery_enqueue
 from tasks.contracts import LookupRequest, Notice, ReviewAsk
 
-pytestmark = pytest.mark.no_net
 SLACK_URL = "https://hooks.slack.com/commands/T1/2/secret"
 
 

@@ -20,7 +20,6 @@ from tests.unit.bot.test_listeners import Queue, context
 from tests.unit.tasks.lookup.test_service import FakeClient, FakeReplier, deps, request
 from tests.unit.tasks.slack.test_reply import FakeWeb
 
-pytestmark = pytest.mark.no_net
 INVOICE = "djg8LshfUkfM00:033002100311:23272058"
 RESULT = LookupResult((INVOICE,), (InvoiceSummary(INVOICE, (), ()),), (), 0.0)
 

@@ -7,15 +7,12 @@ import json
 from typing import Any
 from unittest.mock import Mock
 
-import pytest
-
 from bot.enqueue import EnqueueFailed
 from bot.listeners import actions, commands, events, review, shortcuts
 from bot.wiring import WIRING_KEY, Wiring
 from tasks.contracts import ButtonValue, LookupRequest, Notice, ReviewAsk
 from tasks.slack.language import LanguagePicker
 
-pytestmark = pytest.mark.no_net
 INVOICE = "djg8LshfUkfM00:033002100311:23272058"
 
 
@@ -34,7 +31,7 @@ class Seen:
     def __init__(self) -> None:
         self.keys: set[str] = set()
 
-    def first(self, key: str, ttl_s: int = 0) -> bool:
+    def first(self, key: str, ttl_s: float = 0) -> bool:
         new = key not in self.keys
         self.keys.add(key)
         return new

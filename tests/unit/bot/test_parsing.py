@@ -2,8 +2,6 @@ import pytest
 
 from bot.parsing import Lookup, Malformed, ShowHelp, TooMany, parse_command, unescape_slack
 
-pytestmark = pytest.mark.no_net
-
 SEED_IDS = (
     "djg8LshfUkfM00:033002100311:23272058",
     "Tdk3tgber501v0::23312000000123878916:2",

@@ -27,8 +27,6 @@ from bot.parsing import (
 )
 from tasks.contracts import ID_PATTERN, MAX_IDS
 
-pytestmark = pytest.mark.no_net
-
 #: The target for one 40,000-character message on a developer machine, times 3 for CI noise.
 BUDGET_S = 0.050 * 3
 #: On a machine so loaded that even a plain pass is slow, the budget grows with that pass.

@@ -5,7 +5,6 @@ import pytest
 from bot import payloads
 from bot.payloads import DirectMessage, HomeOpened, Mention, MessageShortcut, Skip
 
-pytestmark = pytest.mark.no_net
 BODY = {"team_id": "T1", "event_id": "Ev1"}
 
 

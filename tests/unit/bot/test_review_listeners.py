@@ -14,7 +14,6 @@ from bot.listeners import decide, review
 from tasks.contracts import Decision, ReviewAsk
 from tests.unit.bot.test_listeners import Queue, context
 
-pytestmark = pytest.mark.no_net
 FLOW = "ID01vmXWPHarK6"
 
 

@@ -1,23 +1,19 @@
-"""`invoicebot worker`'s Celery processes: the command and environment each gets, the
-start-up line, and stopping them side by side within one bound (real child processes)."""
+"""`invoicebot worker`'s Celery processes: the command and environment each gets, and the
+start-up line (stopping real children: tests/integration/test_supervise.py)."""
 
 from __future__ import annotations
 
 import os
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 import tasks.settings as settings_module
-from bot.supervise import Supervised
-from bot.worker import celery_argv, child_env, startup_line, stop_all
+from bot.worker import celery_argv, child_env, startup_line
 from tasks.runtime import resident_mb
 from tasks.settings import Settings
 from tasks.settings.cores import WORKER_PROCESS_ENV
 
-pytestmark = pytest.mark.no_net
 QUEUES = "invoicebot,invoicebot.bulk"
 
 
@@ -72,52 +68,6 @@ def test_the_start_up_line_says_what_runs_per_process(
         "worker: 1 process × 1 thread (threads) per process, "
         f"queues {QUEUES}, broker embedded (/var/lib/invoicebot/broker.sqlite3)"
     )
-
-
-def slow_to_stop(tmp_path: Path, name: str, after_sigterm: str) -> list[str]:
-    """A child that says it is ready, then on SIGTERM runs `after_sigterm` (its "warm
-    shutdown")."""
-    script = (
-        "import signal, sys, time, pathlib\n"
-        f"signal.signal(signal.SIGTERM, lambda *a: ({after_sigterm}))\n"
-        "pathlib.Path(sys.argv[1]).write_text('up')\n"
-        "while True: time.sleep(0.05)\n"
-    )
-    return [sys.executable, "-c", script, str(tmp_path / name)]
-
-
-def started(tmp_path: Path, children: list[Supervised], names: list[str]) -> None:
-    for child in children:
-        child.start()
-    deadline = time.monotonic() + 30
-    while not all((tmp_path / name).exists() for name in names):
-        assert time.monotonic() < deadline, "the children never came up"
-        time.sleep(0.02)
-
-
-def test_children_stop_side_by_side_not_in_turn(tmp_path: Path) -> None:
-    names = ["a", "b", "c"]
-    children = [
-        Supervised(slow_to_stop(tmp_path, name, "time.sleep(1.5), sys.exit(0)"), name)
-        for name in names
-    ]
-    started(tmp_path, children, names)
-    begun = time.monotonic()
-    stop_all(children, bound=20)
-    took = time.monotonic() - begun
-    assert [child.stop() for child in children] == [0, 0, 0]  # each finished its own way
-    assert 1.4 < took < 3.0, took  # one warm shutdown's time, not three (4.5 s)
-
-
-def test_children_past_the_shared_bound_are_killed(tmp_path: Path) -> None:
-    names = ["a", "b"]
-    children = [Supervised(slow_to_stop(tmp_path, name, "None"), name) for name in names]
-    started(tmp_path, children, names)
-    begun = time.monotonic()
-    stop_all(children, bound=1.0)
-    took = time.monotonic() - begun
-    assert [child.stop() for child in children] == [-9, -9]  # SIGKILL
-    assert took < 1.9, took  # one bound for all, not 1 s each
 
 
 def test_resident_memory_is_read_from_proc_status(tmp_path: Path) -> None:

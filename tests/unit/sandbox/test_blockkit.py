@@ -8,8 +8,6 @@ import pytest
 
 from sandbox.blockkit import validate_message
 
-pytestmark = pytest.mark.no_net
-
 
 def mrkdwn(text: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": text}

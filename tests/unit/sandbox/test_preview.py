@@ -5,11 +5,7 @@ from __future__ import annotations
 import json
 import urllib.parse
 
-import pytest
-
 from sandbox.preview import BUILDER, builder_url, to_html
-
-pytestmark = pytest.mark.no_net
 
 MESSAGE = {
     "text": "Invoice lookup: 1 found",

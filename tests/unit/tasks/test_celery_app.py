@@ -6,11 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
-
 from tasks.environment import without_settings
-
-pytestmark = pytest.mark.no_net
 
 IMPORT_ONLY = """
 import sys

@@ -19,8 +19,6 @@ from tasks.settings.cores import (
     worker_process,
 )
 
-pytestmark = pytest.mark.no_net
-
 
 @pytest.mark.parametrize(
     ("cpu_max", "cores"),

@@ -5,10 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
-
-pytestmark = pytest.mark.no_net
-
 
 def test_settle_freezes_what_start_up_made_and_the_collector_still_runs() -> None:
     code = (

@@ -7,8 +7,6 @@ import pytest
 
 from tasks import lean_http
 
-pytestmark = pytest.mark.no_net
-
 
 def recorder(seen: list[httpx.Request], status: int = 200) -> httpx.MockTransport:
     def handle(request: httpx.Request) -> httpx.Response:

@@ -2,14 +2,12 @@
 
 import httpcore
 import httpx
-import pytest
 from httpcore._sync.connection_pool import PoolRequest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tasks.lean_http import LinearConnectionPool, http_transport
 
-pytestmark = pytest.mark.no_net
 HERE = httpcore.URL("http://ekb.test/x").origin
 THERE = httpcore.URL("http://other.test/x").origin
 

@@ -16,8 +16,6 @@ from hypothesis import strategies as st
 
 from tasks.redact import RedactingFilter, escape_controls
 
-pytestmark = pytest.mark.no_net
-
 FORGED = "2026-01-01 00:00:00,000 ERROR invoicebot.audit: user=U0BOSS outcome=approved"
 CONTROLS = ["\n", "\r", "\r\n", "\x1b[31m", "\x00", "\x07", "\x0b", "\x0c", "\x1c", "\x7f"]
 CONTROLS += ["\x85", "\x9b", "\u2028", "\u2029", "\u202e"]

@@ -6,8 +6,6 @@ import pytest
 from tasks.redact import RedactingFilter, redact
 from tasks.settings import Settings, load_settings
 
-pytestmark = pytest.mark.no_net
-
 
 @pytest.mark.parametrize(
     "secret",
@@ -156,7 +154,6 @@ def test_missing_required_setting_names_it(monkeypatch, tmp_path, capsys) -> Non
     assert "EKUAIBAO_APP_KEY is missing" in capsys.readouterr().err
 
 
-@pytest.mark.no_net
 def test_a_publish_timeout_is_found_inside_kombus_wrapping() -> None:
 
     from kombu.exceptions import OperationalError

@@ -14,8 +14,6 @@ from hypothesis import strategies as st
 
 from tasks.redact import redact
 
-pytestmark = pytest.mark.no_net
-
 #: Query parameters and JSON keys whose value is a secret: Aliyun OSS (V1 and V4) and S3
 #: signed URLs, Ekuaibao's tokens and credentials, Socket Mode's ticket.
 SECRET_NAMES = [

@@ -5,12 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import pytest
-
 from tasks.ekuaibao.masters import ReportInvoiceRef
 from tasks.state.report_cache import SQLiteReportCache, make_report_cache
-
-pytestmark = pytest.mark.no_net
 
 REF = ReportInvoiceRef(invoice_id="ID01taxi", item_ids=("L1",), invoice_type="taxi")
 

@@ -4,11 +4,8 @@ import threading
 from collections import Counter
 
 import httpx
-import pytest
 
 from tasks.lean_http import ThreadShardedTransport
-
-pytestmark = pytest.mark.no_net
 
 
 class Pool(httpx.BaseTransport):

@@ -17,8 +17,6 @@ import tasks.celery_app  # noqa: F401  (connects the publish hook, as every publ
 from tasks import contracts
 from tasks.celery_app import QUEUE
 
-pytestmark = pytest.mark.no_net
-
 RESPONSE_URL = "https://hooks.slack.com/commands/T0001/1234/SeCrEtPaRt"
 COMMENT = "private remark 私密"
 PAYLOAD_TEXT = "phone 13800138000"

@@ -29,8 +29,6 @@ from tasks.ekuaibao.session import (
 from tasks.ekuaibao.tokens import MemoryTokenStore
 from tests.fakes import Clock, ScriptedEkuaibao
 
-pytestmark = pytest.mark.no_net
-
 
 def scripted(**script: list[httpx.Response | BaseException]) -> ScriptedEkuaibao:
     """Answers for `detail` (detailBatch) and `url` (the links), in order, on a fake clock."""

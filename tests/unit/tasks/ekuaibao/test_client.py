@@ -17,7 +17,6 @@ from tasks.ekuaibao.session import CALL_TRIES_MAX, TOKEN_PATH
 from tasks.ekuaibao.tokens import AccessToken, FileTokenStore, MemoryTokenStore
 from tests.fakes import Clock
 
-pytestmark = pytest.mark.no_net
 SECRET = "app-security-SECRET"
 
 

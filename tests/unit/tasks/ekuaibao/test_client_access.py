@@ -1,29 +1,17 @@
-"""The client's access look-ups (getStaffIds, flowDetails, approveStates), with MockTransport
-and then over 127.0.0.1 against the stand-ins, the AccessChecker included."""
+"""The client's access look-ups (getStaffIds, flowDetails, approveStates), with MockTransport;
+over 127.0.0.1 against the stand-ins in tests/integration/test_client_access_standin.py."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
-from slack_sdk import WebClient
 
 from sandbox.ekuaibao import (
-    APPROVER_EMAIL,
-    APPROVER_ID,
-    DEMO_INVOICE_IDS,
-    FORMER_EMAIL,
-    REPORT_ID,
-    STRANGER_EMAIL,
-    STRANGER_ID,
-    SUBMITTER_EMAIL,
-    SUBMITTER_ID,
-    EkuaibaoStandIn,
     SandboxWorld,
 )
-from sandbox.slack import DEFAULT_USER_ID, TEAM_ID, SlackStandIn
 from tasks.ekuaibao.client import (
     APPROVE_STATES_PATH,
     FLOW_DETAILS_PATH,
@@ -35,7 +23,6 @@ from tasks.ekuaibao.errors import BadRequest, CredentialsRejected, Unavailable
 from tasks.ekuaibao.flows import FlowParticipants, parse_flow_details
 from tasks.ekuaibao.session import CALL_TRIES_MAX
 from tasks.ekuaibao.tokens import MemoryTokenStore
-from tasks.lookup.access import AccessChecker, AccessPolicy, Decision
 from tests.fakes import Clock, ScriptedEkuaibao
 
 FLOW = "ID01vmXWPHarK6"
@@ -89,7 +76,6 @@ STATES = APPROVE_STATES_PATH.format(flow_ids=FLOW)
 # getStaffIds ---------------------------------------------------------------------------------
 
 
-@pytest.mark.no_net
 def test_staff_ids_by_email_request_and_matching() -> None:
     script = ScriptedEkuaibao()
     script.queue(
@@ -118,7 +104,6 @@ def test_staff_ids_by_email_request_and_matching() -> None:
     }
 
 
-@pytest.mark.no_net
 def test_staff_ids_by_email_sends_at_most_100_per_call() -> None:
     script = ScriptedEkuaibao()
     emails = [f"user{n}@example.com" for n in range(150)]
@@ -127,7 +112,6 @@ def test_staff_ids_by_email_sends_at_most_100_per_call() -> None:
     assert sizes == [100, 50]
 
 
-@pytest.mark.no_net
 def test_a_shared_email_maps_to_nobody_and_a_lone_answer_without_email_counts() -> None:
     script = ScriptedEkuaibao()
     two = {"items": [{"id": "corp:A", "email": "x@e.com"}, {"id": "corp:B", "email": "X@e.com"}]}
@@ -138,7 +122,6 @@ def test_a_shared_email_maps_to_nobody_and_a_lone_answer_without_email_counts() 
     assert client.staff_ids_by_email(["c@e.com"]) == {"c@e.com": "corp:C"}
 
 
-@pytest.mark.no_net
 @pytest.mark.parametrize(
     ("response", "error"),
     [
@@ -162,7 +145,6 @@ def test_staff_ids_errors_use_the_error_map(response: httpx.Response, error: typ
 # flowDetails + approveStates -------------------------------------------------------------------
 
 
-@pytest.mark.no_net
 def test_flow_participants_combines_history_and_current_approvers() -> None:
     script = ScriptedEkuaibao()
     script.queue(FLOW_DETAILS_PATH, httpx.Response(200, json=DETAILS_OK))
@@ -185,7 +167,6 @@ def test_flow_participants_combines_history_and_current_approvers() -> None:
     assert states.url.raw_path.startswith(b"/api/openapi/v2/approveStates/%5BID01vmXWPHarK6%5D")
 
 
-@pytest.mark.no_net
 def test_get_calls_renew_a_refused_token_like_posts() -> None:
     """Same path as POSTs: a brand-new token gets one short wait, then one renewal."""
     script, sleeps = ScriptedEkuaibao(), []
@@ -198,7 +179,6 @@ def test_get_calls_renew_a_refused_token_like_posts() -> None:
     assert sleeps == [1.5]
 
 
-@pytest.mark.no_net
 def test_get_calls_give_up_after_a_refused_fresh_token() -> None:
     script = ScriptedEkuaibao()
     script.queue(FLOW_DETAILS_PATH, *[httpx.Response(403, text="未授权")] * 3)
@@ -206,7 +186,6 @@ def test_get_calls_give_up_after_a_refused_fresh_token() -> None:
         make(script).flow_participants(FLOW)
 
 
-@pytest.mark.no_net
 @pytest.mark.parametrize(
     "response",
     [
@@ -225,7 +204,6 @@ def test_missing_reports_are_bad_request_412(response: httpx.Response) -> None:
     assert len(script.api_calls()) == 1  # no approveStates call for a missing report
 
 
-@pytest.mark.no_net
 @pytest.mark.parametrize(
     ("details", "states"),
     [
@@ -247,7 +225,6 @@ def test_flow_failures_are_unavailable(
         make(script).flow_participants(FLOW)
 
 
-@pytest.mark.no_net
 @pytest.mark.parametrize("bad", ["", "a/b", "x]", "a,b", "../x", "ID 1"])
 def test_unsafe_flow_ids_never_reach_the_network(bad: str) -> None:
     script = ScriptedEkuaibao()
@@ -256,7 +233,6 @@ def test_unsafe_flow_ids_never_reach_the_network(bad: str) -> None:
     assert script.calls == []
 
 
-@pytest.mark.no_net
 def test_documented_sample_history_has_no_approvers_yet() -> None:
     """The docs' sample: submitted, handed to the ebot; nobody approved it yet."""
     sample = SandboxWorld.load().flows["lrMb7AO5So2800"]
@@ -264,119 +240,3 @@ def test_documented_sample_history_has_no_approvers_yet() -> None:
     assert got is not None
     assert got.submitter_id == got.owner_id == "djg8LshfUkfM00:Dwk7NVkt7o1E00"
     assert got.approver_ids == frozenset()
-
-
-# over 127.0.0.1, against the stand-ins ---------------------------------------------------------
-
-
-@pytest.fixture
-def ekb() -> Iterator[EkuaibaoStandIn]:
-    with EkuaibaoStandIn(world=SandboxWorld.load()) as standin:
-        yield standin
-
-
-@pytest.fixture
-def client(ekb: EkuaibaoStandIn) -> Iterator[EkuaibaoClient]:
-    with httpx.Client(base_url=ekb.base_url, timeout=5) as http:
-        yield EkuaibaoClient(
-            http,
-            Credentials(ekb.app_key, ekb.app_security),
-            MemoryTokenStore(),
-            sleep=lambda s: None,
-        )
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as standin:
-        yield standin
-
-
-def web(slack: SlackStandIn) -> WebClient:
-    return WebClient(base_url=slack.api_url, token="xoxb-sandbox-token", timeout=5)
-
-
-def test_stand_in_staff_by_email(client: EkuaibaoClient, ekb: EkuaibaoStandIn) -> None:
-    found = client.staff_ids_by_email(
-        [SUBMITTER_EMAIL.upper(), APPROVER_EMAIL, STRANGER_EMAIL, FORMER_EMAIL, "x@nowhere.test"]
-    )
-    assert found == {
-        SUBMITTER_EMAIL: SUBMITTER_ID,
-        APPROVER_EMAIL: APPROVER_ID,
-        STRANGER_EMAIL: STRANGER_ID,
-    }
-    assert [c.status for c in ekb.calls_to("getStaffIds")] == [200]
-
-
-def test_stand_in_flow_participants(client: EkuaibaoClient, ekb: EkuaibaoStandIn) -> None:
-    got = client.flow_participants(REPORT_ID)
-    assert got.submitter_id == got.owner_id == SUBMITTER_ID
-    assert got.approver_ids == frozenset({APPROVER_ID})
-    with pytest.raises(BadRequest) as info:
-        client.flow_participants("ID01nothingHere")
-    assert info.value.status == 412
-    assert "单据不存在" in str(info.value)
-    states = ekb.calls_to("approveStates")
-    assert len(states) == 1 and states[0].method == "GET" and states[0].status == 200
-
-
-def test_stand_in_approvers_follow_the_world(client: EkuaibaoClient, ekb: EkuaibaoStandIn) -> None:
-    ekb.world.approve_states[REPORT_ID]["operators"] = [{"id": STRANGER_ID, "name": "x"}]
-    got = client.flow_participants(REPORT_ID)
-    assert got.approver_ids == frozenset({APPROVER_ID, STRANGER_ID})
-
-
-def test_checker_end_to_end_in_ekuaibao_mode(
-    client: EkuaibaoClient, ekb: EkuaibaoStandIn, slack: SlackStandIn
-) -> None:
-    home = {"team_id": TEAM_ID}  # users.info always names the user's team
-    slack.users["U0APPROVER"] = {"id": "U0APPROVER", "email": APPROVER_EMAIL, "profile": {}, **home}
-    slack.users["U0STRANGER"] = {"id": "U0STRANGER", "profile": {"email": STRANGER_EMAIL}, **home}
-    slack.users["U0NOMAIL"] = {"id": "U0NOMAIL", "profile": {}, **home}
-    policy = AccessPolicy(
-        mode="ekuaibao",
-        users=frozenset(),
-        usergroups=frozenset(),
-        channels=frozenset(),
-        finance=frozenset(),
-        allow_shared_channels=False,
-    )
-    checker = AccessChecker(policy, web(slack), client)
-    masters = client.invoice_masters("invoice", DEMO_INVOICE_IDS)
-    ids = [m.invoice_id for m in masters]
-    assert masters and all(m.report is not None for m in masters)
-
-    assert checker.may_ask(DEFAULT_USER_ID, "C0GENERAL") == Decision(True, "ekuaibao staff")
-    assert set(checker.may_see(DEFAULT_USER_ID, masters).values()) == {Decision(True, "submitter")}
-    approver = checker.may_see("U0APPROVER", masters, requested_ids=[*ids, "ID01missing"])
-    assert {d for i, d in approver.items() if i != "ID01missing"} == {Decision(True, "approver")}
-    assert approver["ID01missing"] == Decision(False, "invoice not found")
-    assert set(checker.may_see("U0STRANGER", masters).values()) == {
-        Decision(False, "not on the report")
-    }
-    assert checker.may_ask("U0NOMAIL", "C1") == Decision(False, "no email on the Slack profile")
-    assert checker.may_ask("U0NOBODY", "C1") == Decision(False, "could not read the Slack profile")
-    assert len(ekb.calls_to("flowDetails")) == 1  # one report, cached across users
-
-
-def test_checker_end_to_end_allowlist_and_shared_channels(
-    client: EkuaibaoClient, slack: SlackStandIn
-) -> None:
-    slack.usergroups["S0FINANCE"] = ["U0MEMBER"]
-    slack.shared_channels.add("C0CONNECT")
-    policy = AccessPolicy(
-        mode="allowlist",
-        users=frozenset(),
-        usergroups=frozenset({"S0FINANCE", "S0GONE"}),
-        channels=frozenset(),
-        finance=frozenset(),
-        allow_shared_channels=False,
-    )
-    checker = AccessChecker(policy, web(slack), client)
-    assert checker.may_ask("U0MEMBER", "C1") == Decision(True, "usergroup S0FINANCE")
-    assert checker.may_ask("U0OTHER", "C1") == Decision(
-        False, "could not check usergroup membership"
-    )
-    assert checker.may_post_in("C0CONNECT") == Decision(False, "shared channel")
-    assert checker.may_post_in("C0INTERNAL") == Decision(True, "internal channel")
-    assert checker.may_post_in("X0WEIRD") == Decision(False, "could not check the channel")

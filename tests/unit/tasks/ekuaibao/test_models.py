@@ -13,7 +13,6 @@ from tasks.ekuaibao.models import (
     parse_money,
 )
 
-pytestmark = pytest.mark.no_net
 DATA = Path(__file__).resolve().parents[4] / "sandbox" / "data"
 
 

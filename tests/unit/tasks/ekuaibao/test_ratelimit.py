@@ -32,7 +32,6 @@ from tasks.ekuaibao.budget_sqlite import SQLiteRateLimiter
 from tasks.ekuaibao.line import PRIORITIES, RESERVE, STALE_S, Bucket, Caller, Grant, Priority
 from tests.fakes import Clock
 
-pytestmark = pytest.mark.no_net
 UNBOUNDED = math.inf
 
 

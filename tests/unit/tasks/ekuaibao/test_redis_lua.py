@@ -15,8 +15,6 @@ from tasks.ekuaibao.budget_store import KEEP_S
 from tasks.ekuaibao.redis_lua import lua_constant, lua_number, lua_source
 from tasks.state.inflight import RUNNING_S, SCRIPT
 
-pytestmark = pytest.mark.no_net
-
 
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_a_number_crosses_to_lua_and_back_exactly(value: float) -> None:

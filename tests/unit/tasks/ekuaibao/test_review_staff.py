@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-import pytest
-
 from tasks.ekuaibao.client import EkuaibaoClient
 from tasks.ekuaibao.review import STAFF_IDS_PATH, ReviewApi
 from tests.fakes import Clock
 
-pytestmark = pytest.mark.no_net
 ANN = {"id": "corp:ANN", "name": "Ann", "email": "ann@example.com", "active": True}
 
 

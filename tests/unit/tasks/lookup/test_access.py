@@ -20,8 +20,6 @@ from tasks.lookup.access import OPEN_MODE_WARNING, AccessChecker, AccessPolicy, 
 from tasks.settings import Settings, load_settings
 from tests.fakes import Clock
 
-pytestmark = pytest.mark.no_net
-
 ACCESS_ENV = (
     "ACCESS_MODE",
     "ALLOWED_SLACK_USERS",

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tasks.contracts import LookupRequest
 from tasks.ekuaibao.errors import BadRequest
 from tasks.ekuaibao.masters import InvoiceMaster, ReportInvoiceRef
@@ -16,8 +14,6 @@ from tasks.lookup.id_memory import MISS_TTL_S, IdMemory
 from tasks.lookup.ticket_types import FIRST_WAVE, SECOND_WAVE, waves_for
 from tasks.state.report_cache import MemoryReportCache
 from tests.unit.tasks.lookup.test_ticket_types import CountingEkuaibao, deps
-
-pytestmark = pytest.mark.no_net
 
 VAT5 = {f"c:3:{n}": "invoice" for n in range(5)}
 TAXI, TOLL, TYPO = "T_taxi_0", "T_toll_0", "T_typo_404"

@@ -5,12 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tasks.state.report_cache import MemoryReportCache
 from tests.unit.tasks.lookup.test_id_memory import REPORT, Ekuaibao, ask
-
-pytestmark = pytest.mark.no_net
 
 WORLD = {"c:3:0": "invoice", "c:3:1": "invoice", "c:3:9": "invoice", "T_taxi_0": "taxi"}
 

@@ -18,7 +18,6 @@ from tasks.slack.language import LanguagePicker
 from tasks.slack.replies import ReplyFailed
 from tasks.state.report_cache import MemoryReportCache
 
-pytestmark = pytest.mark.no_net
 NOW = 1_700_000_000.0
 LINE = LineItem(
     id="L",

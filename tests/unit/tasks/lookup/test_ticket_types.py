@@ -22,8 +22,6 @@ from tasks.lookup.ticket_types import FIRST_WAVE, SECOND_WAVE, ticket_shaped
 from tasks.slack.language import LanguagePicker
 from tasks.state.report_cache import MemoryReportCache
 
-pytestmark = pytest.mark.no_net
-
 ONE = {"T_taxi_0": "taxi"}
 FIVE = {"c:1:1": "invoice", "c:1:2": "invoice", "T_taxi_0": "taxi", "T_train_0": "train"}
 FIVE["T_flight_0"] = "flightItinerary"

@@ -15,8 +15,6 @@ from tasks.state.inflight import GRACE_S, RUNNING_S, InFlight, enter, leave
 from tests.fakes import Clock
 from tests.unit.tasks.lookup.test_service import NOW, FakeClient, FakeReplier, deps, request
 
-pytestmark = pytest.mark.no_net
-
 
 def test_a_person_runs_at_most_cap_lookups_and_the_rest_wait_in_order() -> None:
     state: dict[str, Any] = {}

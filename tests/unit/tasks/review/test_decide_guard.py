@@ -36,8 +36,6 @@ from tasks.slack import identity
 from tasks.slack.decide_texts import EN, ZH_TEXTS, DecideTexts, decide_texts_for
 from tasks.slack.identity import SlackIdentity
 
-pytestmark = pytest.mark.no_net
-
 KEY = bytes(range(32))
 FLOW, USER, STAFF, OTHER = "ID01gUaRdFlow", "U0APPROVER", "corp:ID01aPpRoVeR", "corp:ID01oThEr"
 EMAIL, STAGE, TEAM = "approver@example.com", "部门经理审批", "T0TEAM"

@@ -16,7 +16,6 @@ from tasks.ekuaibao.review_models import FlowGone
 from tasks.review.deps import ReviewDeps
 from tasks.review.service import handle_event
 
-pytestmark = pytest.mark.no_net
 FLOW = "ID01aBcDeF"
 RECIPIENT = "corp:ID01staff"
 
@@ -25,7 +24,7 @@ class FakeDedup:
     def __init__(self) -> None:
         self.keys: list[str] = []
 
-    def first(self, key: str, ttl_s: int = 0) -> bool:
+    def first(self, key: str, ttl_s: float = 0) -> bool:
         self.keys.append(key)
         return key not in self.keys[:-1]
 

@@ -18,7 +18,6 @@ from tasks.slack.facts import Fact, invoice_facts
 from tasks.slack.texts import EN, ZH
 from tasks.summary import InvoiceSummary
 
-pytestmark = pytest.mark.no_net
 DATA = Path(__file__).resolve().parents[4] / "sandbox" / "data"
 BY_TYPE: dict[str, dict[str, Any]] = json.loads((DATA / "invoice-master.by-type.json").read_text())
 VAT = InvoiceMaster.from_api("invoice", BY_TYPE["invoice"])

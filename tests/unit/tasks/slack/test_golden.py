@@ -23,7 +23,6 @@ from tasks.slack import render
 from tasks.slack.texts import EN, ZH, Texts
 from tasks.summary import InvoiceSummary, LookupResult, ReportPage
 
-pytestmark = pytest.mark.no_net
 GOLDEN = Path(__file__).resolve().parents[3] / "golden"
 EXPIRES = 1710500135
 WORLD = SandboxWorld.load()

@@ -19,7 +19,6 @@ from tasks.slack.headers import (
 )
 from tasks.slack.texts import EN, ZH
 
-pytestmark = pytest.mark.no_net
 DATA = Path(__file__).resolve().parents[4] / "sandbox" / "data"
 BY_TYPE: dict[str, dict[str, Any]] = json.loads((DATA / "invoice-master.by-type.json").read_text())
 VAT = InvoiceMaster.from_api("invoice", BY_TYPE["invoice"])

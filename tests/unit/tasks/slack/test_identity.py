@@ -30,7 +30,6 @@ from tasks.slack.identity import (
 )
 from tests.fakes import Clock
 
-pytestmark = pytest.mark.no_net
 HOME = Home("T0HOME")
 GRID = Home("T0HOME", "E0ORG")
 EMAIL = "Ann.Lee@Example.com"

@@ -3,8 +3,6 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 from sandbox.blockkit import text_objects
 from tasks.ekuaibao.client import InvoiceData
 from tasks.ekuaibao.models import Attachment, LineItem
@@ -12,7 +10,6 @@ from tasks.slack import acks, blocks, card, render
 from tasks.slack.texts import EN, ZH
 from tasks.summary import assemble
 
-pytestmark = pytest.mark.no_net
 DATA = Path(__file__).resolve().parents[4] / "sandbox" / "data"
 INV_DISCOUNT = "djg8LshfUkfM00:033002100311:23272058"
 INV_PHONE = "djg8LshfUkfM00:044031900111:69872971"

@@ -11,7 +11,6 @@ from slack_sdk.web import SlackResponse
 from tasks.contracts import ReplyTarget
 from tasks.slack.replies import Replier, ReplyFailed, UrlNotSlack
 
-pytestmark = pytest.mark.no_net
 URL = "https://hooks.slack.com/commands/T1/2/secret"
 TARGET = ReplyTarget(response_url=URL, channel_id="C1", user_id="U1")
 MESSAGE = {"text": "hi", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}]}

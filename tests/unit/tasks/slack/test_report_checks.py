@@ -8,8 +8,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from sandbox.blockkit import validate_message
 from tasks.contracts import LookupRequest
 from tasks.ekuaibao.errors import Unavailable
@@ -24,7 +22,6 @@ from tasks.slack.render import lookup_messages
 from tasks.slack.texts import EN, ZH
 from tasks.summary import InvoiceSummary, ReportPage
 
-pytestmark = pytest.mark.no_net
 DATA = Path(__file__).resolve().parents[4] / "sandbox" / "data"
 BY_TYPE: dict[str, dict[str, Any]] = json.loads((DATA / "invoice-master.by-type.json").read_text())
 VAT = InvoiceMaster.from_api("invoice", BY_TYPE["invoice"])

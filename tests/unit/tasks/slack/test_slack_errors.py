@@ -7,8 +7,6 @@ from slack_sdk.web import SlackResponse
 
 from tasks.slack.errors import Category, UrlAnswer, classify
 
-pytestmark = pytest.mark.no_net
-
 
 def api_error(error: str | None, status: int = 200) -> SlackApiError:
     data = {"ok": False, "error": error} if error else {"ok": False}

@@ -9,7 +9,6 @@ import pytest
 
 from tasks.slack.texts import EN, ZH, Texts, texts_for
 
-pytestmark = pytest.mark.no_net
 FIELDS = [f.name for f in dataclasses.fields(Texts)]
 
 

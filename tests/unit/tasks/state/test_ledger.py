@@ -1,10 +1,6 @@
 """The reply ledger: one claim answers "may I post?" and "was it answered?" together."""
 
-import pytest
-
 from tasks.state.dedup import SQLiteLedger
-
-pytestmark = pytest.mark.no_net
 
 
 def test_claim_then_done_then_refused(tmp_path) -> None:

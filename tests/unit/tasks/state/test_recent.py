@@ -6,12 +6,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import pytest
-
 from tasks.slack.home_texts import EN, ZH_TEXTS
 from tasks.state.recent import KEPT, RecentLookup, SQLiteRecent
-
-pytestmark = pytest.mark.no_net
 
 
 def entry(at: float, *ids: str, report: str = "", found: int = 1) -> RecentLookup:
