@@ -41,6 +41,8 @@ def require_rabbitmq() -> None:
 def flush_redis(url: str = REDIS_URL) -> None:
     import redis
 
+    require_redis()  # this process's Redis starts on first use
+
     redis.Redis.from_url(url).flushdb()
 
 
