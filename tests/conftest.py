@@ -3,8 +3,10 @@
 Each test's lane is the folder under tests/ it lives in, never a hand-set marker:
 
 * `unit`: offline by construction. A unit test that opens a socket (TCP, UDP or a Unix
-  one) fails; anything that needs a server, a stand-in over loopback or a child process
-  belongs in `integration`. `pytest -m unit` is the quick lane.
+  one) fails; anything that needs a server, a stand-in over loopback or a supervised
+  process belongs in `integration` (a short-lived child a unit test runs, a fresh
+  interpreter or a lint, is not guarded: it must be as offline as its test).
+  `pytest -m unit` is the quick lane.
 * `integration`: the real bot and workers over loopback, on every broker.
 * `faults`: fault injection against real processes (worker kill, Redis restart, flaky
   Ekuaibao); slow.
