@@ -4,12 +4,13 @@ by side within one bound. Real child processes."""
 from __future__ import annotations
 
 import itertools
+import logging
 import sys
 import threading
 import time
 from pathlib import Path
 
-from bot.supervise import Backoff, Supervised, settings_error
+from bot.supervise import Backoff, Supervised, settings_error, wait_for_broker
 from bot.worker import stop_all
 from tasks.broker.check import BrokerCheck, describe, where
 
@@ -167,3 +168,28 @@ def test_children_past_the_shared_bound_are_killed(tmp_path: Path) -> None:
     took = time.monotonic() - begun
     assert [child.stop() for child in children] == [-9, -9]  # SIGKILL
     assert took < 1.9, took  # one bound for all, not 1 s each
+
+
+def test_waiting_for_a_broker_that_is_not_up_yet_tries_again_until_stopped() -> None:
+    """Nothing listens on 127.0.0.1:1: each try says so and waits; stopping ends the wait."""
+    stopped = threading.Event()
+    tries: list[str] = []
+
+    class Second(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            tries.append(record.getMessage())
+            if len(tries) == 2:
+                stopped.set()
+
+    handler = Second(logging.WARNING)
+    logger = logging.getLogger("invoicebot")  # what bot.supervise writes to
+    logger.addHandler(handler)
+    guard = threading.Timer(30, stopped.set)  # a test that cannot hang
+    guard.start()
+    try:
+        backoff = Backoff(first=0.05, cap=0.05)
+        assert wait_for_broker("redis://127.0.0.1:1/0", stopped, backoff) is False
+    finally:
+        guard.cancel()
+        logger.removeHandler(handler)
+    assert len(tries) == 2 and all("trying again in 0.05 s" in t for t in tries), tries
