@@ -133,17 +133,23 @@ def _quantity(text: str | None) -> Decimal | None:
     return parse_number(text, "quantity") if text else None
 
 
-def link_expiry(url: str, fetched_at: float) -> int:
-    """Epoch seconds the signed link dies: its `Expires` parameter, else fetch time + 1 h."""
-    query = urllib.parse.urlsplit(url).query
-    for value in urllib.parse.parse_qs(query).get("Expires", []):
-        if value.isdigit():
+def link_expiry(url: str, fetched_at: float, *, query: str | None = None) -> int:
+    """Epoch seconds the signed link dies: its `Expires` parameter, else fetch time + 1 h.
+
+    `query`: the URL's query when the caller has already split it (one parse per link).
+    """
+    query = urllib.parse.urlsplit(url).query if query is None else query
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if "%" in key or "+" in key:
+            key = urllib.parse.unquote_plus(key)
+        if key == "Expires" and value.isascii() and value.isdigit():
             return int(value)
     return int(fetched_at) + LINK_LIFETIME_S
 
 
-def attachment_kind(file_name: str, url: str) -> AttachmentKind:
-    for candidate in (file_name, urllib.parse.urlsplit(url).path):
+def attachment_kind(file_name: str, url: str, *, path: str | None = None) -> AttachmentKind:
+    for candidate in (file_name, urllib.parse.urlsplit(url).path if path is None else path):
         extension = candidate.rsplit(".", 1)[-1].lower() if "." in candidate else ""
         if extension in _KINDS:
             return _KINDS[extension]
@@ -180,12 +186,14 @@ class Attachment(BaseModel):
         if not isinstance(invoice_id, str) or not isinstance(url, str) or not url:
             raise MalformedPayload("attachment without id or url")
         fetched = time.time() if fetched_at is None else fetched_at
-        path_name = urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
-        file_name = decode_file_name(str(raw.get("fileName") or "").strip()) or path_name
+        parts = urllib.parse.urlsplit(url)
+        file_name = decode_file_name(str(raw.get("fileName") or "").strip())
+        if not file_name:
+            file_name = urllib.parse.unquote(parts.path.rsplit("/", 1)[-1])
         return cls(
             invoice_id=invoice_id,
             url=url,
             file_name=file_name,
-            kind=attachment_kind(file_name, url),
-            expires_at=link_expiry(url, fetched),
+            kind=attachment_kind(file_name, url, path=parts.path),
+            expires_at=link_expiry(url, fetched, query=parts.query),
         )

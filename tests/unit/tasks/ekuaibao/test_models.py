@@ -103,6 +103,11 @@ def test_attachment_url_is_kept_byte_for_byte() -> None:
 def test_expiry_falls_back_to_an_hour_after_fetching() -> None:
     assert link_expiry("https://x/a.pdf?Signature=abc", fetched_at=1000.5) == 4600
     assert link_expiry("https://x/a.pdf?Expires=1710500135&x=1", fetched_at=0) == 1710500135
+    assert link_expiry("https://x/a.pdf?a=%26&Expires=1710500135", fetched_at=0) == 1710500135
+    assert link_expiry("https://x/a.pdf?%45xpires=1710500135", fetched_at=0) == 1710500135
+    assert link_expiry("https://x/a.pdf?Expires=soon&Expires=12", fetched_at=0) == 12
+    assert link_expiry("https://x/a.pdf?Expires=²", fetched_at=7) == 3607
+    assert link_expiry("https://x/a.pdf?XExpires=1&Expires", fetched_at=7) == 3607
 
 
 def test_file_names_decode_only_valid_percent_sequences() -> None:
