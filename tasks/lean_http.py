@@ -21,6 +21,7 @@ from typing import Any
 
 import httpcore
 import httpx
+import orjson
 
 _JSON = {"Content-Type": "application/json"}
 #: How often a connection pool asks all its idle connections whether they have expired.
@@ -94,7 +95,10 @@ def build_request(
     content = None
     headers = client.headers
     if json_body is not None:
-        content = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
+        try:
+            content = orjson.dumps(json_body)
+        except TypeError:
+            content = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
         headers = httpx.Headers(client.headers)
         headers.update(_JSON)
     return httpx.Request(

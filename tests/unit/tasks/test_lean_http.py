@@ -1,5 +1,6 @@
 """Requests sent past the Client's extras must be the requests the Client would send."""
 
+import json
 from typing import Any
 
 import httpx
@@ -105,3 +106,17 @@ def test_the_benchmark_times_three_ways_of_sending_the_same_request() -> None:
     assert len({(a.status_code, a.content, str(a.request.url)) for a in answers}) == 1
     assert len({a.request.content for a in answers}) == 1
     assert set(lean_send.measure(calls=3, rounds=1)) == set(lean_send.ways())
+
+
+def test_bodies_are_the_bytes_the_standard_encoder_gives() -> None:
+    """The fast encoder for the usual body, the standard one for what it refuses (an
+    integer past 64 bits): either way the same compact UTF-8 JSON."""
+    http = client(recorder([]))
+    usual = {
+        "blocks": [{"text": '发票 *x* \n\t\u2028 😀 \\ " /', "n": -1, "f": 0.1, "t": (1, True)}]
+    }
+    huge = {"n": 2**70, "text": "金额"}
+    for body in (usual, huge):
+        request = lean_http.build_request(http, "POST", "/api/x", json_body=body)
+        expected = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        assert request.content == expected
