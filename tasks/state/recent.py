@@ -84,7 +84,7 @@ class RedisRecent:
 
     def add(self, team_id: str, user_id: str, entry: RecentLookup) -> None:
         key = self._key(team_id, user_id)
-        pipe = self._redis.pipeline()
+        pipe = self._redis.pipeline(transaction=False)  # one round trip; no MULTI/EXEC needed
         pipe.lpush(key, _encode(entry))
         pipe.ltrim(key, 0, KEPT - 1)
         pipe.expire(key, RECENT_TTL_S)
