@@ -42,7 +42,7 @@ METRICS = (
 def ours_env(run: Any, standins: StandIns, secret: str, folder: Path) -> dict[str, str]:
     """What an operator sets: credentials, URLs, the broker; the budget raised (5/s would
     make this a test of the limiter). Nothing else: every other setting at its default."""
-    env = run._app_env(standins, secret)
+    env = run.app_env(standins, secret)
     env.pop("LOOKUPS_PER_PERSON", None)
     env.update(
         EKUAIBAO_RATE_LIMIT=run.RATE_LIMIT,
@@ -82,7 +82,7 @@ def start_ours(run: Any, standins: StandIns, folder: Path) -> Any:
 
 def start_peer(run: Any, standins: StandIns, folder: Path) -> Any:
     secret = secrets.token_hex(16)
-    env = run._app_env(standins, secret)
+    env = run.app_env(standins, secret)
     env["CELERY_BROKER_URL"] = run.REDIS_URL
     _flush(run)
     port = run.free_port()

@@ -245,7 +245,7 @@ def _wait_listening(
     raise RuntimeError(f"not listening after 60 s; see {log_path}")
 
 
-def _app_env(standins: StandIns, secret: str) -> dict[str, str]:
+def app_env(standins: StandIns, secret: str) -> dict[str, str]:
     """What both apps need: Slack and Ekuaibao (the stand-ins), credentials, a clean env."""
     env = clean_env()
     env.update(
@@ -264,7 +264,7 @@ def _app_env(standins: StandIns, secret: str) -> dict[str, str]:
 
 def start_ours(cfg: Config, standins: StandIns, broker: str, folder: Path) -> System:
     secret = secrets.token_hex(16)
-    env = _app_env(standins, secret)
+    env = app_env(standins, secret)
     env.update(
         EKUAIBAO_RATE_LIMIT=RATE_LIMIT,
         EKUAIBAO_RATE_BURST=RATE_BURST,
@@ -314,7 +314,7 @@ def start_ours(cfg: Config, standins: StandIns, broker: str, folder: Path) -> Sy
 
 def start_baseline(cfg: Config, standins: StandIns, folder: Path) -> System:
     secret = secrets.token_hex(16)
-    env = _app_env(standins, secret)
+    env = app_env(standins, secret)
     port = free_port()
     log_path = folder / "baseline.log"
     app = _spawn(

@@ -75,7 +75,7 @@ def start_fleet(
     import redis
 
     secret = secrets.token_hex(16)
-    base = run._app_env(standins, secret)
+    base = run.app_env(standins, secret)
     base.update(
         ACCESS_MODE="open",
         STATE_DIR=str(folder / "state"),

@@ -54,7 +54,7 @@ from sandbox.ekuaibao import (
     LoopbackServer,
     SandboxInvoice,
     SandboxWorld,
-    _synth_master,
+    synth_master,
 )
 from sandbox.slack import SlackStandIn
 
@@ -98,7 +98,7 @@ def synthetic_world(n_invoices: int, report_size: int) -> tuple[SandboxWorld, li
             line_id = f"ID_bench{n:05d}{j}"
             line.update({"id": line_id, "masterId": invoice_id, _LINE_CODE: line_id})
             lines.append(line)
-        master = _synth_master(invoice_id, lines, template)
+        master = synth_master(invoice_id, lines, template)
         if n < report_size:
             master.update({"flowId": REPORT_FLOW_ID, "flowForm": copy.deepcopy(report_form)})
             entries.append(

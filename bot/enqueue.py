@@ -86,7 +86,7 @@ def celery_enqueue(
                 # A refusal is quick and often a broker restarting: try again while the
                 # ack can still wait. A timeout means a hung broker: another try would
                 # only stack another timeout onto the person's wait.
-                if not _timed_out(exc) and time.monotonic() + RETRY_PAUSE_S < deadline:
+                if not timed_out(exc) and time.monotonic() + RETRY_PAUSE_S < deadline:
                     time.sleep(RETRY_PAUSE_S)
                     continue
                 log.error(
@@ -111,7 +111,7 @@ def _check_response_url(request: Queued, prefixes: tuple[str, ...]) -> None:
         raise EnqueueFailed("untrusted response_url")
 
 
-def _timed_out(exc: BaseException | None) -> bool:
+def timed_out(exc: BaseException | None) -> bool:
     """Anywhere in the chain: kombu wraps the socket's or redis-py's timeout in its own."""
     seen = 0
     while exc is not None and seen < 10:

@@ -478,7 +478,7 @@ class SandboxWorld:
         for invoice_id, invoice_lines in lines.items():
             masters[invoice_id] = (
                 "invoice",
-                _synth_master(invoice_id, invoice_lines, report_master),
+                synth_master(invoice_id, invoice_lines, report_master),
             )
             attachments.setdefault(
                 invoice_id,
@@ -681,7 +681,7 @@ def _sandbox_flow(
     return value
 
 
-def _synth_master(
+def synth_master(
     invoice_id: str, lines: list[dict[str, Any]], template: Mapping[str, Any]
 ) -> dict[str, Any]:
     _, code, number = invoice_id.split(":")

@@ -36,7 +36,7 @@ _merged: dict[tuple[int, str, tuple[tuple[str, str], ...]], tuple[httpx.URL, htt
 _MERGED_MAX = 256
 
 
-def _url(client: httpx.Client, url: str, params: dict[str, str] | None) -> httpx.URL:
+def merged_url(client: httpx.Client, url: str, params: dict[str, str] | None) -> httpx.URL:
     """As the Client merges it, remembered for relative URLs."""
     if not url.startswith("/") or url.startswith("//"):
         return _merge(client, url, params)
@@ -103,7 +103,7 @@ def build_request(
         headers.update(_JSON)
     return httpx.Request(
         method,
-        _url(client, url, params),
+        merged_url(client, url, params),
         headers=headers,
         content=content,
         extensions={"timeout": client.timeout.as_dict()},

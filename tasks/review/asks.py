@@ -11,10 +11,10 @@ from tasks.ekuaibao.review_models import Flow, FlowGone, Staff
 from tasks.review import card
 from tasks.review.acting import acting_staff
 from tasks.review.deps import ReviewDeps
-from tasks.review.messages import _audit, _post, _update
-from tasks.review.service import _settle
+from tasks.review.messages import post_card, update_card, write_audit
+from tasks.review.service import settle_card
 from tasks.review.store import Card
-from tasks.review.view import _invoices, _view
+from tasks.review.view import card_view, flow_invoices
 from tasks.slack.acks import simple
 from tasks.slack.blocks import escape
 from tasks.slack.identity import Refusal
@@ -27,13 +27,13 @@ log = logging.getLogger(__name__)
 def handle_ask(ask: ReviewAsk, deps: ReviewDeps) -> None:
     language = ask.language or deps.lookup.language.for_user(ask.user_id)
     review = review_texts_for(language)
-    staff = _asker(deps, ask.user_id, ask.kind)
+    staff = asker_of(deps, ask.user_id, ask.kind)
     if not isinstance(staff, Staff):
-        _answer(deps, ask, simple(texts_for(language).not_member if staff else review.not_staff))
+        answer_ask(deps, ask, simple(texts_for(language).not_member if staff else review.not_staff))
         return
     if ask.kind == "queue":
         total, flows = deps.api.pending(staff.staff_id)
-        _answer(deps, ask, card.queue_message(total, _queue_items(deps, flows), review))
+        answer_ask(deps, ask, card.queue_message(total, queue_items(deps, flows), review))
         return
     if not SAFE_ID.fullmatch(ask.flow_id):
         return
@@ -41,14 +41,14 @@ def handle_ask(ask: ReviewAsk, deps: ReviewDeps) -> None:
     try:
         flow = deps.api.flow(ask.flow_id)
     except FlowGone as gone:
-        _settle(deps, ask.flow_id, None, None, gone=gone)
-        _answer(deps, ask, simple(review.not_approver))
+        settle_card(deps, ask.flow_id, None, None, gone=gone)
+        answer_ask(deps, ask, simple(review.not_approver))
         return
     stage = stage_call.result().get(ask.flow_id)
     current = stage is not None and stage.has(staff.staff_id)
     if not current:
-        if not _settle(deps, ask.flow_id, flow, stage, only=staff.staff_id):
-            _answer(deps, ask, simple(review.not_approver))
+        if not settle_card(deps, ask.flow_id, flow, stage, only=staff.staff_id):
+            answer_ask(deps, ask, simple(review.not_approver))
         return
     assert stage is not None
     if ask.kind == "open":
@@ -56,44 +56,44 @@ def handle_ask(ask: ReviewAsk, deps: ReviewDeps) -> None:
             url = deps.api.deep_link(staff.staff_id, flow.flow_id)
         except Exception as exc:
             reason = type(exc).__name__
-            _answer(deps, ask, simple(review.deep_link_failed.format(reason=reason)))
+            answer_ask(deps, ask, simple(review.deep_link_failed.format(reason=reason)))
             return
         expires = int(deps.clock()) + DEEP_LINK_S
-        _answer(deps, ask, card.deep_link(url, flow, expires, review))
-        _audit(flow.flow_id, staff.staff_id, ask.user_id, "deep link sent")
+        answer_ask(deps, ask, card.deep_link(url, flow, expires, review))
+        write_audit(flow.flow_id, staff.staff_id, ask.user_id, "deep link sent")
         return
     if ask.kind == "more":
-        invoices = _invoices(deps, flow)
+        invoices = flow_invoices(deps, flow)
         known = deps.cards.get(flow.flow_id, staff.staff_id)
         thread = known.ts if known else ask.message_ts
         channel = known.channel if known else ask.channel_id
         message = card.more_invoices(flow, invoices.invoices, ask.page, texts_for(language), review)
-        _post(deps, channel, message, thread_ts=thread or None)
+        post_card(deps, channel, message, thread_ts=thread or None)
         return
-    message = card.review_card(_view(deps, flow, stage), texts_for(language), review)
+    message = card.review_card(card_view(deps, flow, stage), texts_for(language), review)
     if deps.decorate is not None:
         message = deps.decorate(message, flow, staff.staff_id, language)
     known = deps.cards.get(flow.flow_id, staff.staff_id)
-    if ask.kind == "refresh" and known is not None and _update(deps, known, message):
+    if ask.kind == "refresh" and known is not None and update_card(deps, known, message):
         return
-    posted = _post(deps, ask.user_id, message)
+    posted = post_card(deps, ask.user_id, message)
     if posted is not None:
         deps.cards.put(
             flow.flow_id, staff.staff_id, Card(*posted, ask.user_id, flow.code, flow.title)
         )
         if ask.kind == "card":
             text = review.card_posted.format(code=escape(flow.code or flow.flow_id))
-            _answer(deps, ask, simple(text))
+            answer_ask(deps, ask, simple(text))
 
 
-def _asker(deps: ReviewDeps, user_id: str, kind: str = "queue") -> Staff | Refusal | None:
+def asker_of(deps: ReviewDeps, user_id: str, kind: str = "queue") -> Staff | Refusal | None:
     """A login link is power: its staff record is read now, never from the cache."""
     if kind == "open":
         return acting_staff(deps, user_id, "open reports in Ekuaibao", cached=False)
     return acting_staff(deps, user_id, "see reports to review", cached=True)
 
 
-def _queue_items(deps: ReviewDeps, flows: list[Flow]) -> list[card.QueueItem]:
+def queue_items(deps: ReviewDeps, flows: list[Flow]) -> list[card.QueueItem]:
     names = deps.api.staff(f.submitter_id for f in flows if f.submitter_id)
     return [
         card.QueueItem(
@@ -106,7 +106,7 @@ def _queue_items(deps: ReviewDeps, flows: list[Flow]) -> list[card.QueueItem]:
     ]
 
 
-def _answer(deps: ReviewDeps, ask: ReviewAsk, message: dict[str, Any]) -> None:
+def answer_ask(deps: ReviewDeps, ask: ReviewAsk, message: dict[str, Any]) -> None:
     """Privately: through the command's or click's response_url, else in their DM."""
     if ask.response_url:
         try:
@@ -118,4 +118,4 @@ def _answer(deps: ReviewDeps, ask: ReviewAsk, message: dict[str, Any]) -> None:
                 "could not answer %s's review %s: %s", ask.user_id, ask.kind, type(exc).__name__
             )
         return
-    _post(deps, ask.channel_id or ask.user_id, message)
+    post_card(deps, ask.channel_id or ask.user_id, message)

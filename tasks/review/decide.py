@@ -23,10 +23,16 @@ from tasks.contracts import Decision
 from tasks.ekuaibao.errors import BadRequest, EkuaibaoError
 from tasks.ekuaibao.review import SAFE_ID
 from tasks.review.decide_card import rerender
-from tasks.review.decide_confirm import _confirm, _key, _own_record, _recover, _refused
+from tasks.review.decide_confirm import (
+    confirm_decision,
+    decision_key,
+    own_record,
+    recover_decision,
+    refused_reply,
+)
 from tasks.review.decide_deps import ACTIONS, REUSE_S, STALE_S, DecideDeps, Wait
 from tasks.review.decide_guard import Checked, Refused, audit, guard
-from tasks.review.decide_notes import _card_text, _tell
+from tasks.review.decide_notes import card_text, tell_decider
 from tasks.slack.blocks import escape, slack_date
 from tasks.slack.decide_texts import DecideTexts, decide_texts_for
 
@@ -42,20 +48,20 @@ def decide(decision: Decision, deps: DecideDeps) -> None:
         record = None
         moved = ("not a current approver", "report at another node", "report changed")
         if refused.reason in moved or refused.reason.startswith("report is"):
-            record = _own_record(deps, decision, refused.staff_id)
+            record = own_record(deps, decision, refused.staff_id)
         if record is not None:  # our own call moved it on: confirm, don't refuse
-            _recover(deps, decision, record, texts)
+            recover_decision(deps, decision, record, texts)
             return
         audit(decision, refused.staff_id, decision.node_id, f"refused: {refused.reason}")
         if refused.reason == "report changed" and rerender(
             deps.review, decision.flow_id, refused.staff_id, decision.language, refused.text
         ):
             return  # the card shows the report as it is now, saying it changed
-        _tell(deps, decision, refused.text)
+        tell_decider(deps, decision, refused.text)
         return
     flow, staff_id = checked.report.flow, checked.staff_id
     node = checked.node_id
-    key = _key(flow.flow_id, node, staff_id)
+    key = decision_key(flow.flow_id, node, staff_id)
     record = _claim(deps, decision, checked, key, texts)
     if record is None:
         return
@@ -67,13 +73,13 @@ def decide(decision: Decision, deps: DecideDeps) -> None:
     if wait > 0:
         if record.get("phase") != "queued":
             deps.ledger.put(key, {**record, "phase": "queued"})
-            _card_text(
+            card_text(
                 deps, flow, staff_id, texts.queued.format(code=code, seconds=int(wait) + 1), False
             )
             audit(decision, staff_id, node, f"queued {wait:.0f} s")
         raise Wait(wait)
     busy = texts.approving if decision.what == "approve" else texts.rejecting
-    _card_text(deps, flow, staff_id, busy.format(code=code), False)
+    card_text(deps, flow, staff_id, busy.format(code=code), False)
     action = _action(decision)
     sent_at = deps.clock()
     deps.ledger.put(key, {**record, "phase": "sending", "sent_at": sent_at})
@@ -81,17 +87,17 @@ def decide(decision: Decision, deps: DecideDeps) -> None:
         batch = deps.api.submit(staff_id, [flow.flow_id], action)
     except BadRequest as exc:  # refused at once: nothing was queued
         reason = str(exc).split(": ", 1)[-1]
-        _refused(deps, decision, flow, staff_id, node, key, reason, texts)
+        refused_reply(deps, decision, flow, staff_id, node, key, reason, texts)
         return
     except EkuaibaoError as exc:  # unknown whether it was taken: confirm, never resend
         log.warning("decision on %s: %s; confirming through the report", flow.flow_id, exc)
-        _recover(
+        recover_decision(
             deps, decision, {**record, "phase": "sending", "sent_at": sent_at, "key": key}, texts
         )
         return
     deps.ledger.put(key, {**record, "phase": "sent", "sent_at": sent_at})
     audit(decision, staff_id, node, f"sent (total {batch.total}, residue {batch.residue})")
-    _confirm(deps, decision, staff_id, node, key, sent_at, texts, poll=True)
+    confirm_decision(deps, decision, staff_id, node, key, sent_at, texts, poll=True)
 
 
 def _action(decision: Decision) -> dict[str, str]:
@@ -134,16 +140,16 @@ def _claim(
     if existing is not None and existing.get("id") != decision.decision_id:
         phase, age = existing.get("phase"), now - float(existing.get("at", 0))
         if phase in ("sending", "sent") and age >= STALE_S:
-            _recover(deps, decision, {**existing, "key": key}, texts)
+            recover_decision(deps, decision, {**existing, "key": key}, texts)
             return None
         what = texts.already if phase in ("done", "unconfirmed") else texts.in_progress
         audit(decision, staff_id, node, f"ignored: already claimed ({phase})")
-        _tell(deps, decision, what.format(code=escape(flow.code or flow.flow_id)))
+        tell_decider(deps, decision, what.format(code=escape(flow.code or flow.flow_id)))
         return None
     if existing is not None:
         record = existing
         if record.get("phase") in ("sending", "sent"):
-            _recover(deps, decision, {**record, "key": key}, texts)
+            recover_decision(deps, decision, {**record, "key": key}, texts)
             return None
         if record.get("phase") == "claimed":  # its run died before the call went out
             abandoned(deps, decision, checked, key, texts)
@@ -171,7 +177,7 @@ def _ask(
         reason = str(exc).split(": ", 1)[-1]
         deps.ledger.release(key)
         audit(decision, checked.staff_id, checked.node_id, f"ask refused: {reason[:80]}")
-        _tell(deps, decision, texts.ask_refused.format(code=code, reason=escape(reason)))
+        tell_decider(deps, decision, texts.ask_refused.format(code=code, reason=escape(reason)))
         return
     except EkuaibaoError:
         deps.ledger.release(key)
@@ -180,7 +186,7 @@ def _ask(
     audit(decision, checked.staff_id, checked.node_id, "asked")
     note = texts.asked_note.format(who=f"<@{decision.user_id}>", when=slack_date(int(deps.clock())))
     if not rerender(deps.review, flow.flow_id, checked.staff_id, decision.language, note):
-        _tell(deps, decision, texts.asked.format(code=code))
+        tell_decider(deps, decision, texts.asked.format(code=code))
 
 
 def abandoned(
@@ -195,7 +201,7 @@ def abandoned(
     code = escape(flow.code or flow.flow_id)
     note = texts.not_sent.format(code=code)
     if not rerender(deps.review, flow.flow_id, checked.staff_id, decision.language, note):
-        _tell(deps, decision, note)
+        tell_decider(deps, decision, note)
 
 
 __all__ = ["abandoned", "decide"]

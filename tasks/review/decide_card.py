@@ -9,8 +9,8 @@ from tasks.ekuaibao.errors import EkuaibaoError
 from tasks.ekuaibao.review_models import FlowGone
 from tasks.review import card
 from tasks.review.deps import ReviewDeps
-from tasks.review.messages import _update
-from tasks.review.view import _view
+from tasks.review.messages import update_card
+from tasks.review.view import card_view
 from tasks.slack.review_texts import review_texts_for
 from tasks.slack.texts import texts_for
 
@@ -33,7 +33,7 @@ def rerender(
         if stage is None or not stage.has(staff_id):
             return False
         message = card.review_card(
-            _view(review, flow, stage), texts_for(language), review_texts_for(language)
+            card_view(review, flow, stage), texts_for(language), review_texts_for(language)
         )
     except (FlowGone, EkuaibaoError) as exc:
         log.warning("could not draw the card of %s again: %s", flow_id, type(exc).__name__)
@@ -45,4 +45,4 @@ def rerender(
             element = block["elements"][0]
             element["text"] = f"{note}\n{element['text']}"
             break
-    return _update(review, known, message)
+    return update_card(review, known, message)

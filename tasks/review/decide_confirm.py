@@ -11,26 +11,26 @@ from tasks.ekuaibao.errors import EkuaibaoError
 from tasks.ekuaibao.review_models import Flow
 from tasks.review.decide_deps import ACTIONS, CONFIRM_S, POLLS, DecideDeps, Wait
 from tasks.review.decide_guard import audit
-from tasks.review.decide_notes import _card_text, _tell
+from tasks.review.decide_notes import card_text, tell_decider
 from tasks.slack.blocks import escape, slack_date
 from tasks.slack.decide_texts import DecideTexts
 
 log = logging.getLogger(__name__)
 
 
-def _key(flow_id: str, node_id: str, staff_id: str) -> str:
+def decision_key(flow_id: str, node_id: str, staff_id: str) -> str:
     """One claim per (report, node, approver); a decision without its node has none."""
     if not node_id:
         raise ValueError("a decision claim needs the node that waits")
     return f"{flow_id}|{node_id}|{staff_id}"
 
 
-def _own_record(deps: DecideDeps, decision: Decision, staff_id: str) -> dict[str, Any] | None:
+def own_record(deps: DecideDeps, decision: Decision, staff_id: str) -> dict[str, Any] | None:
     """A claim this decision made before (redelivered after its call went out), for the
     staff member the guard verified; its own unsent claim is freed instead."""
     if not decision.node_id or not staff_id:
         return None
-    key = _key(decision.flow_id, decision.node_id, staff_id)
+    key = decision_key(decision.flow_id, decision.node_id, staff_id)
     record = deps.ledger.get(key)
     if record is None:
         return None
@@ -44,7 +44,7 @@ def _own_record(deps: DecideDeps, decision: Decision, staff_id: str) -> dict[str
     return {**record, "key": key, "staff": staff_id}
 
 
-def _recover(
+def recover_decision(
     deps: DecideDeps, decision: Decision, record: dict[str, Any], texts: DecideTexts
 ) -> None:
     """A decision whose call may have gone out: confirm it, never send it again."""
@@ -53,14 +53,14 @@ def _recover(
     node = key.split("|")[1]
     if record.get("phase") == "done":
         if record.get("id") != decision.decision_id:
-            _tell(deps, decision, texts.already.format(code=escape(decision.flow_id)))
+            tell_decider(deps, decision, texts.already.format(code=escape(decision.flow_id)))
         return
     sent_at = float(record.get("sent_at") or record.get("at") or deps.clock())
     audit(decision, staff_id, node, "recovering: confirming through the report")
-    _confirm(deps, decision, staff_id, node, key, sent_at, texts, poll=False)
+    confirm_decision(deps, decision, staff_id, node, key, sent_at, texts, poll=False)
 
 
-def _confirm(
+def confirm_decision(
     deps: DecideDeps,
     decision: Decision,
     staff_id: str,
@@ -87,7 +87,7 @@ def _confirm(
                 report = deps.api.report(decision.flow_id)
                 if report.decided(staff_id, action, node, since_ms) is None:
                     reason = batch.errors[decision.flow_id]
-                    _refused(deps, decision, report.flow, staff_id, node, key, reason, texts)
+                    refused_reply(deps, decision, report.flow, staff_id, node, key, reason, texts)
                     return
             if batch is not None and batch.residue > 0:
                 continue
@@ -103,7 +103,7 @@ def _confirm(
     flow = deps.api.report(decision.flow_id).flow
     deps.ledger.put(key, {"phase": "unconfirmed", "id": decision.decision_id, "at": sent_at})
     audit(decision, staff_id, node, "unconfirmed")
-    _card_text(
+    card_text(
         deps,
         flow,
         staff_id,
@@ -138,7 +138,7 @@ def _confirmed(
             where = dict(report.earlier_nodes()).get(decision.reject_to, decision.reject_to)
         text = texts.rejected.format(when=when, where=escape(where))
     deps.ledger.put(key, {"phase": "done", "id": decision.decision_id, "at": deps.clock()})
-    _card_text(deps, flow, staff_id, text, False)
+    card_text(deps, flow, staff_id, text, False)
     deps.review.cards.forget(flow.flow_id, staff_id)
     audit(
         decision,
@@ -148,7 +148,7 @@ def _confirmed(
     )
 
 
-def _refused(
+def refused_reply(
     deps: DecideDeps,
     decision: Decision,
     flow: Flow,
@@ -163,7 +163,7 @@ def _refused(
     deps.ledger.release(key)
     words = texts.reasons.get(reason) or texts.refused_other.format(reason=escape(reason))
     code = escape(flow.code or flow.flow_id)
-    _card_text(
+    card_text(
         deps, flow, staff_id, texts.refused.format(code=code, reason=words), True, decision.language
     )
     audit(decision, staff_id, node, f"refused by Ekuaibao: {reason[:80]}")

@@ -11,13 +11,13 @@ from slack_sdk.errors import SlackApiError
 from tasks.contracts import Decision
 from tasks.ekuaibao.review_models import Flow
 from tasks.review.decide_deps import DecideDeps
-from tasks.review.messages import _update
+from tasks.review.messages import update_card
 from tasks.slack.blocks import Block, escape, section
 
 log = logging.getLogger(__name__)
 
 
-def _tell(deps: DecideDeps, decision: Decision, text: str) -> None:
+def tell_decider(deps: DecideDeps, decision: Decision, text: str) -> None:
     """Privately, in the person's DM with the bot."""
     try:
         deps.review.slack.chat_postMessage(
@@ -27,7 +27,7 @@ def _tell(deps: DecideDeps, decision: Decision, text: str) -> None:
         log.warning("could not tell %s: %s", decision.user_id, exc.response.get("error"))
 
 
-def _card_text(
+def card_text(
     deps: DecideDeps,
     flow: Flow,
     staff_id: str,
@@ -63,4 +63,4 @@ def _card_text(
                 ],
             }
         )
-    _update(deps.review, known, {"text": text, "blocks": blocks})
+    update_card(deps.review, known, {"text": text, "blocks": blocks})

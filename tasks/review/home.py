@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from tasks.contracts import ButtonValue, ReviewAsk
 from tasks.ekuaibao.review_models import Staff
 from tasks.review import card
-from tasks.review.asks import _asker, _queue_items
+from tasks.review.asks import asker_of, queue_items
 from tasks.review.deps import ReviewDeps
 from tasks.slack.blocks import Block, context, escape, section, slack_date
 from tasks.slack.home_texts import HomeTexts, home_texts_for
@@ -25,12 +25,12 @@ IDS_SHOWN = 3
 
 def publish_home(ask: ReviewAsk, deps: ReviewDeps) -> None:
     language = ask.language or deps.lookup.language.for_user(ask.user_id)
-    staff = _asker(deps, ask.user_id)
+    staff = asker_of(deps, ask.user_id)
     total: int | None = None
     items: list[card.QueueItem] = []
     if isinstance(staff, Staff):
         total, flows = deps.api.pending(staff.staff_id)
-        items = _queue_items(deps, flows)
+        items = queue_items(deps, flows)
     view = card.home_view(total, items, int(deps.clock()), review_texts_for(language))
     blocks = view["blocks"]
     assert isinstance(blocks, list)

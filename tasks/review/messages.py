@@ -23,7 +23,7 @@ class NoSlackUser(Exception):
     pass
 
 
-def _slack_user(deps: ReviewDeps, staff_id: str, staff: Staff | None) -> str:
+def slack_user_of(deps: ReviewDeps, staff_id: str, staff: Staff | None) -> str:
     """Their Slack user, found by the email on their Ekuaibao staff record."""
     if staff is None:
         staff = deps.api.staff([staff_id]).get(staff_id)
@@ -55,7 +55,7 @@ def _slack_user(deps: ReviewDeps, staff_id: str, staff: Staff | None) -> str:
     return found.user_id
 
 
-def _post(
+def post_card(
     deps: ReviewDeps, channel: str, message: dict[str, Any], thread_ts: str | None = None
 ) -> tuple[str, str] | None:
     try:
@@ -73,7 +73,7 @@ def _post(
     return str(answer.get("channel") or channel), str(answer.get("ts") or "")
 
 
-def _update(deps: ReviewDeps, known: Card, message: dict[str, Any]) -> bool:
+def update_card(deps: ReviewDeps, known: Card, message: dict[str, Any]) -> bool:
     try:
         deps.slack.chat_update(
             channel=known.channel,
@@ -92,7 +92,7 @@ def _update(deps: ReviewDeps, known: Card, message: dict[str, Any]) -> bool:
         return False
 
 
-def _audit(flow_id: str, staff_id: str, slack_user: str, outcome: str) -> None:
+def write_audit(flow_id: str, staff_id: str, slack_user: str, outcome: str) -> None:
     audit_log.info(
         "review flow=%s staff=%s user=%s outcome=%s", flow_id, staff_id, slack_user, outcome
     )

@@ -18,9 +18,9 @@ from tasks.ekuaibao.review import SAFE_ID
 from tasks.ekuaibao.review_models import Flow, FlowGone, Staff, Stage
 from tasks.review import card
 from tasks.review.deps import ReviewDeps
-from tasks.review.messages import NoSlackUser, _audit, _post, _slack_user, _update
+from tasks.review.messages import NoSlackUser, post_card, slack_user_of, update_card, write_audit
 from tasks.review.store import Card
-from tasks.review.view import _view
+from tasks.review.view import card_view
 from tasks.slack.review_texts import ReviewTexts, review_texts_for
 from tasks.slack.texts import texts_for
 
@@ -56,10 +56,10 @@ def handle_event(event: ReviewEvent, deps: ReviewDeps, *, first_try: bool = True
         flow = deps.api.flow(flow_id)
     except FlowGone as gone:
         stage_call.cancel()
-        _settle(deps, flow_id, None, None, gone=gone)
+        settle_card(deps, flow_id, None, None, gone=gone)
         return
     stage = stage_call.result().get(flow_id)
-    _settle(deps, flow_id, flow, stage)
+    settle_card(deps, flow_id, flow, stage)
     if action in CARD_ACTIONS:
         assert staff_call is not None
         staff = staff_call.result().get(recipient)
@@ -81,29 +81,29 @@ def _to_approver(
     deps: ReviewDeps, flow: Flow, stage: Stage, staff_id: str, staff: Staff | None, action: str
 ) -> None:
     try:
-        slack_user = _slack_user(deps, staff_id, staff)
+        slack_user = slack_user_of(deps, staff_id, staff)
     except NoSlackUser:
         return
     known = deps.cards.get(flow.flow_id, staff_id)
     language = deps.lookup.language.for_user(slack_user)
     if action in REMINDERS and known is not None:
         message = card.reminder(action, review_texts_for(language))
-        _post(deps, known.channel, message, thread_ts=known.ts)
-        _audit(flow.flow_id, staff_id, slack_user, f"reminder {action}")
+        post_card(deps, known.channel, message, thread_ts=known.ts)
+        write_audit(flow.flow_id, staff_id, slack_user, f"reminder {action}")
         return
     message = card.review_card(
-        _view(deps, flow, stage), texts_for(language), review_texts_for(language)
+        card_view(deps, flow, stage), texts_for(language), review_texts_for(language)
     )
     if deps.decorate is not None:
         message = deps.decorate(message, flow, staff_id, language)
-    if known is not None and _update(deps, known, message):
-        _audit(flow.flow_id, staff_id, slack_user, "card refreshed")
+    if known is not None and update_card(deps, known, message):
+        write_audit(flow.flow_id, staff_id, slack_user, "card refreshed")
         return
-    posted = _post(deps, slack_user, message)
+    posted = post_card(deps, slack_user, message)
     if posted is not None:
         channel, ts = posted
         deps.cards.put(flow.flow_id, staff_id, Card(channel, ts, slack_user, flow.code, flow.title))
-        _audit(flow.flow_id, staff_id, slack_user, "card posted")
+        write_audit(flow.flow_id, staff_id, slack_user, "card posted")
 
 
 def _to_submitter(deps: ReviewDeps, flow: Flow, *, paid: bool) -> None:
@@ -117,12 +117,12 @@ def _to_submitter(deps: ReviewDeps, flow: Flow, *, paid: bool) -> None:
         )
         return
     try:
-        slack_user = _slack_user(deps, flow.submitter_id, None)
+        slack_user = slack_user_of(deps, flow.submitter_id, None)
     except NoSlackUser:
         return
     review = review_texts_for(deps.lookup.language.for_user(slack_user))
-    if _post(deps, slack_user, card.submitter_notice(flow, paid, review)) is not None:
-        _audit(
+    if post_card(deps, slack_user, card.submitter_notice(flow, paid, review)) is not None:
+        write_audit(
             flow.flow_id,
             flow.submitter_id,
             slack_user,
@@ -130,7 +130,7 @@ def _to_submitter(deps: ReviewDeps, flow: Flow, *, paid: bool) -> None:
         )
 
 
-def _settle(
+def settle_card(
     deps: ReviewDeps,
     flow_id: str,
     flow: Flow | None,
@@ -153,9 +153,9 @@ def _settle(
         code = (flow.code if flow else "") or known.code or flow_id
         title = (flow.title if flow else "") or known.title
         message = card.moved_on(code, title, outcome, None if gone else stage, review)
-        _update(deps, known, message)
+        update_card(deps, known, message)
         deps.cards.forget(flow_id, staff_id)
-        _audit(
+        write_audit(
             flow_id, staff_id, known.slack_user, "card closed: " + (flow.state if flow else "gone")
         )
         settled = settled or staff_id == only

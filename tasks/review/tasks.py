@@ -93,12 +93,12 @@ def review_ask(ask: dict[str, Any]) -> None:
                 handle_ask(parsed, review_deps())
     except EkuaibaoError as exc:
         log.error("review %s for %s not answered: %s", parsed.kind, parsed.user_id, exc)
-        from tasks.review.asks import _answer
+        from tasks.review.asks import answer_ask
         from tasks.slack.review_texts import review_texts_for
 
         review = review_texts_for(parsed.language)
         text = review.unavailable.format(ref=parsed.kind)
-        _answer(
+        answer_ask(
             review_deps(),
             parsed,
             {

@@ -12,10 +12,10 @@ from tasks.slack.texts import texts_for
 from tasks.summary import LookupResult, assemble
 
 
-def _view(deps: ReviewDeps, flow: Flow, stage: Stage) -> card.ReviewView:
+def card_view(deps: ReviewDeps, flow: Flow, stage: Stage) -> card.ReviewView:
     """Names and invoices at the same time: two more Ekuaibao round trips."""
     names = deps.submit(_names, deps, flow)
-    invoices = _invoices(deps, flow)
+    invoices = flow_invoices(deps, flow)
     submitter, department, template = names.result()
     texts = texts_for("en")
     return card.ReviewView(
@@ -37,7 +37,7 @@ def _names(deps: ReviewDeps, flow: Flow) -> tuple[str, str | None, str | None]:
     return submitter, department.result(), template.result()
 
 
-def _invoices(deps: ReviewDeps, flow: Flow) -> LookupResult:
+def flow_invoices(deps: ReviewDeps, flow: Flow) -> LookupResult:
     """Every invoice of the report (the §4 search gives each one's type), fetched by the
     lookup's own code: lines, fresh links and masters at once."""
     refs = deps.lookup.client.report_invoices("id", [flow.flow_id]).get(flow.flow_id, [])

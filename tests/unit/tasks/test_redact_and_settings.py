@@ -158,7 +158,7 @@ def test_a_publish_timeout_is_found_inside_kombus_wrapping() -> None:
 
     from kombu.exceptions import OperationalError
 
-    from bot.enqueue import _timed_out
+    from bot.enqueue import timed_out
 
     def wrapped(inner: BaseException) -> BaseException:
         try:
@@ -169,10 +169,10 @@ def test_a_publish_timeout_is_found_inside_kombus_wrapping() -> None:
         except OperationalError as outer:
             return outer
 
-    assert _timed_out(wrapped(TimeoutError("timed out")))
-    assert _timed_out(wrapped(type("TimeoutError", (Exception,), {})("redis-py's own")))
-    assert not _timed_out(wrapped(ConnectionRefusedError(111, "Connection refused")))
-    assert not _timed_out(ConnectionResetError(104, "reset"))
+    assert timed_out(wrapped(TimeoutError("timed out")))
+    assert timed_out(wrapped(type("TimeoutError", (Exception,), {})("redis-py's own")))
+    assert not timed_out(wrapped(ConnectionRefusedError(111, "Connection refused")))
+    assert not timed_out(ConnectionResetError(104, "reset"))
 
 
 def test_one_list_of_settings_is_cleared_everywhere(monkeypatch) -> None:
