@@ -47,15 +47,24 @@ _URL = re.compile(r"https?:(?:\\?/){2}[^\s\"'<>]++|https?%3A%2F%2F[^&\s\"'<>]++"
 _RESPONSE_URL_PATH = re.compile(r"(?:\\?/|%2F)(?:commands|actions|hooks)(?:\\?/|%2F)", re.I)
 _RESPONSE_URL_REDACTED = "[response_url redacted]"
 #: Every pattern above contains one of these words: most log lines need no further look.
-_MAYBE = re.compile(
-    rf"{_HIDDEN_NAMES}|xox|xapp|bearer|commands|actions|hooks|events|thirdparty",
-    re.I,
+#: Looked for in the case-folded line with `in` (a regex alternation of them, though linear,
+#: tried every word at every position: ~90 us for a 370-character audit line).
+HINTS = (
+    *_HIDDEN_NAMES.split("|"),
+    *("xox", "xapp", "bearer", "commands", "actions", "hooks", "events", "thirdparty"),
 )
+
+
+def maybe_secret(text: str) -> bool:
+    """Whether any pattern could match: every letter the case-insensitive patterns take
+    for an ASCII one folds to it; `re` also takes ı and İ for i, which fold to ı and i + ◌̇."""
+    folded = text.casefold().replace("ı", "i").replace("\u0307", "")
+    return any(word in folded for word in HINTS)
 
 
 def redact(text: str) -> str:
     """Replace anything that looks like a token, signed URL part or response_url."""
-    if not _MAYBE.search(text):
+    if not maybe_secret(text):
         return text
     text = _URL.sub(_response_url_or_as_is, text)
     for pattern, replacement in _PLAIN:

@@ -1,9 +1,12 @@
 import json
 import logging
+import re
+import string
+import sys
 
 import pytest
 
-from tasks.redact import RedactingFilter, redact
+from tasks.redact import HINTS, RedactingFilter, maybe_secret, redact
 from tasks.settings import Settings, load_settings
 
 
@@ -50,6 +53,25 @@ def test_redact_removes_secrets_from_json_that_escapes_slashes(secret: dict[str,
 def test_lines_without_secrets_are_left_as_they_are() -> None:
     line = "lookup 0de0: 5 ids for user U0SANDBOX in C0SANDBOX, 发票 djg8:1:2"
     assert redact(line) is line
+
+
+def test_the_quick_look_misses_no_spelling_the_patterns_take() -> None:
+    """Every character a case-insensitive pattern takes for an ASCII letter (K for the
+    Kelvin sign, ſ for s, ı for i…), put into a hint, still makes the line worth a look."""
+    letter = re.compile("[a-z]", re.I)
+    twins = [
+        (chr(cp), x)
+        for cp in range(sys.maxunicode + 1)
+        if letter.fullmatch(chr(cp))
+        for x in string.ascii_lowercase
+        if re.fullmatch(x, chr(cp), re.I)
+    ]
+    assert len(twins) > 52  # more than the ASCII letters themselves
+    for twin, x in twins:
+        for hint in (h for h in HINTS if x in h):
+            assert maybe_secret("id=1 " + hint.replace(x, twin, 1) + "=abc"), (twin, hint)
+    assert not maybe_secret("lookup 2afae57b: 5 ids, 5 found, 0 not found, 1 message(s)")
+    assert redact("appſecret=abc") == "appſecret=[redacted]"
 
 
 def test_filter_cleans_messages_args_and_tracebacks() -> None:
