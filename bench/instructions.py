@@ -1,0 +1,131 @@
+"""Instructions the worker spends on one lookup, counted by callgrind: a CPU figure that does
+not move with the machine's load or clock, for telling apart changes of a few per cent.
+
+    python -m bench.instructions [--lookups 50] [--warm-up 20] [--log-level INFO]
+
+Runs this module twice under ``valgrind --tool=callgrind`` (every thread of the process is
+counted): once with only the warm-up, once with ``--lookups`` more, each lookup one
+``handle_lookup`` of 5 VAT ids on the worker's real dependencies (``tasks.runtime``) against
+the bench's stand-ins (Ekuaibao answering in 2 ms) and Redis (database 14, or
+``BENCH_REDIS_URL``, flushed first). The difference over the lookups is the figure: start-up,
+imports and the warm-up cancel out. No Celery and no broker: what is counted is the lookup,
+with its log lines at ``--log-level`` (INFO, the default in production) written to a file.
+Takes about two minutes; valgrind must be on PATH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+def lookups(count: int, warm_up: int, log_level: str) -> None:
+    """The measured process: `warm_up` + `count` lookups, one after another."""
+    import redis
+
+    from bench import run
+    from bench.standins import StandIns, bench_user_ids
+
+    folder = Path(tempfile.mkdtemp(prefix="ekb-instructions-"))
+    standins = StandIns.start(folder / "standins.log", ekuaibao_latency_ms=2, slack_latency_ms=1)
+    try:
+        env = run.app_env(standins, "s" * 32)
+        env.update(
+            EKUAIBAO_RATE_LIMIT=run.RATE_LIMIT,
+            EKUAIBAO_RATE_BURST=run.RATE_BURST,
+            STATE_DIR=str(folder / "state"),
+            CELERY_BROKER_URL=REDIS_URL,
+            LOG_LEVEL=log_level,
+        )
+        os.environ.clear()
+        os.environ.update(env)
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        from tasks import runtime
+        from tasks.contracts import LookupRequest
+        from tasks.lookup.service import handle_lookup
+        from tasks.redact import configure_logging
+
+        logging.basicConfig(filename=folder / "lookups.log")
+        configure_logging(log_level)
+        deps = runtime.deps()
+        users = bench_user_ids(max(1, warm_up))  # each user's locale is read in the warm-up
+        ids = standins.invoice_ids
+        urls = standins.response_urls(warm_up + count)
+        for n in range(warm_up + count):
+            first = (n * 5) % (len(ids) - 5)
+            request = LookupRequest(
+                ids=tuple(ids[first : first + 5]),
+                user_id=users[n % len(users)],
+                team_id="T0SANDBOX",
+                channel_id="C0SANDBOX",
+                response_url=urls[n],
+            )
+            handle_lookup(request, deps, redelivered=False)
+    finally:
+        standins.stop()
+
+
+def counted(count: int, warm_up: int, log_level: str, folder: Path) -> int:
+    """Instructions of one run under callgrind, every thread."""
+    out = folder / f"callgrind.{count}.out"
+    subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            f"--callgrind-out-file={out}",
+            sys.executable,
+            "-m",
+            "bench.instructions",
+            "--child",
+            str(count),
+            "--warm-up",
+            str(warm_up),
+            "--log-level",
+            log_level,
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=(folder / f"valgrind.{count}.log").open("wb"),
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    for line in out.read_text(errors="replace").splitlines():
+        if line.startswith("summary:") or line.startswith("totals:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no totals in {out}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__)
+    parser.add_argument("--lookups", type=int, default=50)
+    parser.add_argument("--warm-up", type=int, default=20)
+    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child is not None:
+        lookups(args.child, args.warm_up, args.log_level)
+        return 0
+    if shutil.which("valgrind") is None:
+        print("valgrind is not on PATH", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="ekb-callgrind-") as tmp:
+        folder = Path(tmp)
+        base = counted(0, args.warm_up, args.log_level, folder)
+        total = counted(args.lookups, args.warm_up, args.log_level, folder)
+    per_lookup = (total - base) / args.lookups
+    print(
+        f"{per_lookup / 1e6:.2f} M instructions a lookup "
+        f"(5 VAT ids, {args.lookups} lookups, log level {args.log_level})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
