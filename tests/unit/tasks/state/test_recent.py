@@ -3,10 +3,8 @@ and the Home texts in both languages."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
-from tasks.slack.home_texts import EN, ZH_TEXTS
 from tasks.state.recent import KEPT, RecentLookup, SQLiteRecent
 
 
@@ -39,16 +37,3 @@ def test_only_the_last_few_are_kept(tmp_path: Path) -> None:
     ]
     count = store._db.execute("SELECT COUNT(*) FROM recent").fetchone()[0]
     assert count == KEPT
-
-
-def test_home_texts_in_both_languages() -> None:
-    for field in dataclasses.fields(EN):
-        en, zh = getattr(EN, field.name), getattr(ZH_TEXTS, field.name)
-        assert en and zh and en != zh, field.name
-        assert sorted(_placeholders(en)) == sorted(_placeholders(zh)), field.name
-
-
-def _placeholders(text: str) -> list[str]:
-    import string
-
-    return [name for _, name, _, _ in string.Formatter().parse(text) if name]
