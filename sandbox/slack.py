@@ -313,6 +313,9 @@ class SlackStandIn:
     def _response_url_post(self, req: HttpRequest) -> HttpResponse:
         key = req.path.rstrip("/").rsplit("/", 1)[-1]
         body, payload_ok = _parse_post_body(req)
+        # Checked before taking the lock: a Block Kit check takes milliseconds, and under the
+        # lock every other post (and every test reading posts) would queue behind it.
+        checked = _check_response_body(body, payload_ok)
         now = self.clock()
         with self._lock:
             state = self._urls.get(key)
@@ -326,7 +329,7 @@ class SlackStandIn:
                 status = self._fail_posts.pop(0)
                 text = "internal_error" if status >= 500 else "sandbox_failure"
             else:
-                status, text = _check_response_body(body, payload_ok)
+                status, text = checked
                 if status == 200:
                     state.uses += 1
             self._posts.append(ResponsePost(key=key, body=body, status=status, at=now))
