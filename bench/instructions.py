@@ -2,15 +2,18 @@
 not move with the machine's load or clock, for telling apart changes of a few per cent.
 
     python -m bench.instructions [--lookups 50] [--warm-up 20] [--log-level INFO]
+                                 [--systems ours,peer]
 
-Runs this module twice under ``valgrind --tool=callgrind`` (every thread of the process is
-counted): once with only the warm-up, once with ``--lookups`` more, each lookup one
-``handle_lookup`` of 5 VAT ids on the worker's real dependencies (``tasks.runtime``) against
-the bench's stand-ins (Ekuaibao answering in 2 ms) and Redis (database 14, or
-``BENCH_REDIS_URL``, flushed first). The difference over the lookups is the figure: start-up,
+For each system, runs this module twice under ``valgrind --tool=callgrind`` (every thread
+of the process is counted): once with only the warm-up, once with ``--lookups`` more,
+against the bench's stand-ins (Ekuaibao answering in 2 ms) and Redis (database 14, or
+``BENCH_REDIS_URL``, flushed first). A lookup of ours is one ``handle_lookup`` of 5 VAT ids
+on the worker's real dependencies (``tasks.runtime``); the peer's is its Celery task's body
+(``bench/peer_app.py``: the same three Ekuaibao calls and a plain-text post), called in
+the process. The difference over the lookups is the figure: start-up,
 imports and the warm-up cancel out. No Celery and no broker: what is counted is the lookup,
 with its log lines at ``--log-level`` (INFO, the default in production) written to a file.
-Takes about two minutes; valgrind must be on PATH.
+About two minutes a system; valgrind must be on PATH.
 """
 
 from __future__ import annotations
@@ -22,17 +25,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
-def lookups(count: int, warm_up: int, log_level: str) -> None:
+def lookups(system: str, count: int, warm_up: int, log_level: str) -> None:
     """The measured process: `warm_up` + `count` lookups, one after another."""
     import redis
 
     from bench import run
-    from bench.standins import StandIns, bench_user_ids
+    from bench.standins import StandIns
 
     folder = Path(tempfile.mkdtemp(prefix="ekb-instructions-"))
     standins = StandIns.start(folder / "standins.log", ekuaibao_latency_ms=2, slack_latency_ms=1)
@@ -48,34 +52,56 @@ def lookups(count: int, warm_up: int, log_level: str) -> None:
         os.environ.clear()
         os.environ.update(env)
         redis.Redis.from_url(REDIS_URL).flushdb()
-        from tasks import runtime
-        from tasks.contracts import LookupRequest
-        from tasks.lookup.service import handle_lookup
-        from tasks.redact import configure_logging
-
         logging.basicConfig(filename=folder / "lookups.log")
-        configure_logging(log_level)
-        deps = runtime.deps()
-        users = bench_user_ids(max(1, warm_up))  # each user's locale is read in the warm-up
+        one = ours(log_level) if system == "ours" else peer()
         ids = standins.invoice_ids
         urls = standins.response_urls(warm_up + count)
         for n in range(warm_up + count):
             first = (n * 5) % (len(ids) - 5)
-            request = LookupRequest(
-                ids=tuple(ids[first : first + 5]),
-                user_id=users[n % len(users)],
-                team_id="T0SANDBOX",
-                channel_id="C0SANDBOX",
-                response_url=urls[n],
-            )
-            handle_lookup(request, deps, redelivered=False)
+            one(n, list(ids[first : first + 5]), urls[n])
     finally:
         standins.stop()
 
 
-def counted(count: int, warm_up: int, log_level: str, folder: Path) -> int:
+def ours(log_level: str) -> Callable[[int, list[str], str], None]:
+    """One `handle_lookup` on the worker's real dependencies; each user's locale is read in
+    the warm-up, as a warm worker has it."""
+    from bench.standins import bench_user_ids
+    from tasks import runtime
+    from tasks.contracts import LookupRequest
+    from tasks.lookup.service import handle_lookup
+    from tasks.redact import configure_logging
+
+    configure_logging(log_level)
+    deps = runtime.deps()
+    users = bench_user_ids(20)
+
+    def one(n: int, ids: list[str], response_url: str) -> None:
+        request = LookupRequest(
+            ids=tuple(ids),
+            user_id=users[n % len(users)],
+            team_id="T0SANDBOX",
+            channel_id="C0SANDBOX",
+            response_url=response_url,
+        )
+        handle_lookup(request, deps, redelivered=False)
+
+    return one
+
+
+def peer() -> Callable[[int, list[str], str], None]:
+    """The peer's Celery task body (`bench/peer_app.py`), called in this process."""
+    from bench import peer_app
+
+    def one(n: int, ids: list[str], response_url: str) -> None:
+        peer_app.lookup.run(ids, response_url)
+
+    return one
+
+
+def counted(system: str, count: int, warm_up: int, log_level: str, folder: Path) -> int:
     """Instructions of one run under callgrind, every thread."""
-    out = folder / f"callgrind.{count}.out"
+    out = folder / f"callgrind.{system}.{count}.out"
     subprocess.run(
         [
             "valgrind",
@@ -86,6 +112,8 @@ def counted(count: int, warm_up: int, log_level: str, folder: Path) -> int:
             "bench.instructions",
             "--child",
             str(count),
+            "--system",
+            system,
             "--warm-up",
             str(warm_up),
             "--log-level",
@@ -93,7 +121,7 @@ def counted(count: int, warm_up: int, log_level: str, folder: Path) -> int:
         ],
         check=True,
         stdout=subprocess.DEVNULL,
-        stderr=(folder / f"valgrind.{count}.log").open("wb"),
+        stderr=(folder / f"valgrind.{system}.{count}.log").open("wb"),
         cwd=Path(__file__).resolve().parents[1],
     )
     for line in out.read_text(errors="replace").splitlines():
@@ -107,23 +135,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lookups", type=int, default=50)
     parser.add_argument("--warm-up", type=int, default=20)
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--systems", default="ours,peer", help="ours, peer or both")
+    parser.add_argument("--system", default="ours", help=argparse.SUPPRESS)
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is not None:
-        lookups(args.child, args.warm_up, args.log_level)
+        lookups(args.system, args.child, args.warm_up, args.log_level)
         return 0
     if shutil.which("valgrind") is None:
         print("valgrind is not on PATH", file=sys.stderr)
         return 2
+    figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="ekb-callgrind-") as tmp:
         folder = Path(tmp)
-        base = counted(0, args.warm_up, args.log_level, folder)
-        total = counted(args.lookups, args.warm_up, args.log_level, folder)
-    per_lookup = (total - base) / args.lookups
-    print(
-        f"{per_lookup / 1e6:.2f} M instructions a lookup "
-        f"(5 VAT ids, {args.lookups} lookups, log level {args.log_level})"
-    )
+        for system in args.systems.split(","):
+            base = counted(system, 0, args.warm_up, args.log_level, folder)
+            total = counted(system, args.lookups, args.warm_up, args.log_level, folder)
+            figures[system] = (total - base) / args.lookups
+            print(
+                f"{system}: {figures[system] / 1e6:.2f} M instructions a lookup "
+                f"(5 VAT ids, {args.lookups} lookups, log level {args.log_level})",
+                flush=True,
+            )
+    if "ours" in figures and "peer" in figures:
+        print(f"ours ÷ peer: {figures['ours'] / figures['peer']:.2f}")
     return 0
 
 
