@@ -34,6 +34,7 @@ from tasks.ekuaibao.budget import (
 from tasks.ekuaibao.budget_store import KEEP_S
 from tasks.ekuaibao.line import Caller, Grant
 from tasks.ekuaibao.redis_lua import lua_number, lua_source
+from tasks.shared_redis import shared_redis
 
 T = TypeVar("T")
 #: Another process wrote between our read and our write this many times in a row: give up
@@ -64,9 +65,7 @@ class RedisState:
     def __init__(
         self, redis_url: str, prefix: str, clock: Callable[[], float] | None = None
     ) -> None:
-        import redis
-
-        self._redis = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self._redis = shared_redis(redis_url)
         self._prefix = prefix
         self._clock = clock
         self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]

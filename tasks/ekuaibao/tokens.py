@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from tasks.shared_redis import shared_redis
+
 
 @dataclass(frozen=True)
 class AccessToken:
@@ -106,9 +108,7 @@ class RedisTokenStore:
     """For Redis brokers: every worker on every host shares the token."""
 
     def __init__(self, redis_url: str, key: str) -> None:
-        import redis
-
-        self._redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+        self._redis = shared_redis(redis_url)
         self._key = f"invoicebot:ekuaibao-token:{key}"
 
     def load(self) -> AccessToken | None:

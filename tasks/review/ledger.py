@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
+from tasks.shared_redis import shared_redis
 from tasks.sqlite import open_shared
 
 #: A decision is remembered this long (a report rarely comes back to one node sooner).
@@ -33,9 +34,7 @@ class Ledger(Protocol):
 
 class RedisLedger:
     def __init__(self, redis_url: str) -> None:
-        import redis
-
-        self._redis = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self._redis = shared_redis(redis_url)
 
     @staticmethod
     def _key(key: str) -> str:

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
+from tasks.shared_redis import shared_redis
 from tasks.sqlite import open_shared
 
 #: A card is kept in mind this long: reports rarely wait longer for one approver.
@@ -35,9 +36,7 @@ class Cards(Protocol):
 
 class RedisCards:
     def __init__(self, redis_url: str) -> None:
-        import redis
-
-        self._redis = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self._redis = shared_redis(redis_url)
 
     @staticmethod
     def _key(flow_id: str) -> str:

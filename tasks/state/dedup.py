@@ -14,6 +14,7 @@ from typing import Protocol
 
 import redis.exceptions
 
+from tasks.shared_redis import shared_redis
 from tasks.sqlite import open_shared
 
 #: The shared state store is away (restarting, failing over, locked), not the lookup broken:
@@ -35,9 +36,7 @@ class Dedup(Protocol):
 
 class RedisDedup:
     def __init__(self, redis_url: str) -> None:
-        import redis
-
-        self._redis = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self._redis = shared_redis(redis_url)
 
     def first(self, key: str, ttl_s: float = DEFAULT_TTL_S) -> bool:
         ttl_ms = max(1, round(ttl_s * 1000))
@@ -94,9 +93,7 @@ return false
 
 class RedisLedger:
     def __init__(self, redis_url: str) -> None:
-        import redis
-
-        self._redis = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self._redis = shared_redis(redis_url)
         self._claim = self._redis.register_script(_CLAIM)
 
     def _key(self, key: str) -> str:

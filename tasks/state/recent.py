@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
+from tasks.shared_redis import shared_redis
 from tasks.sqlite import open_shared
 
 #: A lookup is remembered this long.
@@ -74,9 +75,7 @@ class RecentLookups(Protocol):
 
 class RedisRecent:
     def __init__(self, redis_url: str) -> None:
-        import redis
-
-        self._redis = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self._redis = shared_redis(redis_url)
 
     @staticmethod
     def _key(team_id: str, user_id: str) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from tasks.ekuaibao.masters import ReportInvoiceRef
+from tasks.shared_redis import shared_redis
 from tasks.sqlite import open_shared
 
 #: Long enough for a review session (a response_url lives 30 minutes).
@@ -58,9 +59,7 @@ class RedisReportCache:
     """Shared by every worker, so a refresh is fast whichever worker takes it."""
 
     def __init__(self, redis_url: str, tenant: str) -> None:
-        import redis
-
-        self._redis = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self._redis = shared_redis(redis_url)
         self._prefix = f"invoicebot:report:{tenant}:"
 
     def get(self, report: str) -> list[ReportInvoiceRef] | None:

@@ -1,0 +1,41 @@
+"""Every store of a process talks to one Redis through one client (one connection pool)."""
+
+from typing import Any
+
+import pytest
+
+from tasks.ekuaibao import budget_redis, tokens
+from tasks.review import ledger, store
+from tasks.shared_redis import TIMEOUT_S, shared_redis
+from tasks.state import dedup, recent, report_cache
+
+URL = "redis://127.0.0.1:1/9"
+
+
+def test_one_client_per_url() -> None:
+    client = shared_redis(URL)
+    assert shared_redis(URL) is client
+    assert shared_redis("redis://127.0.0.1:1/8") is not client
+    kwargs = client.connection_pool.connection_kwargs
+    assert kwargs["socket_timeout"] == kwargs["socket_connect_timeout"] == TIMEOUT_S
+
+
+def test_every_redis_store_takes_the_shared_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+
+    def recording(url: str) -> Any:
+        asked.append(url)
+        return shared_redis(url)
+
+    modules = (budget_redis, tokens, ledger, store, dedup, recent, report_cache)
+    for module in modules:
+        monkeypatch.setattr(module, "shared_redis", recording)
+    dedup.RedisDedup(URL)
+    dedup.RedisLedger(URL)
+    recent.RedisRecent(URL)
+    tokens.RedisTokenStore(URL, "k")
+    report_cache.RedisReportCache(URL, "tenant")
+    budget_redis.RedisState(URL, "p")
+    ledger.RedisLedger(URL)
+    store.RedisCards(URL)
+    assert asked == [URL] * 8
