@@ -14,7 +14,12 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from tasks.ekuaibao.client import EkuaibaoClient
+from tasks.ekuaibao.client import (
+    APPROVE_STATES_PATH,
+    FLOW_DETAILS_PATH,
+    STAFF_IDS_PATH,
+    EkuaibaoClient,
+)
 from tasks.ekuaibao.errors import BadRequest, Unavailable
 from tasks.ekuaibao.models import MalformedPayload
 from tasks.ekuaibao.review_models import (
@@ -28,10 +33,6 @@ from tasks.ekuaibao.review_models import (
     parse_stages,
 )
 
-FLOW_DETAILS_PATH = "/api/openapi/v1.1/flowDetails"
-#: Brackets percent-encoded, as the client's participants call sends them.
-APPROVE_STATES_PATH = "/api/openapi/v2/approveStates/%5B{ids}%5D"
-STAFF_IDS_PATH = "/api/openapi/v1/staffs/getStaffIds"
 #: `$` is literal (REVIEW-API §1): `…/byFlowId/$<staffId>`.
 PENDING_PATH = "/api/openapi/v1.1/docs/byFlowId/${staff_id}"
 BACKLOG_COUNT_PATH = "/api/openapi/v1.1/staffs/getBacklogCount/$id"
@@ -104,7 +105,7 @@ class ReviewApi:
         ids = [_safe(i, "flow id") for i in dict.fromkeys(flow_ids)]
         found: dict[str, Stage] = {}
         for start in range(0, len(ids), 50):
-            path = APPROVE_STATES_PATH.format(ids=",".join(ids[start : start + 50]))
+            path = APPROVE_STATES_PATH.format(flow_ids=",".join(ids[start : start + 50]))
             found.update(self._parsed(parse_stages, self._client.get(path, {})))
         return found
 

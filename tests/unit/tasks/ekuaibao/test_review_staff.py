@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from tasks.ekuaibao.client import EkuaibaoClient
-from tasks.ekuaibao.review import STAFF_IDS_PATH, ReviewApi
+from tasks.ekuaibao.client import STAFF_IDS_PATH, EkuaibaoClient
+from tasks.ekuaibao.review import ReviewApi
 from tests.fakes import Clock
 
 ANN = {"id": "corp:ANN", "name": "Ann", "email": "ann@example.com", "active": True}
