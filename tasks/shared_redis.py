@@ -1,9 +1,9 @@
 """One Redis client, so one connection pool, per process and URL, shared by every store.
 
-Each store (reply ledger, dedup, in-flight, budget, id memory, recent lookups, token,
-review cards and decisions) used to build its own client: a worker process held eight
-pools to the same server, each opening its own connections. redis-py's pool is safe to
-share between threads and green threads, and rebuilds itself in a forked child.
+Every store (reply ledger, dedup, in-flight, budget, id memory, recent lookups, token,
+review cards and decisions) takes its client here, so a process holds one pool to a server
+rather than one per store. redis-py's pool is safe to share between threads and green
+threads, and rebuilds itself in a forked child.
 """
 
 from __future__ import annotations
