@@ -232,9 +232,12 @@ class AsyncFront:
                     headers[name.strip()] = value.strip()
                 length = int(headers.get("Content-Length") or 0)
                 body = await reader.readexactly(length) if length > 0 else b""
+                received_at = time.time()  # the sandbox's clock
                 parts = urlsplit(target)
                 query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-                request = HttpRequest(method, parts.path, unquote(parts.path), query, headers, body)
+                request = HttpRequest(
+                    method, parts.path, unquote(parts.path), query, headers, body, received_at
+                )
                 try:
                     response = self._app(request)
                 except Exception as exc:  # a stand-in bug must be a loud 500, not a hang

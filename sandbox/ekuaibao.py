@@ -173,6 +173,9 @@ class HttpRequest:
     query: dict[str, str]  # last value wins
     headers: Message
     body: bytes
+    #: When the whole request had arrived, by the server's clock: what a stand-in records as
+    #: "arrived", before its own checks of the body (they are not the sender's time).
+    received_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -253,6 +256,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
+        received_at = self.server.clock()
         parts = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         request = HttpRequest(
@@ -262,6 +266,7 @@ class _Handler(BaseHTTPRequestHandler):
             query=query,
             headers=self.headers,
             body=body,
+            received_at=received_at,
         )
         try:
             response = self.server.app(request)

@@ -316,7 +316,7 @@ class SlackStandIn:
         # Checked before taking the lock: a Block Kit check takes milliseconds, and under the
         # lock every other post (and every test reading posts) would queue behind it.
         checked = _check_response_body(body, payload_ok)
-        now = self.clock()
+        now = self.clock() if req.received_at is None else req.received_at
         with self._lock:
             state = self._urls.get(key)
             if state is None or not req.path.startswith(f"/commands/{TEAM_ID}/"):
