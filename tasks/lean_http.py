@@ -21,7 +21,7 @@ from typing import Any
 
 import httpcore
 import httpx
-import orjson
+import msgspec
 
 _JSON = {"Content-Type": "application/json"}
 #: How often a connection pool asks all its idle connections whether they have expired.
@@ -96,7 +96,7 @@ def build_request(
     headers = client.headers
     if json_body is not None:
         try:
-            content = orjson.dumps(json_body)
+            content = msgspec.json.encode(json_body)
         except TypeError:
             content = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
         headers = httpx.Headers(client.headers)

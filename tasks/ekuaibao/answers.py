@@ -14,6 +14,7 @@ import httpx
 
 from tasks.ekuaibao import budget
 from tasks.ekuaibao.errors import BadRequest, BudgetSpent, RateLimited, Transient, Unavailable
+from tasks.ekuaibao.json_answers import Decode, whole
 
 #: 5xx answers worth repeating; others (501, 505…) will not change by asking again.
 _TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
@@ -24,8 +25,9 @@ class Forbidden(Exception):
     (`tasks.ekuaibao.session` renews the token on it)."""
 
 
-def answer_once(path: str, request: Callable[[], httpx.Response]) -> Any:
-    """Run one HTTP request and map its outcome: the one error map for every call."""
+def answer_once(path: str, request: Callable[[], httpx.Response], decode: Decode = whole) -> Any:
+    """Run one HTTP request and map its outcome: the one error map for every call. A 200's
+    body is read by `decode`."""
     try:
         response = request()
     except budget.RateLimited as exc:  # our own budget: not Ekuaibao's fault
@@ -50,7 +52,7 @@ def answer_once(path: str, request: Callable[[], httpx.Response]) -> Any:
     if status != 200:
         raise Unavailable(f"Ekuaibao answered HTTP {status} on {path}")
     try:
-        return response.json()
+        return decode(response.content)
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise Unavailable(f"Ekuaibao sent an answer that is not JSON on {path}") from None
 

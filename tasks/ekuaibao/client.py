@@ -28,6 +28,7 @@ from tasks.ekuaibao.flows import (
     parse_staff_by_email,
     unique_emails,
 )
+from tasks.ekuaibao.json_answers import item_records
 from tasks.ekuaibao.masters import InvoiceMaster, ReportInvoiceRef, parse_report_invoices
 from tasks.ekuaibao.models import Attachment, LineItem, MalformedPayload
 from tasks.ekuaibao.session import Credentials, Session
@@ -70,7 +71,7 @@ class EkuaibaoClient(Session):
     def line_items(self, invoice_ids: Sequence[str]) -> list[LineItem]:
         items: list[LineItem] = []
         for chunk in _chunks(invoice_ids):
-            body = self._call(DETAIL_BATCH_PATH, {"invoiceIds": list(chunk)})
+            body = self._call(DETAIL_BATCH_PATH, {"invoiceIds": list(chunk)}, item_records)
             for raw in _items(body):
                 items.append(_parse(LineItem.from_api, raw))
         return items
@@ -98,7 +99,7 @@ class EkuaibaoClient(Session):
         parse = functools.partial(InvoiceMaster.from_api, object_id)
         found: list[InvoiceMaster] = []
         for chunk in _chunks(list(dict.fromkeys(invoice_ids))):
-            body = self._call(path, {"ids": list(chunk)})
+            body = self._call(path, {"ids": list(chunk)}, item_records)
             found.extend(_parse(parse, raw) for raw in _items(body))
         return found
 

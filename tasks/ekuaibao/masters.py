@@ -170,8 +170,8 @@ class InvoiceMaster(BaseModel):
     unreadable: tuple[str, ...] = ()
 
     @classmethod
-    def from_api(cls, object_id: str, raw: dict[str, Any]) -> InvoiceMaster:
-        if not isinstance(raw, dict):
+    def from_api(cls, object_id: str, raw: Mapping[str, Any]) -> InvoiceMaster:
+        if not isinstance(raw, Mapping):
             raise MalformedPayload("invoice master is not an object")
         invoice_id = raw.get("id")
         if not isinstance(invoice_id, str) or not invoice_id:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, TypeVar
 
@@ -84,7 +84,7 @@ class FieldReader:
             return None
 
 
-def _text(raw: dict[str, Any], key: str) -> str | None:
+def _text(raw: Mapping[str, Any], key: str) -> str | None:
     value = raw.get(key)
     if value is None:
         return None
@@ -110,8 +110,8 @@ class LineItem(BaseModel):
     unreadable: tuple[str, ...] = ()
 
     @classmethod
-    def from_api(cls, raw: dict[str, Any]) -> LineItem:
-        if not isinstance(raw, dict) or not isinstance(raw.get("masterId"), str):
+    def from_api(cls, raw: Mapping[str, Any]) -> LineItem:
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("masterId"), str):
             raise MalformedPayload("line item without masterId")
         reader = FieldReader()
         quantity_text = _text(raw, _LINE + "数量")
@@ -179,8 +179,8 @@ class Attachment(BaseModel):
     expires_at: int
 
     @classmethod
-    def from_api(cls, raw: dict[str, Any], fetched_at: float | None = None) -> Attachment:
-        if not isinstance(raw, dict):
+    def from_api(cls, raw: Mapping[str, Any], fetched_at: float | None = None) -> Attachment:
+        if not isinstance(raw, Mapping):
             raise MalformedPayload("attachment is not an object")
         invoice_id, url = raw.get("id"), raw.get("url")
         if not isinstance(invoice_id, str) or not isinstance(url, str) or not url:

@@ -20,6 +20,7 @@ import httpx
 from tasks import lean_http
 from tasks.ekuaibao.answers import Forbidden, answer_once
 from tasks.ekuaibao.errors import CredentialsRejected, RateLimited, Transient, Unavailable
+from tasks.ekuaibao.json_answers import Decode, whole
 from tasks.ekuaibao.tokens import AccessToken, TokenStore
 
 log = logging.getLogger(__name__)
@@ -179,9 +180,10 @@ class Session:
             raise Unavailable("Ekuaibao's token answer had no value")
         return value
 
-    def _call(self, path: str, body: dict[str, Any]) -> Any:
-        """A POST API call with the shared token (see `_authorized`)."""
-        return self._authorized(path, lambda token: self._send(path, token, body))
+    def _call(self, path: str, body: dict[str, Any], decode: Decode = whole) -> Any:
+        """A POST API call with the shared token (see `_authorized`), its answer read by
+        `decode`."""
+        return self._authorized(path, lambda token: self._send(path, token, body, decode))
 
     def _call_get(self, path: str, query: dict[str, str]) -> Any:
         """A GET API call with the shared token (see `_authorized`); query before the token."""
@@ -220,23 +222,29 @@ class Session:
 
     # -- HTTP and the error map ----------------------------------------------------------
 
-    def _send(self, path: str, access_token: str | None, body: dict[str, Any]) -> Any:
+    def _send(
+        self, path: str, access_token: str | None, body: dict[str, Any], decode: Decode = whole
+    ) -> Any:
         params = {"accessToken": access_token} if access_token else None
         return self._answer(
-            path, lambda: lean_http.send(self._http, "POST", path, params=params, json_body=body)
+            path,
+            lambda: lean_http.send(self._http, "POST", path, params=params, json_body=body),
+            decode,
         )
 
     def _send_get(self, path: str, access_token: str, query: dict[str, str]) -> Any:
         params = {**query, "accessToken": access_token}
         return self._answer(path, lambda: lean_http.send(self._http, "GET", path, params=params))
 
-    def _answer(self, path: str, request: Callable[[], httpx.Response]) -> Any:
+    def _answer(
+        self, path: str, request: Callable[[], httpx.Response], decode: Decode = whole
+    ) -> Any:
         """Run one HTTP request, repeating it after a transient failure while the repeat
         can still help (`repeat_in`); the lookup's own (long) backoff starts only after."""
         first_failed: float | None = None
         for attempt in range(CALL_TRIES_MAX):
             try:
-                return answer_once(path, request)
+                return answer_once(path, request, decode)
             except Transient as exc:
                 now = self._clock()
                 first_failed = now if first_failed is None else first_failed

@@ -115,14 +115,16 @@ def test_the_benchmark_times_three_ways_of_sending_the_same_request() -> None:
 
 
 def test_bodies_are_the_bytes_the_standard_encoder_gives() -> None:
-    """The fast encoder for the usual body, the standard one for what it refuses (an
-    integer past 64 bits): either way the same compact UTF-8 JSON."""
+    """The fast encoder for the usual body (integers past 64 bits included), the standard
+    one for what it refuses (keys that are not text or numbers): either way the same
+    compact UTF-8 JSON."""
     http = client(recorder([]))
     usual = {
         "blocks": [{"text": '发票 *x* \n\t\u2028 😀 \\ " /', "n": -1, "f": 0.1, "t": (1, True)}]
     }
     huge = {"n": 2**70, "text": "金额"}
-    for body in (usual, huge):
+    odd_keys = {True: "是", None: 0}
+    for body in (usual, huge, odd_keys):
         request = lean_http.build_request(http, "POST", "/api/x", json_body=body)
         expected = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         assert request.content == expected
