@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
+from tasks.contracts import DecisionRef
 from tasks.ekuaibao.review_models import Flow
-from tasks.review.decide_deps import DecideDeps
+from tasks.review.decide_deps import Licence
 from tasks.slack.blocks import Block, Message
 from tasks.slack.decide_texts import DecideTexts, decide_texts_for
 
@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def _value(flow: Flow) -> str:
-    return json.dumps({"f": flow.flow_id, "n": flow.node_id}, separators=(",", ":"))
+    return DecisionRef(flow.flow_id, flow.node_id).encode()
 
 
 def buttons(flow: Flow, staff_id: str, texts: DecideTexts) -> list[Block]:
@@ -45,10 +45,10 @@ def buttons(flow: Flow, staff_id: str, texts: DecideTexts) -> list[Block]:
 
 
 def with_buttons(
-    deps: DecideDeps | None, message: Message, flow: Flow, staff_id: str, language: str | None
+    licence: Licence, message: Message, flow: Flow, staff_id: str, language: str | None
 ) -> Message:
     """The review card, plus the decision buttons when deciding here is on and licensed."""
-    if deps is None or not deps.active:
+    if not licence.active:
         return message
     extra = buttons(flow, staff_id, decide_texts_for(language))
     if not extra:

@@ -39,24 +39,20 @@ class Wait(Exception):
 
 
 @dataclass
-class DecideDeps:
-    review: ReviewDeps
+class Licence:
+    """Whether deciding in Slack is on here, and licensed by the tenant's charge powers
+    (read at start-up, then hourly; a failed read is asked again next time)."""
+
     api: DecideApi
-    ledger: Ledger
     enabled: bool
-    interval_s: float
-    #: What decision tasks must be signed with (Settings.decision_key); None: none pass.
-    key: bytes | None = None
-    tenant: str = "tenant"
     clock: Callable[[], float] = time.time
-    sleep: Callable[[float], None] = time.sleep
-    _license: tuple[float, License] | None = field(default=None, repr=False)
+    _known: tuple[float, License] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def license(self) -> License:
         with self._lock:
-            if self._license and self.clock() - self._license[0] < LICENSE_TTL_S:
-                return self._license[1]
+            if self._known and self.clock() - self._known[0] < LICENSE_TTL_S:
+                return self._known[1]
         try:
             found = self.api.license()
         except EkuaibaoError as exc:
@@ -64,7 +60,7 @@ class DecideDeps:
             log.warning("could not read Ekuaibao's charge powers: %s", exc)
             return found  # not cached: asked again next time
         with self._lock:
-            self._license = (self.clock(), found)
+            self._known = (self.clock(), found)
         if not found.licensed:
             log.warning("deciding in Slack is unavailable: %s", found.why)
         return found
@@ -72,3 +68,17 @@ class DecideDeps:
     @property
     def active(self) -> bool:
         return self.enabled and self.license().licensed
+
+
+@dataclass
+class DecideDeps:
+    review: ReviewDeps
+    api: DecideApi
+    ledger: Ledger
+    licence: Licence
+    interval_s: float
+    #: What decision tasks must be signed with (Settings.decision_key); None: none pass.
+    key: bytes | None = None
+    tenant: str = "tenant"
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep

@@ -8,9 +8,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from tasks.contracts import Decision
+from tasks.contracts import SAFE_ID, Decision
 from tasks.ekuaibao.decide import Report
-from tasks.ekuaibao.review import SAFE_ID
 from tasks.ekuaibao.review_models import FlowGone, Stage
 from tasks.review.acting import acting_staff
 from tasks.review.decide_deps import ACTIONS, DecideDeps
@@ -47,7 +46,7 @@ def guard(deps: DecideDeps, decision: Decision, texts: DecideTexts) -> Checked:
     if not decision.signed_by(deps.key):  # first: an unsigned task was not the bot's
         why = "no decision key" if not deps.key else "unsigned" if not decision.signature else ""
         raise Refused(texts.not_verified.format(code=escape(code)), why or "bad signature")
-    if not deps.active:
+    if not deps.licence.active:
         raise Refused(texts.switched_off, "off or not licensed")
     if not SAFE_ID.fullmatch(decision.flow_id) or (
         decision.node_id and not SAFE_ID.fullmatch(decision.node_id)

@@ -3,59 +3,23 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from celery import Task
 from pydantic import ValidationError
 
-from tasks import runtime
 from tasks.celery_app import app
 from tasks.contracts import REVIEW_ASK_TASK, REVIEW_EVENT_TASK, ReviewAsk, ReviewEvent
 from tasks.ekuaibao.budget import waiting_as
 from tasks.ekuaibao.errors import EkuaibaoError, Unavailable
-from tasks.ekuaibao.review import ReviewApi
 from tasks.review.asks import handle_ask
-from tasks.review.deps import ReviewDeps
+from tasks.review.assembly import review_deps
 from tasks.review.home import publish_home
 from tasks.review.service import handle_event
-from tasks.review.store import make_cards
-from tasks.settings import load_settings
-from tasks.slack.client import slack_client
-from tasks.state.dedup import make_dedup
 
 log = logging.getLogger(__name__)
-_lock = threading.Lock()
-_deps: tuple[int, ReviewDeps] | None = None
 #: Ekuaibao failing: an event is tried again after 5, 10, 20 and 40 s, then dropped (logged).
 EVENT_RETRIES = 4
-
-
-def review_deps() -> ReviewDeps:
-    """Built once per process, over the lookup's own client, budget and thread pool."""
-    global _deps
-    lookup = runtime.deps()
-    with _lock:
-        if _deps is None or _deps[0] != id(lookup):
-            settings = load_settings(require=("ekuaibao_app_key", "ekuaibao_app_security"))
-            slack = slack_client(settings)
-            if slack is None:
-                raise RuntimeError("SLACK_BOT_TOKEN is required to send review cards")
-            _deps = (
-                id(lookup),
-                ReviewDeps(
-                    api=ReviewApi(lookup.client),
-                    lookup=lookup,
-                    slack=slack,
-                    cards=make_cards(settings.redis_url, settings.state_dir),
-                    dedup=make_dedup(settings.redis_url, settings.state_dir),
-                    notify_submitters=settings.notify_submitters,
-                ),
-            )
-            from tasks.review.decide_tasks import attach
-
-            attach(_deps[1], settings)
-        return _deps[1]
 
 
 @app.task(

@@ -26,7 +26,7 @@ from tasks.contracts import Decision
 from tasks.ekuaibao.decide import License, Report, parse_logs
 from tasks.ekuaibao.review_models import FlowGone, Staff, Stage, parse_flow
 from tasks.review.decide import decide
-from tasks.review.decide_deps import DecideDeps
+from tasks.review.decide_deps import DecideDeps, Licence
 from tasks.review.decide_guard import Checked, Refused, guard
 from tasks.review.ledger import make_ledger
 from tasks.settings import Settings
@@ -178,11 +178,12 @@ class World:
             ),
             submit=lambda fn, *args: _done(fn(*args)),
         )
+        api = _Api(self)
         return DecideDeps(
             review=review,  # type: ignore[arg-type]
-            api=_Api(self),  # type: ignore[arg-type]
+            api=api,  # type: ignore[arg-type]
             ledger=None,  # type: ignore[arg-type]
-            enabled=self.enabled,
+            licence=Licence(api, enabled=self.enabled),  # type: ignore[arg-type]
             interval_s=1.0,
             key=self.key,
         )
