@@ -10,7 +10,6 @@ each decision when it queues it (`bot.enqueue`).
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import Any
@@ -21,12 +20,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot.enqueue import EnqueueFailed
 from bot.wiring import Wiring, wiring_of
-from tasks.contracts import VERSION_PATTERN, Decision, DecisionWhat
+from tasks.contracts import SAFE_ID, Decision, DecisionRef, DecisionWhat
 from tasks.slack.decide_views import loading_view
 
 log = logging.getLogger(__name__)
-_ID = re.compile(r"[A-Za-z0-9_$:-]{1,80}")
-_VERSION = re.compile(VERSION_PATTERN)
 _WHAT: dict[str, DecisionWhat] = {
     "decide_approve": "approve",
     "decide_reject": "reject",
@@ -35,25 +32,8 @@ _WHAT: dict[str, DecisionWhat] = {
 
 
 def _ids(raw: Any) -> tuple[str, str] | None:
-    bound = _bound(raw)
-    return bound[:2] if bound is not None else None
-
-
-def _bound(raw: Any) -> tuple[str, str, str] | None:
-    """(flow, node, version) from a button value or a modal's metadata; version "" if none."""
-    try:
-        value = json.loads(raw or "")
-    except (TypeError, ValueError):
-        return None
-    if not isinstance(value, dict):
-        return None
-    flow, node = str(value.get("f") or ""), str(value.get("n") or "")
-    version = str(value.get("v") or "")
-    if not _ID.fullmatch(flow) or (node and not _ID.fullmatch(node)):
-        return None
-    if version and not _VERSION.fullmatch(version):
-        return None
-    return flow, node, version
+    ref = DecisionRef.decode(raw)
+    return (ref.flow_id, ref.node_id) if ref is not None else None
 
 
 def _text(values: dict[str, Any], block: str) -> str:
@@ -138,7 +118,7 @@ def decide_submitted(
 
     user = str((body.get("user") or {}).get("id", ""))
     what = _WHAT.get(str(view.get("callback_id") or ""))
-    ids = _bound(view.get("private_metadata"))
+    ids = DecisionRef.decode(view.get("private_metadata"))
     language = wiring.language.for_user(user)
     texts = decide_texts_for(language)
     if what is None or ids is None:
@@ -154,7 +134,7 @@ def decide_submitted(
             ack(response_action="errors", errors={"reason": texts.reason_required})
             return
         target = _picked(values, "reject_to")
-        reject_to = target if target != "submitter" and _ID.fullmatch(target) else ""
+        reject_to = target if target != "submitter" and SAFE_ID.fullmatch(target) else ""
         method = "TO_REJECTOR" if _picked(values, "resubmit") == "TO_REJECTOR" else method
     elif what == "ask":
         comment = _text(values, "question")
@@ -168,9 +148,9 @@ def decide_submitted(
                 what=what,
                 user_id=user,
                 team_id=str((body.get("team") or {}).get("id", "")),
-                flow_id=ids[0],
-                node_id=ids[1],
-                version=ids[2],
+                flow_id=ids.flow_id,
+                node_id=ids.node_id,
+                version=ids.version,
                 comment=comment,
                 reject_to=reject_to,
                 resubmit_method="TO_REJECTOR" if method == "TO_REJECTOR" else "FROM_START",

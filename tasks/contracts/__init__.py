@@ -7,10 +7,16 @@ from tasks.contracts.decision import (
     DECIDE_TASK as DECIDE_TASK,
 )
 from tasks.contracts.decision import (
+    SAFE_ID as SAFE_ID,
+)
+from tasks.contracts.decision import (
     VERSION_PATTERN as VERSION_PATTERN,
 )
 from tasks.contracts.decision import (
     Decision as Decision,
+)
+from tasks.contracts.decision import (
+    DecisionRef as DecisionRef,
 )
 from tasks.contracts.decision import (
     DecisionStep as DecisionStep,

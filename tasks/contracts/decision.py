@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -23,6 +25,47 @@ DecisionWhat = Literal["approve", "reject", "ask"]
 
 #: What the modal showed (`updateTime|amount|invoices`): a decision approves that, or nothing.
 VERSION_PATTERN = r"[0-9A-Za-z.+\-]{1,20}\|[0-9A-Za-z.+\-]{1,40}\|[0-9]{1,5}"
+_VERSION = re.compile(VERSION_PATTERN)
+#: Ids that go into a path: letters, digits and `_ - $ :` only (no `/`, `?`, `..`).
+SAFE_ID = re.compile(r"[A-Za-z0-9_$:-]{1,80}")
+#: Far above any value `DecisionRef.encode` writes; anything longer is not ours.
+_MAX_REF = 400
+
+
+@dataclass(frozen=True)
+class DecisionRef:
+    """What a decision button's value and a decide modal's `private_metadata` carry: the
+    report, its node and (once the modal is filled) the version it showed. The worker
+    writes them, the bot reads them back, and nothing else in them is trusted."""
+
+    flow_id: str
+    node_id: str = ""
+    version: str = ""
+
+    def encode(self) -> str:
+        fields = {"f": self.flow_id, "n": self.node_id}
+        if self.version:
+            fields["v"] = self.version
+        return json.dumps(fields, separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, raw: Any) -> DecisionRef | None:
+        """None for anything `encode` would not have written (after a length cap)."""
+        if not isinstance(raw, str) or len(raw) > _MAX_REF:
+            return None
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            return None
+        if not isinstance(value, dict):
+            return None
+        flow, node = str(value.get("f") or ""), str(value.get("n") or "")
+        version = str(value.get("v") or "")
+        if not SAFE_ID.fullmatch(flow) or (node and not SAFE_ID.fullmatch(node)):
+            return None
+        if version and not _VERSION.fullmatch(version):
+            return None
+        return cls(flow, node, version)
 
 
 class Decision(BaseModel):

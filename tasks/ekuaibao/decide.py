@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tasks.contracts import SAFE_ID
 from tasks.ekuaibao.client import FLOW_DETAILS_PATH, EkuaibaoClient
 from tasks.ekuaibao.errors import BadRequest, Unavailable
 from tasks.ekuaibao.models import MalformedPayload
-from tasks.ekuaibao.review import SAFE_ID
 from tasks.ekuaibao.review_models import Flow, FlowGone, Stage, parse_flow
 
 SUBMIT_PATH = "/api/openapi/v1/backlog/data/%5B{ids}%5D"

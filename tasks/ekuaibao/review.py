@@ -8,12 +8,12 @@ them.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from tasks.contracts import SAFE_ID
 from tasks.ekuaibao.client import (
     APPROVE_STATES_PATH,
     FLOW_DETAILS_PATH,
@@ -39,8 +39,6 @@ BACKLOG_COUNT_PATH = "/api/openapi/v1.1/staffs/getBacklogCount/$id"
 DEPARTMENT_PATH = "/api/openapi/v1/departments/${id}"
 SPECIFICATION_PATH = "/api/openapi/v1/specifications/${id}"
 PROVISIONAL_PATH = "/api/openapi/v1.1/provisional/getProvisionalAuth"
-#: Ids that go into a path: letters, digits and `_ - $ :` only (no `/`, `?`, `..`).
-SAFE_ID = re.compile(r"[A-Za-z0-9_$:-]{1,80}")
 NAMES_TTL_S = 24 * 3600
 #: A deep link lives this long unless opened (then it is used up: authType CODE).
 DEEP_LINK_S = 600

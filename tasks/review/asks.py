@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from tasks.contracts import ReviewAsk
-from tasks.ekuaibao.review import DEEP_LINK_S, SAFE_ID
+from tasks.contracts import SAFE_ID, ReviewAsk
+from tasks.ekuaibao.review import DEEP_LINK_S
 from tasks.ekuaibao.review_models import Flow, FlowGone, Staff
 from tasks.review import card
 from tasks.review.acting import acting_staff

@@ -19,9 +19,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from tasks.contracts import Decision
+from tasks.contracts import SAFE_ID, Decision
 from tasks.ekuaibao.errors import BadRequest, EkuaibaoError
-from tasks.ekuaibao.review import SAFE_ID
 from tasks.review.decide_card import rerender
 from tasks.review.decide_confirm import (
     confirm_decision,

@@ -9,12 +9,12 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from tasks.contracts import Decision
+from tasks.contracts import Decision, DecisionRef
 from tasks.review.decide_deps import DecideDeps
 from tasks.review.decide_guard import Checked, Refused, audit, guard
 from tasks.slack.blocks import Block, escape, money, section
 from tasks.slack.decide_texts import DecideTexts, decide_texts_for
-from tasks.slack.decide_views import metadata, modal
+from tasks.slack.decide_views import modal
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def filled_view(
         )
     else:
         blocks.append(_input("question", texts.question_label, optional=False))
-    bound = metadata(flow.flow_id, checked.node_id, flow.version)
+    bound = DecisionRef(flow.flow_id, checked.node_id, flow.version).encode()
     return modal(decision.what, texts, blocks, bound, True)
 
 
@@ -102,7 +102,11 @@ def prepare(decision: Decision, deps: DecideDeps) -> None:
     except Refused as refused:
         audit(decision, "", decision.node_id, f"refused at open: {refused.reason}")
         view = modal(
-            decision.what, texts, [section(refused.text)], metadata(decision.flow_id, ""), False
+            decision.what,
+            texts,
+            [section(refused.text)],
+            DecisionRef(decision.flow_id).encode(),
+            False,
         )
     else:
         submitter_id = checked.report.flow.submitter_id

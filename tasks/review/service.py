@@ -13,8 +13,7 @@ import hashlib
 import logging
 from typing import Any
 
-from tasks.contracts import OUTBOUND_ACTIONS, ReviewEvent
-from tasks.ekuaibao.review import SAFE_ID
+from tasks.contracts import OUTBOUND_ACTIONS, SAFE_ID, ReviewEvent
 from tasks.ekuaibao.review_models import Flow, FlowGone, Staff, Stage
 from tasks.review import card
 from tasks.review.deps import ReviewDeps

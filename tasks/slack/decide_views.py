@@ -3,9 +3,9 @@ before the worker has read anything), and the frame the worker fills in."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from tasks.contracts import DecisionRef
 from tasks.slack.blocks import Block, section
 from tasks.slack.decide_texts import DecideTexts, decide_texts_for
 
@@ -32,12 +32,7 @@ def modal(
     return view
 
 
-def metadata(flow_id: str, node_id: str, version: str = "") -> str:
-    """What Confirm carries back: the ids and, once filled, the report's version shown."""
-    fields = {"f": flow_id, "n": node_id, **({"v": version} if version else {})}
-    return json.dumps(fields, separators=(",", ":"))
-
-
 def loading_view(what: str, flow_id: str, node_id: str, language: str | None) -> dict[str, Any]:
     texts = decide_texts_for(language)
-    return modal(what, texts, [section(texts.loading)], metadata(flow_id, node_id), False)
+    metadata = DecisionRef(flow_id, node_id).encode()
+    return modal(what, texts, [section(texts.loading)], metadata, False)
