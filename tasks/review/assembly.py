@@ -11,14 +11,14 @@ from tasks import runtime
 from tasks.ekuaibao.decide import DecideApi
 from tasks.ekuaibao.review import ReviewApi
 from tasks.lookup.deps import Deps
-from tasks.review.decide_buttons import with_buttons
-from tasks.review.decide_deps import DecideDeps, Licence
+from tasks.review.decide.buttons import with_buttons
+from tasks.review.decide.deps import DecideDeps, Licence
 from tasks.review.deps import ReviewDeps
-from tasks.review.ledger import make_ledger
-from tasks.review.store import make_cards
 from tasks.settings import Settings, load_settings
 from tasks.slack.client import slack_client
+from tasks.state.decision_ledger import make_ledger
 from tasks.state.dedup import make_dedup
+from tasks.state.review_cards import make_cards
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()

@@ -13,9 +13,9 @@ from slack_sdk import WebClient
 from tasks.ekuaibao.review import ReviewApi
 from tasks.ekuaibao.review_models import Flow
 from tasks.lookup.deps import Deps
-from tasks.review.store import Cards
 from tasks.slack.identity import SlackIdentity
 from tasks.state.dedup import Dedup
+from tasks.state.review_cards import Cards
 
 
 @dataclass
@@ -27,7 +27,7 @@ class ReviewDeps:
     dedup: Dedup
     notify_submitters: bool = False
     clock: Callable[[], float] = time.time
-    #: Adds the decision buttons to a card (tasks.review.decide_buttons), when deciding here is on.
+    #: Adds the decision buttons to a card (tasks.review.decide.buttons), when deciding here is on.
     decorate: Callable[[dict[str, Any], Flow, str, str | None], dict[str, Any]] | None = None
     #: Who may act here (the lookup's own, so the installation is read once a process).
     identity: SlackIdentity = field(init=False)

@@ -1,4 +1,8 @@
-"""The Celery tasks of reviews: thin shells over `tasks.review.service`."""
+"""The Celery tasks of the review room: thin shells over its use cases.
+
+Decisions are acked late: a worker killed mid-decision has its message delivered again,
+and the decision ledger makes that second run confirm instead of sending again.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +13,29 @@ from celery import Task
 from pydantic import ValidationError
 
 from tasks.celery_app import app
-from tasks.contracts import REVIEW_ASK_TASK, REVIEW_EVENT_TASK, ReviewAsk, ReviewEvent
+from tasks.contracts import (
+    DECIDE_TASK,
+    REVIEW_ASK_TASK,
+    REVIEW_EVENT_TASK,
+    Decision,
+    ReviewAsk,
+    ReviewEvent,
+)
 from tasks.ekuaibao.budget import waiting_as
 from tasks.ekuaibao.errors import EkuaibaoError, Unavailable
-from tasks.review.asks import handle_ask
-from tasks.review.assembly import review_deps
-from tasks.review.home import publish_home
-from tasks.review.service import handle_event
+from tasks.review.assembly import decide_deps, review_deps
+from tasks.review.cards.service import handle_event
+from tasks.review.decide.deps import Wait
+from tasks.review.decide.modal import prepare
+from tasks.review.decide.service import decide
+from tasks.review.queue.asks import handle_ask
+from tasks.review.queue.home import publish_home
 
 log = logging.getLogger(__name__)
 #: Ekuaibao failing: an event is tried again after 5, 10, 20 and 40 s, then dropped (logged).
 EVENT_RETRIES = 4
+#: Waiting for the tenant's slot and for Ekuaibao to confirm: up to about an hour.
+MAX_WAITS = 120
 
 
 @app.task(
@@ -57,7 +73,7 @@ def review_ask(ask: dict[str, Any]) -> None:
                 handle_ask(parsed, review_deps())
     except EkuaibaoError as exc:
         log.error("review %s for %s not answered: %s", parsed.kind, parsed.user_id, exc)
-        from tasks.review.asks import answer_ask
+        from tasks.review.queue.asks import answer_ask
         from tasks.slack.review_texts import review_texts_for
 
         review = review_texts_for(parsed.language)
@@ -70,3 +86,28 @@ def review_ask(ask: dict[str, Any]) -> None:
                 "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
             },
         )
+
+
+@app.task(name=DECIDE_TASK, bind=True, acks_late=True, ignore_result=True, max_retries=MAX_WAITS)
+def decide_task(self: Task[Any, Any], decision: dict[str, Any]) -> None:
+    parsed = Decision.model_validate(decision)
+    deps = decide_deps()
+    try:
+        with waiting_as(parsed.user_id, "decision"):  # first in the budget's line
+            if parsed.step == "prepare":
+                prepare(parsed, deps)
+            else:
+                decide(parsed, deps)
+    except Wait as wait:
+        if self.request.retries >= MAX_WAITS:
+            log.error("gave up waiting on decision %s", parsed.decision_id)
+            return
+        raise self.retry(countdown=max(wait.seconds, 0.5)) from None
+    except Unavailable as exc:
+        if parsed.step == "prepare" or self.request.retries >= MAX_WAITS:
+            log.error("decision %s %s not handled: %s", parsed.step, parsed.what, exc)
+            return
+        log.warning("decision %s: %s; trying again", parsed.what, exc)
+        raise self.retry(countdown=5) from None
+    except EkuaibaoError as exc:
+        log.error("decision %s %s not handled: %s", parsed.step, parsed.what, exc)

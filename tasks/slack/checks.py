@@ -1,6 +1,6 @@
 """ "Does it add up": the checks an approver looks for first, over a report's invoices.
 
-Shared by the review card (tasks/review/card.py) and the `/invoice report` header, so both
+Shared by the review card (tasks/slack/review_card.py) and the `/invoice report` header, so both
 count and word them alike. Pure: the invoices are already fetched.
 """
 

@@ -73,7 +73,7 @@ def test_no_module_takes_another_modules_underscore_names() -> None:
 
 def test_the_underscore_check_sees_both_ways_in() -> None:
     source = (
-        "from tasks.review.messages import _post, update_card\n"
+        "from tasks.review.cards.messages import _post, update_card\n"
         "from tasks import runtime\n"
         "import bot.enqueue\n"
         "import httpx\n"
@@ -83,7 +83,7 @@ def test_the_underscore_check_sees_both_ways_in() -> None:
         "update_card.__name__\n"
     )
     assert underscore_reaches(source) == [
-        "line 1: from tasks.review.messages import _post",
+        "line 1: from tasks.review.cards.messages import _post",
         "line 5: runtime._deps",
         "line 6: bot.enqueue._timed_out",
     ]

@@ -25,14 +25,14 @@ from bot.doctor.approvals import approvals_check
 from tasks.contracts import Decision
 from tasks.ekuaibao.decide import License, Report, parse_logs
 from tasks.ekuaibao.review_models import FlowGone, Staff, Stage, parse_flow
-from tasks.review.decide import decide
-from tasks.review.decide_deps import DecideDeps, Licence
-from tasks.review.decide_guard import Checked, Refused, guard
-from tasks.review.ledger import make_ledger
+from tasks.review.decide.deps import DecideDeps, Licence
+from tasks.review.decide.guard import Checked, Refused, guard
+from tasks.review.decide.service import decide
 from tasks.settings import Settings
 from tasks.slack import identity
 from tasks.slack.decide_texts import EN, ZH_TEXTS, decide_texts_for
 from tasks.slack.identity import SlackIdentity
+from tasks.state.decision_ledger import make_ledger
 
 KEY = bytes(range(32))
 FLOW, USER, STAFF, OTHER = "ID01gUaRdFlow", "U0APPROVER", "corp:ID01aPpRoVeR", "corp:ID01oThEr"

@@ -13,8 +13,8 @@ import pytest
 
 from tasks.contracts import ReviewEvent
 from tasks.ekuaibao.review_models import FlowGone
+from tasks.review.cards.service import handle_event
 from tasks.review.deps import ReviewDeps
-from tasks.review.service import handle_event
 
 FLOW = "ID01aBcDeF"
 RECIPIENT = "corp:ID01staff"

@@ -10,8 +10,8 @@ from slack_sdk.errors import SlackApiError
 
 from tasks.contracts import Decision
 from tasks.ekuaibao.review_models import Flow
-from tasks.review.decide_deps import DecideDeps
-from tasks.review.messages import update_card
+from tasks.review.cards.messages import update_card
+from tasks.review.decide.deps import DecideDeps
 from tasks.slack.blocks import Block, escape, section
 
 log = logging.getLogger(__name__)

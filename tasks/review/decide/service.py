@@ -21,17 +21,17 @@ from typing import Any
 
 from tasks.contracts import SAFE_ID, Decision
 from tasks.ekuaibao.errors import BadRequest, EkuaibaoError
-from tasks.review.decide_card import rerender
-from tasks.review.decide_confirm import (
+from tasks.review.decide.card import rerender
+from tasks.review.decide.confirm import (
     confirm_decision,
     decision_key,
     own_record,
     recover_decision,
     refused_reply,
 )
-from tasks.review.decide_deps import ACTIONS, REUSE_S, STALE_S, DecideDeps, Wait
-from tasks.review.decide_guard import Checked, Refused, audit, guard
-from tasks.review.decide_notes import card_text, tell_decider
+from tasks.review.decide.deps import ACTIONS, REUSE_S, STALE_S, DecideDeps, Wait
+from tasks.review.decide.guard import Checked, Refused, audit, guard
+from tasks.review.decide.notes import card_text, tell_decider
 from tasks.slack.blocks import escape, slack_date
 from tasks.slack.decide_texts import DecideTexts, decide_texts_for
 

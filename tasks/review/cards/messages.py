@@ -11,8 +11,8 @@ from slack_sdk.errors import SlackApiError
 
 from tasks.ekuaibao.review_models import Staff
 from tasks.review.deps import ReviewDeps
-from tasks.review.store import Card
 from tasks.slack.identity import Refusal
+from tasks.state.review_cards import Card
 
 log = logging.getLogger(__name__)
 #: Who was told what: flow, staff and Slack ids only, never emails, names or links.

@@ -15,13 +15,19 @@ from typing import Any
 
 from tasks.contracts import OUTBOUND_ACTIONS, SAFE_ID, ReviewEvent
 from tasks.ekuaibao.review_models import Flow, FlowGone, Staff, Stage
-from tasks.review import card
+from tasks.review.cards.messages import (
+    NoSlackUser,
+    post_card,
+    slack_user_of,
+    update_card,
+    write_audit,
+)
+from tasks.review.cards.view import card_view
 from tasks.review.deps import ReviewDeps
-from tasks.review.messages import NoSlackUser, post_card, slack_user_of, update_card, write_audit
-from tasks.review.store import Card
-from tasks.review.view import card_view
+from tasks.slack import review_card as card
 from tasks.slack.review_texts import ReviewTexts, review_texts_for
 from tasks.slack.texts import texts_for
+from tasks.state.review_cards import Card
 
 log = logging.getLogger(__name__)
 

@@ -8,18 +8,18 @@ from typing import Any
 from tasks.contracts import SAFE_ID, ReviewAsk
 from tasks.ekuaibao.review import DEEP_LINK_S
 from tasks.ekuaibao.review_models import Flow, FlowGone, Staff
-from tasks.review import card
 from tasks.review.acting import acting_staff
+from tasks.review.cards.messages import post_card, update_card, write_audit
+from tasks.review.cards.service import settle_card
+from tasks.review.cards.view import card_view, flow_invoices
 from tasks.review.deps import ReviewDeps
-from tasks.review.messages import post_card, update_card, write_audit
-from tasks.review.service import settle_card
-from tasks.review.store import Card
-from tasks.review.view import card_view, flow_invoices
+from tasks.slack import review_card as card
 from tasks.slack.acks import simple
 from tasks.slack.blocks import escape
 from tasks.slack.identity import Refusal
 from tasks.slack.review_texts import review_texts_for
 from tasks.slack.texts import texts_for
+from tasks.state.review_cards import Card
 
 log = logging.getLogger(__name__)
 

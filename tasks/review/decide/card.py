@@ -7,10 +7,10 @@ import logging
 
 from tasks.ekuaibao.errors import EkuaibaoError
 from tasks.ekuaibao.review_models import FlowGone
-from tasks.review import card
+from tasks.review.cards.messages import update_card
+from tasks.review.cards.view import card_view
 from tasks.review.deps import ReviewDeps
-from tasks.review.messages import update_card
-from tasks.review.view import card_view
+from tasks.slack import review_card as card
 from tasks.slack.review_texts import review_texts_for
 from tasks.slack.texts import texts_for
 

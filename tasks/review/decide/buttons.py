@@ -6,7 +6,7 @@ import logging
 
 from tasks.contracts import DecisionRef
 from tasks.ekuaibao.review_models import Flow
-from tasks.review.decide_deps import Licence
+from tasks.review.decide.deps import Licence
 from tasks.slack.blocks import Block, Message
 from tasks.slack.decide_texts import DecideTexts, decide_texts_for
 

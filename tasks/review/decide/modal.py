@@ -10,8 +10,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from tasks.contracts import Decision, DecisionRef
-from tasks.review.decide_deps import DecideDeps
-from tasks.review.decide_guard import Checked, Refused, audit, guard
+from tasks.review.decide.deps import DecideDeps
+from tasks.review.decide.guard import Checked, Refused, audit, guard
 from tasks.slack.blocks import Block, escape, money, section
 from tasks.slack.decide_texts import DecideTexts, decide_texts_for
 from tasks.slack.decide_views import modal

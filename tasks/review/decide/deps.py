@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from tasks.ekuaibao.decide import DecideApi, License
 from tasks.ekuaibao.errors import EkuaibaoError
 from tasks.review.deps import ReviewDeps
-from tasks.review.ledger import Ledger
+from tasks.state.decision_ledger import Ledger
 
 log = logging.getLogger(__name__)
 

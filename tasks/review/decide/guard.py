@@ -12,8 +12,8 @@ from tasks.contracts import SAFE_ID, Decision
 from tasks.ekuaibao.decide import Report
 from tasks.ekuaibao.review_models import FlowGone, Stage
 from tasks.review.acting import acting_staff
-from tasks.review.decide_deps import ACTIONS, DecideDeps
-from tasks.review.messages import audit_log
+from tasks.review.cards.messages import audit_log
+from tasks.review.decide.deps import ACTIONS, DecideDeps
 from tasks.slack.blocks import escape
 from tasks.slack.decide_texts import DecideTexts
 from tasks.slack.identity import Refusal

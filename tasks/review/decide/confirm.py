@@ -9,9 +9,9 @@ from tasks.contracts import Decision
 from tasks.ekuaibao.decide import Report
 from tasks.ekuaibao.errors import EkuaibaoError
 from tasks.ekuaibao.review_models import Flow
-from tasks.review.decide_deps import ACTIONS, CONFIRM_S, POLLS, DecideDeps, Wait
-from tasks.review.decide_guard import audit
-from tasks.review.decide_notes import card_text, tell_decider
+from tasks.review.decide.deps import ACTIONS, CONFIRM_S, POLLS, DecideDeps, Wait
+from tasks.review.decide.guard import audit
+from tasks.review.decide.notes import card_text, tell_decider
 from tasks.slack.blocks import escape, slack_date
 from tasks.slack.decide_texts import DecideTexts
 
