@@ -14,10 +14,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tasks.contracts import SAFE_ID
-from tasks.ekuaibao.client import FLOW_DETAILS_PATH, EkuaibaoClient
-from tasks.ekuaibao.errors import BadRequest, Unavailable
+from tasks.ekuaibao.client import EkuaibaoClient
+from tasks.ekuaibao.errors import Unavailable
 from tasks.ekuaibao.models import MalformedPayload
-from tasks.ekuaibao.review_models import Flow, FlowGone, Stage, parse_flow
+from tasks.ekuaibao.review import flow_details
+from tasks.ekuaibao.review_models import Flow, Stage, parse_flow
 
 SUBMIT_PATH = "/api/openapi/v1/backlog/data/%5B{ids}%5D"
 RESULT_PATH = "/api/openapi/v1/backlog/data/result"
@@ -184,14 +185,7 @@ class DecideApi:
 
     def report(self, flow_id: str) -> Report:
         _safe(flow_id)
-        try:
-            body = self._client.get(FLOW_DETAILS_PATH, {"flowId": flow_id})
-        except BadRequest as exc:
-            if exc.status == 412 and ("已删除" in str(exc) or "不存在" in str(exc)):
-                raise FlowGone(flow_id, deleted="已删除" in str(exc)) from None
-            raise
-        if not isinstance(body, dict) or not body.get("value"):
-            raise FlowGone(flow_id, deleted=False)
+        body = flow_details(self._client, flow_id)
         try:
             return Report(parse_flow(body), parse_logs(body))
         except (MalformedPayload, ValueError, TypeError, AttributeError) as exc:

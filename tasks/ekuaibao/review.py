@@ -70,6 +70,20 @@ def _safe(value: str, what: str) -> str:
     return value
 
 
+def flow_details(client: EkuaibaoClient, flow_id: str) -> dict[str, Any]:
+    """One report's flowDetails answer. `FlowGone` when Ekuaibao says it does not exist or
+    was deleted (a 412 with 不存在 or 已删除) or answers with an empty `value`."""
+    try:
+        body = client.get(FLOW_DETAILS_PATH, {"flowId": flow_id})
+    except BadRequest as exc:
+        if exc.status == 412 and ("已删除" in str(exc) or "不存在" in str(exc)):
+            raise FlowGone(flow_id, deleted="已删除" in str(exc)) from None
+        raise
+    if not isinstance(body, dict) or not body.get("value"):
+        raise FlowGone(flow_id, deleted=False)
+    return body
+
+
 class ReviewApi:
     """The calls a review makes, over the one shared client (its token, budget, retries)."""
 
@@ -86,14 +100,7 @@ class ReviewApi:
 
     def flow(self, flow_id: str) -> Flow:
         _safe(flow_id, "flow id")
-        try:
-            body = self._client.get(FLOW_DETAILS_PATH, {"flowId": flow_id})
-        except BadRequest as exc:
-            if exc.status == 412 and ("已删除" in str(exc) or "不存在" in str(exc)):
-                raise FlowGone(flow_id, deleted="已删除" in str(exc)) from None
-            raise
-        if not isinstance(body, dict) or not body.get("value"):
-            raise FlowGone(flow_id, deleted=False)
+        body = flow_details(self._client, flow_id)
         try:
             return parse_flow(body)
         except (MalformedPayload, ValueError, TypeError, AttributeError) as exc:
