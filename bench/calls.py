@@ -28,7 +28,7 @@ from tasks.ekuaibao.review import ReviewApi
 from tasks.ekuaibao.tokens import MemoryTokenStore
 from tasks.lookup.deps import Deps, RetryPolicy
 from tasks.lookup.fetching import fetch
-from tasks.slack.language import LanguagePicker
+from tasks.shared.language import LanguagePicker
 from tasks.state.report_cache import MemoryReportCache
 
 VAT = (

@@ -593,8 +593,8 @@ def fetch_probe(standins: StandIns) -> dict[str, Any]:
 
         from tasks.ekuaibao.client import Credentials, EkuaibaoClient, InvoiceData
         from tasks.ekuaibao.tokens import MemoryTokenStore
+        from tasks.shared.texts import texts_for
         from tasks.slack import render
-        from tasks.slack.texts import texts_for
         from tasks.summary import assemble
     except ImportError as exc:  # product code moved: skip, do not fail the benchmark
         return {"error": f"import failed: {exc}"}

@@ -12,9 +12,9 @@ from bot.enqueue import Enqueue
 from bot.wiring import Wiring
 from tasks.redact import redact
 from tasks.settings import Settings
-from tasks.slack.client import slack_client
-from tasks.slack.language import LanguagePicker
-from tasks.state.dedup import make_dedup
+from tasks.shared.dedup import make_dedup
+from tasks.shared.language import LanguagePicker
+from tasks.shared.slack_client import slack_client
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,10 @@ from tasks.contracts import REPORT_PAGE_SIZE, LookupRequest
 from tasks.ekuaibao.errors import BadRequest, CredentialsRejected, Unavailable
 from tasks.redact import configure_logging
 from tasks.settings import EKUAIBAO, fail, load_settings
-from tasks.slack import acks, render
-from tasks.slack.blocks import Message, escape
-from tasks.slack.texts import texts_for
+from tasks.shared import acks
+from tasks.shared.blocks import Message, escape
+from tasks.shared.texts import texts_for
+from tasks.slack import render
 
 #: The request is never posted anywhere: it only says what to fetch.
 _NOWHERE = "stdout:"

@@ -10,9 +10,9 @@ from typing import Any, Literal
 from bot.enqueue import Enqueue, EnqueueFailed
 from bot.parsing import Found
 from tasks.contracts import LookupRequest, Notice, ReplyTarget
-from tasks.slack.language import LanguagePicker
-from tasks.slack.texts import Texts, texts_for
-from tasks.state.dedup import Dedup
+from tasks.shared.dedup import Dedup
+from tasks.shared.language import LanguagePicker
+from tasks.shared.texts import Texts, texts_for
 
 log = logging.getLogger(__name__)
 Hint = Literal["dm_hint", "mention_hint", "shortcut_nothing_found"]

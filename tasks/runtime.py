@@ -28,11 +28,11 @@ from tasks.lookup.deps import Deps, RetryPolicy
 from tasks.lookup.ticket_types import WAVES
 from tasks.settings import Settings, load_settings
 from tasks.settings.cores import worker_process
-from tasks.slack.client import slack_client
+from tasks.shared.dedup import make_ledger
+from tasks.shared.language import LanguagePicker
+from tasks.shared.slack_client import slack_client
 from tasks.slack.identity import SlackIdentity
-from tasks.slack.language import LanguagePicker
 from tasks.slack.replies import Replier
-from tasks.state.dedup import make_ledger
 from tasks.state.inflight import make_inflight
 from tasks.state.recent import make_recent
 from tasks.state.report_cache import make_report_cache

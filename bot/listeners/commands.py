@@ -21,7 +21,7 @@ from bot.parsing import (
 )
 from bot.wiring import wiring_of
 from tasks.contracts import LookupRequest
-from tasks.slack import acks
+from tasks.shared import acks
 
 log = logging.getLogger(__name__)
 

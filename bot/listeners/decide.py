@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 from bot.enqueue import EnqueueFailed
 from bot.wiring import Wiring, wiring_of
 from tasks.contracts import SAFE_ID, Decision, DecisionRef, DecisionWhat
-from tasks.slack.decide_views import loading_view
+from tasks.shared.decide_views import loading_view
 
 log = logging.getLogger(__name__)
 _WHAT: dict[str, DecisionWhat] = {
@@ -112,7 +112,7 @@ def decide_submitted(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
 ) -> None:
     """Confirm in a decide modal: a rejection needs a reason, a question its text; then queue."""
-    from tasks.slack.decide_texts import decide_texts_for
+    from tasks.shared.decide_texts import decide_texts_for
 
     wiring = wiring_of(context)
 

@@ -115,7 +115,7 @@ def _queue_click(
 
 def queue(wiring: Wiring, fields: dict[str, Any], language: str | None) -> str:
     """Queue the asker's review list; returns the words of the acknowledgement."""
-    from tasks.slack.review_texts import review_texts_for
+    from tasks.shared.review_texts import review_texts_for
 
     user = str(fields.get("user_id", ""))
     language = language or wiring.language.for_user(user)
@@ -134,7 +134,7 @@ def queue(wiring: Wiring, fields: dict[str, Any], language: str | None) -> str:
             )
         )
     except EnqueueFailed:
-        from tasks.slack.texts import texts_for
+        from tasks.shared.texts import texts_for
 
         return texts_for(language).cannot_queue
     return review.queue_asking

@@ -6,10 +6,10 @@ import logging
 
 from tasks.contracts import LookupRequest, ReplyTarget
 from tasks.lookup.deps import Deps
-from tasks.slack import acks
-from tasks.slack.blocks import Message
+from tasks.shared import acks
+from tasks.shared.blocks import Message
+from tasks.shared.dedup import Ledger
 from tasks.slack.replies import ReplyFailed
-from tasks.state.dedup import Ledger
 
 log = logging.getLogger(__name__)
 #: One line per answered request: who, where, what, the access decision, the outcome.

@@ -12,11 +12,11 @@ from tasks.contracts import ReplyTarget
 from tasks.ekuaibao.client import EkuaibaoClient
 from tasks.ekuaibao.review_models import Staff
 from tasks.lookup.access import AccessChecker
+from tasks.shared.dedup import Ledger
+from tasks.shared.language import LanguagePicker
+from tasks.shared.texts import Texts, texts_for
 from tasks.slack.identity import SlackIdentity
-from tasks.slack.language import LanguagePicker
 from tasks.slack.replies import Replier
-from tasks.slack.texts import Texts, texts_for
-from tasks.state.dedup import Ledger
 from tasks.state.inflight import InFlight
 from tasks.state.recent import RecentLookups
 from tasks.state.report_cache import ReportCache

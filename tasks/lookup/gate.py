@@ -11,9 +11,9 @@ from tasks.lookup.conversations import UNCHECKED
 from tasks.lookup.delivery import audit, deliver
 from tasks.lookup.deps import Deps
 from tasks.lookup.fetching import ReportNotFound
-from tasks.slack import acks
+from tasks.shared import acks
+from tasks.shared.texts import Texts
 from tasks.slack.identity import REASONS
-from tasks.slack.texts import Texts
 from tasks.summary import LookupResult
 
 

@@ -25,10 +25,11 @@ from tasks.lookup.fetching import ReportNotFound, fetch
 from tasks.lookup.gate import only_what_they_may_see, refusal
 from tasks.lookup.history import remember
 from tasks.lookup.turns import end_turn, person, take_turn
-from tasks.slack import acks, render
-from tasks.slack.blocks import escape
-from tasks.slack.texts import Texts
-from tasks.state.dedup import STATE_ERRORS
+from tasks.shared import acks
+from tasks.shared.blocks import escape
+from tasks.shared.dedup import STATE_ERRORS
+from tasks.shared.texts import Texts
+from tasks.slack import render
 from tasks.summary import LookupResult
 
 log = logging.getLogger(__name__)

@@ -19,8 +19,8 @@ from tasks.contracts import LookupRequest
 from tasks.ekuaibao.line import Priority
 from tasks.lookup.delivery import deliver
 from tasks.lookup.deps import Deps
-from tasks.slack import acks
-from tasks.slack.texts import Texts
+from tasks.shared import acks
+from tasks.shared.texts import Texts
 
 log = logging.getLogger(__name__)
 

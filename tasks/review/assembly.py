@@ -15,9 +15,9 @@ from tasks.review.decide.buttons import with_buttons
 from tasks.review.decide.deps import DecideDeps, Licence
 from tasks.review.deps import ReviewDeps
 from tasks.settings import Settings, load_settings
-from tasks.slack.client import slack_client
+from tasks.shared.dedup import make_dedup
+from tasks.shared.slack_client import slack_client
 from tasks.state.decision_ledger import make_ledger
-from tasks.state.dedup import make_dedup
 from tasks.state.review_cards import make_cards
 
 log = logging.getLogger(__name__)

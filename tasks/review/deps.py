@@ -13,8 +13,8 @@ from slack_sdk import WebClient
 from tasks.ekuaibao.review import ReviewApi
 from tasks.ekuaibao.review_models import Flow
 from tasks.lookup.deps import Deps
+from tasks.shared.dedup import Dedup
 from tasks.slack.identity import SlackIdentity
-from tasks.state.dedup import Dedup
 from tasks.state.review_cards import Cards
 
 

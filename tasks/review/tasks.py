@@ -74,7 +74,7 @@ def review_ask(ask: dict[str, Any]) -> None:
     except EkuaibaoError as exc:
         log.error("review %s for %s not answered: %s", parsed.kind, parsed.user_id, exc)
         from tasks.review.queue.asks import answer_ask
-        from tasks.slack.review_texts import review_texts_for
+        from tasks.shared.review_texts import review_texts_for
 
         review = review_texts_for(parsed.language)
         text = review.unavailable.format(ref=parsed.kind)

@@ -10,7 +10,7 @@ shown as on the invoice, never formatted, linked or turned into an emoji.
 from __future__ import annotations
 
 from tasks.ekuaibao.models import Attachment, LineItem
-from tasks.slack.blocks import (
+from tasks.shared.blocks import (
     MAX_BLOCKS,
     MAX_BUTTON,
     MAX_SECTION,
@@ -27,9 +27,9 @@ from tasks.slack.blocks import (
     section,
     unit_price,
 )
-from tasks.slack.card_texts import CardTexts, card_texts
+from tasks.shared.card_texts import CardTexts, card_texts
+from tasks.shared.texts import Texts
 from tasks.slack.facts import MAX_NAME, MAX_SPEC, MAX_TAX_RATE, Fact, invoice_facts
-from tasks.slack.texts import Texts
 from tasks.summary import InvoiceSummary
 
 #: Slack refuses a button whose URL is longer.

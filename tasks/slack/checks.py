@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from tasks.shared.blocks import Block, money, section
+from tasks.shared.review_texts import ReviewTexts, review_texts_for
+from tasks.shared.texts import ZH, Texts
 from tasks.slack import headers
-from tasks.slack.blocks import Block, money, section
-from tasks.slack.review_texts import ReviewTexts, review_texts_for
-from tasks.slack.texts import ZH, Texts
 from tasks.summary import InvoiceSummary, ReportPage
 
 _CENT = Decimal("0.01")

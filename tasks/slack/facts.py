@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from tasks.shared.blocks import money
+from tasks.shared.card_texts import card_texts
+from tasks.shared.texts import Texts
 from tasks.slack import headers
-from tasks.slack.blocks import money
-from tasks.slack.card_texts import card_texts
-from tasks.slack.texts import Texts
 from tasks.summary import InvoiceSummary
 
 #: summary: the first line of a card (seller · 价税合计 · date · 验真); detail: the rest of

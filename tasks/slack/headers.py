@@ -13,8 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tasks.ekuaibao.masters import InvoiceMaster, ReportInfo
-from tasks.slack.blocks import CONTROL, FORMATTING, MAX_HEADER, clip, escape, money, plain
-from tasks.slack.texts import Texts
+from tasks.shared.blocks import CONTROL, FORMATTING, MAX_HEADER, clip, escape, money, plain
+from tasks.shared.texts import Texts
 
 Block = dict[str, Any]
 Field = dict[str, Any]

@@ -10,8 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from tasks.contracts import ButtonValue, Mode
-from tasks.slack import headers
-from tasks.slack.blocks import (
+from tasks.shared.blocks import (
     DIVIDER,
     MAX_BLOCKS,
     MAX_MESSAGES,
@@ -24,10 +23,11 @@ from tasks.slack.blocks import (
     section,
     slack_date,
 )
+from tasks.shared.card_texts import card_texts
+from tasks.shared.texts import Texts
+from tasks.slack import headers
 from tasks.slack.card import compact_invoice_blocks, invoice_blocks
-from tasks.slack.card_texts import card_texts
 from tasks.slack.checks import report_checks_blocks
-from tasks.slack.texts import Texts
 from tasks.summary import LookupResult
 
 

@@ -13,14 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tasks.ekuaibao.review_models import Flow, Stage
-from tasks.slack import blocks as kit
-from tasks.slack.acks import simple
-from tasks.slack.blocks import Block, Message, context, escape, money, section, slack_date
+from tasks.shared import blocks as kit
+from tasks.shared.acks import simple
+from tasks.shared.blocks import Block, Message, context, escape, money, section, slack_date
+from tasks.shared.review_texts import ReviewTexts
+from tasks.shared.texts import Texts
 from tasks.slack.card import compact_invoice_blocks
 from tasks.slack.checks import Checks as Checks  # re-exported: the review card shows them
 from tasks.slack.checks import checks_text
-from tasks.slack.review_texts import ReviewTexts
-from tasks.slack.texts import Texts
 from tasks.summary import InvoiceSummary, LookupResult
 
 #: Invoices on the card itself; the rest come with "Show more", this many at a time.

@@ -29,7 +29,7 @@ import pytest
 
 from sandbox.ekuaibao import DEMO_INVOICE_IDS, EkuaibaoStandIn, HttpRequest, HttpResponse
 from sandbox.slack import ResponsePost, SlackStandIn
-from tasks.slack.texts import texts_for
+from tasks.shared.texts import texts_for
 from tests.integration.harness import (
     BOT_TOKEN,
     RunningBot,

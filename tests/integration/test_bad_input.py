@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 from sandbox.ekuaibao import DEMO_INVOICE_IDS, EkuaibaoStandIn, RecordedCall
 from sandbox.slack import ApiCall, SlackStandIn
-from tasks.slack.texts import texts_for
+from tasks.shared.texts import texts_for
 from tests.integration.harness import RunningBot, start_bot
 
 EN = texts_for("en")

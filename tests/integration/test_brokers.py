@@ -19,7 +19,7 @@ import pytest
 
 from sandbox.ekuaibao import EkuaibaoStandIn
 from sandbox.slack import SlackStandIn
-from tasks.slack.texts import texts_for
+from tasks.shared.texts import texts_for
 from tests import services
 from tests.integration.conftest import broker_for
 from tests.integration.harness import (

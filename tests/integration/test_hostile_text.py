@@ -18,7 +18,7 @@ import pytest
 from sandbox.ekuaibao import EkuaibaoStandIn
 from sandbox.signing import event, event_callback
 from sandbox.slack import SlackStandIn
-from tasks.slack.texts import texts_for
+from tasks.shared.texts import texts_for
 from tests.integration.harness import RunningBot, start_bot
 
 EN = texts_for("en")

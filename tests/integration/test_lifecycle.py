@@ -19,7 +19,7 @@ import pytest
 from sandbox.ekuaibao import EkuaibaoStandIn
 from sandbox.signing import slash_command
 from sandbox.slack import SlackStandIn
-from tasks.slack.texts import texts_for
+from tasks.shared.texts import texts_for
 from tests.integration.harness import RunningBot, bot_env, start_bot, start_worker
 
 MEAL = "0aM9AbvdhI0400:011001900111:07517347"

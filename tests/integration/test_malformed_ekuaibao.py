@@ -28,7 +28,7 @@ from sandbox.ekuaibao import (
     HttpResponse,
 )
 from sandbox.slack import ResponsePost, SlackStandIn
-from tasks.slack.texts import texts_for
+from tasks.shared.texts import texts_for
 from tests.integration.harness import RunningBot, start_bot
 
 EN = texts_for("en")

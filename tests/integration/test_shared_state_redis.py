@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from tasks.state.dedup import RedisLedger
+from tasks.shared.dedup import RedisLedger
 from tests.integration.conftest import flush_redis, require_redis
 from tests.integration.harness import REDIS_URL
 

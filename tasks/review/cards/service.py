@@ -24,9 +24,9 @@ from tasks.review.cards.messages import (
 )
 from tasks.review.cards.view import card_view
 from tasks.review.deps import ReviewDeps
+from tasks.shared.review_texts import ReviewTexts, review_texts_for
+from tasks.shared.texts import texts_for
 from tasks.slack import review_card as card
-from tasks.slack.review_texts import ReviewTexts, review_texts_for
-from tasks.slack.texts import texts_for
 from tasks.state.review_cards import Card
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ from typing import Any
 from tasks.ekuaibao.review_models import Flow, Stage
 from tasks.lookup.fetching import fetch_refs
 from tasks.review.deps import ReviewDeps
+from tasks.shared.texts import texts_for
 from tasks.slack import review_card as card
-from tasks.slack.texts import texts_for
 from tasks.summary import LookupResult, assemble
 
 

@@ -7,8 +7,8 @@ import logging
 from tasks.contracts import DecisionRef
 from tasks.ekuaibao.review_models import Flow
 from tasks.review.decide.deps import Licence
-from tasks.slack.blocks import Block, Message
-from tasks.slack.decide_texts import DecideTexts, decide_texts_for
+from tasks.shared.blocks import Block, Message
+from tasks.shared.decide_texts import DecideTexts, decide_texts_for
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from tasks.ekuaibao.review_models import FlowGone
 from tasks.review.cards.messages import update_card
 from tasks.review.cards.view import card_view
 from tasks.review.deps import ReviewDeps
+from tasks.shared.review_texts import review_texts_for
+from tasks.shared.texts import texts_for
 from tasks.slack import review_card as card
-from tasks.slack.review_texts import review_texts_for
-from tasks.slack.texts import texts_for
 
 log = logging.getLogger(__name__)
 

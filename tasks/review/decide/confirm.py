@@ -12,8 +12,8 @@ from tasks.ekuaibao.review_models import Flow
 from tasks.review.decide.deps import ACTIONS, CONFIRM_S, POLLS, DecideDeps, Wait
 from tasks.review.decide.guard import audit
 from tasks.review.decide.notes import card_text, tell_decider
-from tasks.slack.blocks import escape, slack_date
-from tasks.slack.decide_texts import DecideTexts
+from tasks.shared.blocks import escape, slack_date
+from tasks.shared.decide_texts import DecideTexts
 
 log = logging.getLogger(__name__)
 

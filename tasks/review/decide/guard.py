@@ -14,8 +14,8 @@ from tasks.ekuaibao.review_models import FlowGone, Stage
 from tasks.review.acting import acting_staff
 from tasks.review.cards.messages import audit_log
 from tasks.review.decide.deps import ACTIONS, DecideDeps
-from tasks.slack.blocks import escape
-from tasks.slack.decide_texts import DecideTexts
+from tasks.shared.blocks import escape
+from tasks.shared.decide_texts import DecideTexts
 from tasks.slack.identity import Refusal
 
 log = logging.getLogger(__name__)

@@ -12,9 +12,9 @@ from slack_sdk.errors import SlackApiError
 from tasks.contracts import Decision, DecisionRef
 from tasks.review.decide.deps import DecideDeps
 from tasks.review.decide.guard import Checked, Refused, audit, guard
-from tasks.slack.blocks import Block, escape, money, section
-from tasks.slack.decide_texts import DecideTexts, decide_texts_for
-from tasks.slack.decide_views import modal
+from tasks.shared.blocks import Block, escape, money, section
+from tasks.shared.decide_texts import DecideTexts, decide_texts_for
+from tasks.shared.decide_views import modal
 
 log = logging.getLogger(__name__)
 

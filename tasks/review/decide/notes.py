@@ -12,7 +12,7 @@ from tasks.contracts import Decision
 from tasks.ekuaibao.review_models import Flow
 from tasks.review.cards.messages import update_card
 from tasks.review.decide.deps import DecideDeps
-from tasks.slack.blocks import Block, escape, section
+from tasks.shared.blocks import Block, escape, section
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def card_text(
         section(f"*{escape(flow.code or flow.flow_id)}* · {escape(flow.title or '—')}\n{text}")
     ]
     if open_button:
-        from tasks.slack.review_texts import review_texts_for
+        from tasks.shared.review_texts import review_texts_for
 
         blocks.append(
             {

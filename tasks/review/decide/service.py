@@ -32,8 +32,8 @@ from tasks.review.decide.confirm import (
 from tasks.review.decide.deps import ACTIONS, REUSE_S, STALE_S, DecideDeps, Wait
 from tasks.review.decide.guard import Checked, Refused, audit, guard
 from tasks.review.decide.notes import card_text, tell_decider
-from tasks.slack.blocks import escape, slack_date
-from tasks.slack.decide_texts import DecideTexts, decide_texts_for
+from tasks.shared.blocks import escape, slack_date
+from tasks.shared.decide_texts import DecideTexts, decide_texts_for
 
 log = logging.getLogger(__name__)
 

@@ -13,12 +13,12 @@ from tasks.review.cards.messages import post_card, update_card, write_audit
 from tasks.review.cards.service import settle_card
 from tasks.review.cards.view import card_view, flow_invoices
 from tasks.review.deps import ReviewDeps
+from tasks.shared.acks import simple
+from tasks.shared.blocks import escape
+from tasks.shared.review_texts import review_texts_for
+from tasks.shared.texts import texts_for
 from tasks.slack import review_card as card
-from tasks.slack.acks import simple
-from tasks.slack.blocks import escape
 from tasks.slack.identity import Refusal
-from tasks.slack.review_texts import review_texts_for
-from tasks.slack.texts import texts_for
 from tasks.state.review_cards import Card
 
 log = logging.getLogger(__name__)

@@ -12,10 +12,10 @@ from tasks.contracts import ButtonValue, ReviewAsk
 from tasks.ekuaibao.review_models import Staff
 from tasks.review.deps import ReviewDeps
 from tasks.review.queue.asks import asker_of, queue_items
+from tasks.shared.blocks import Block, context, escape, section, slack_date
+from tasks.shared.home_texts import HomeTexts, home_texts_for
+from tasks.shared.review_texts import review_texts_for
 from tasks.slack import review_card as card
-from tasks.slack.blocks import Block, context, escape, section, slack_date
-from tasks.slack.home_texts import HomeTexts, home_texts_for
-from tasks.slack.review_texts import review_texts_for
 from tasks.state.recent import RecentLookup
 
 log = logging.getLogger(__name__)

@@ -12,9 +12,9 @@ import pytest
 from bot.listeners import actions
 from tasks.contracts import ButtonValue, LookupRequest, Notice
 from tasks.lookup.service import handle_lookup
+from tasks.shared.texts import EN, ZH
 from tasks.slack.render import Controls, lookup_messages
 from tasks.slack.replies import Replier
-from tasks.slack.texts import EN, ZH
 from tasks.summary import InvoiceSummary, LookupResult
 from tests.unit.bot.test_listeners import Queue, context
 from tests.unit.tasks.lookup.test_service import FakeClient, FakeReplier, deps, request

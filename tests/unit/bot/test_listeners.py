@@ -11,7 +11,7 @@ from bot.enqueue import EnqueueFailed
 from bot.listeners import actions, commands, events, review, shortcuts
 from bot.wiring import WIRING_KEY, Wiring
 from tasks.contracts import ButtonValue, LookupRequest, Notice, ReviewAsk
-from tasks.slack.language import LanguagePicker
+from tasks.shared.language import LanguagePicker
 
 INVOICE = "djg8LshfUkfM00:033002100311:23272058"
 

@@ -5,9 +5,10 @@ from typing import Any
 import pytest
 
 from tasks.ekuaibao import budget_redis, tokens
+from tasks.shared import dedup
 from tasks.shared_redis import TIMEOUT_S, shared_redis
 from tasks.state import decision_ledger as ledger
-from tasks.state import dedup, recent, report_cache
+from tasks.state import recent, report_cache
 from tasks.state import review_cards as store
 
 URL = "redis://127.0.0.1:1/9"

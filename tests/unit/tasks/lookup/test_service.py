@@ -14,7 +14,7 @@ from tasks.ekuaibao.masters import ReportInvoiceRef
 from tasks.ekuaibao.models import LineItem
 from tasks.lookup.deps import Deps, RetryPolicy
 from tasks.lookup.service import handle_lookup
-from tasks.slack.language import LanguagePicker
+from tasks.shared.language import LanguagePicker
 from tasks.slack.replies import ReplyFailed
 from tasks.state.report_cache import MemoryReportCache
 

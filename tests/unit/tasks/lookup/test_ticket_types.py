@@ -19,7 +19,7 @@ from tasks.ekuaibao.masters import LAYOUTS, InvoiceMaster
 from tasks.lookup.deps import Deps, RetryPolicy
 from tasks.lookup.fetching import fetch
 from tasks.lookup.ticket_types import FIRST_WAVE, SECOND_WAVE, ticket_shaped
-from tasks.slack.language import LanguagePicker
+from tasks.shared.language import LanguagePicker
 from tasks.state.report_cache import MemoryReportCache
 
 ONE = {"T_taxi_0": "taxi"}

@@ -29,8 +29,8 @@ from tasks.review.decide.deps import DecideDeps, Licence
 from tasks.review.decide.guard import Checked, Refused, guard
 from tasks.review.decide.service import decide
 from tasks.settings import Settings
+from tasks.shared.decide_texts import EN, ZH_TEXTS, decide_texts_for
 from tasks.slack import identity
-from tasks.slack.decide_texts import EN, ZH_TEXTS, decide_texts_for
 from tasks.slack.identity import SlackIdentity
 from tasks.state.decision_ledger import make_ledger
 

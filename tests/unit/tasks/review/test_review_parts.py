@@ -19,10 +19,10 @@ from tasks.ekuaibao.masters import InvoiceMaster, ReportInfo
 from tasks.ekuaibao.review_models import Flow, Stage, parse_flow, parse_stages
 from tasks.redact import redact
 from tasks.settings import Settings
+from tasks.shared.review_texts import REVIEW_EN, REVIEW_ZH, ReviewTexts, review_texts_for
+from tasks.shared.texts import EN
 from tasks.slack import review_card as card
 from tasks.slack.checks import Checks
-from tasks.slack.review_texts import REVIEW_EN, REVIEW_ZH, ReviewTexts, review_texts_for
-from tasks.slack.texts import EN
 from tasks.summary import InvoiceSummary
 
 FIELDS = [f.name for f in dataclasses.fields(ReviewTexts)]

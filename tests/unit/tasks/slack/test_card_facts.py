@@ -12,10 +12,10 @@ import pytest
 from sandbox.blockkit import text_objects, validate_message
 from tasks.ekuaibao.masters import InvoiceMaster
 from tasks.ekuaibao.models import LineItem
-from tasks.slack.blocks import neutral, plain
+from tasks.shared.blocks import neutral, plain
+from tasks.shared.texts import EN, ZH
 from tasks.slack.card import compact_invoice_blocks, invoice_blocks
 from tasks.slack.facts import Fact, invoice_facts
-from tasks.slack.texts import EN, ZH
 from tasks.summary import InvoiceSummary
 
 DATA = Path(__file__).resolve().parents[4] / "sandbox" / "data"

@@ -1,4 +1,4 @@
-"""Every text catalogue (each `tasks/slack/*texts.py` dataclass with an English and a
+"""Every text catalogue (each `tasks/shared/*texts.py` dataclass with an English and a
 Chinese instance) is interchangeable: same fields, all filled, same placeholders, and both
 format with the same arguments."""
 
@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 
-SLACK = Path(__file__).resolve().parents[4] / "tasks" / "slack"
+SHARED = Path(__file__).resolve().parents[4] / "tasks" / "shared"
 
 
 def catalogues() -> list[tuple[str, Any, Any]]:
     """(name, English, Chinese) for each catalogue class: its two module-level instances,
     English first (the one `*_for("en")` would give is the one without Chinese letters)."""
     found: dict[type, list[Any]] = {}
-    for path in sorted(SLACK.glob("*texts.py")):
-        module = importlib.import_module(f"tasks.slack.{path.stem}")
+    for path in sorted(SHARED.glob("*texts.py")):
+        module = importlib.import_module(f"tasks.shared.{path.stem}")
         for value in vars(module).values():
             ours = type(value).__module__ == module.__name__
             if ours and dataclasses.is_dataclass(value) and not isinstance(value, type):

@@ -19,8 +19,8 @@ from sandbox.blockkit import validate_message
 from sandbox.ekuaibao import REPORT_CODE, SandboxWorld
 from tasks.ekuaibao.masters import InvoiceMaster
 from tasks.ekuaibao.models import Attachment, LineItem
+from tasks.shared.texts import EN, ZH, Texts
 from tasks.slack import render
-from tasks.slack.texts import EN, ZH, Texts
 from tasks.summary import InvoiceSummary, LookupResult, ReportPage
 
 GOLDEN = Path(__file__).resolve().parents[3] / "golden"

@@ -11,13 +11,13 @@ import pytest
 
 from sandbox.blockkit import validate_message
 from tasks.ekuaibao.masters import InvoiceMaster
+from tasks.shared.texts import EN, ZH
 from tasks.slack.headers import (
     beijing_date,
     fit,
     mismatch_warning,
     report_header_blocks,
 )
-from tasks.slack.texts import EN, ZH
 
 DATA = Path(__file__).resolve().parents[4] / "sandbox" / "data"
 BY_TYPE: dict[str, dict[str, Any]] = json.loads((DATA / "invoice-master.by-type.json").read_text())

@@ -6,8 +6,9 @@ from pathlib import Path
 from sandbox.blockkit import text_objects
 from tasks.ekuaibao.client import InvoiceData
 from tasks.ekuaibao.models import Attachment, LineItem
-from tasks.slack import acks, blocks, card, render
-from tasks.slack.texts import EN, ZH
+from tasks.shared import acks, blocks
+from tasks.shared.texts import EN, ZH
+from tasks.slack import card, render
 from tasks.summary import assemble
 
 DATA = Path(__file__).resolve().parents[4] / "sandbox" / "data"
@@ -279,7 +280,7 @@ def test_the_compact_layout_is_valid_block_kit_and_a_shared_one_has_no_links() -
 
 def test_the_compact_layout_in_chinese() -> None:
     from sandbox.blockkit import validate_message
-    from tasks.slack.texts import texts_for
+    from tasks.shared.texts import texts_for
 
     ids, data = _twenty(lines_each=3, attachments_each=1)
     messages = render.lookup_messages(assemble(ids, data), texts_for("zh"), render.Controls("U1"))

@@ -15,11 +15,11 @@ from tasks.ekuaibao.masters import InvoiceMaster, ReportInvoiceRef
 from tasks.ekuaibao.review_models import Staff
 from tasks.lookup.deps import Deps, RetryPolicy
 from tasks.lookup.fetching import fetch
+from tasks.shared.language import LanguagePicker
+from tasks.shared.texts import EN, ZH
 from tasks.slack.checks import report_checks_blocks
 from tasks.slack.headers import report_header_blocks
-from tasks.slack.language import LanguagePicker
 from tasks.slack.render import lookup_messages
-from tasks.slack.texts import EN, ZH
 from tasks.summary import InvoiceSummary, ReportPage
 
 DATA = Path(__file__).resolve().parents[4] / "sandbox" / "data"

@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from tasks.slack.texts import EN, ZH, Texts, texts_for
+from tasks.shared.texts import EN, ZH, Texts, texts_for
 
 FIELDS = [f.name for f in dataclasses.fields(Texts)]
 

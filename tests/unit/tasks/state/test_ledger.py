@@ -1,6 +1,6 @@
 """The reply ledger: one claim answers "may I post?" and "was it answered?" together."""
 
-from tasks.state.dedup import SQLiteLedger
+from tasks.shared.dedup import SQLiteLedger
 
 
 def test_claim_then_done_then_refused(tmp_path) -> None:

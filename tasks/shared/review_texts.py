@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tasks.slack.texts import ZH, texts_for
+from tasks.shared.texts import ZH, texts_for
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from tasks.contracts import DecisionRef
-from tasks.slack.blocks import Block, section
-from tasks.slack.decide_texts import DecideTexts, decide_texts_for
+from tasks.shared.blocks import Block, section
+from tasks.shared.decide_texts import DecideTexts, decide_texts_for
 
 
 def modal(

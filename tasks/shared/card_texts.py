@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tasks.slack.texts import ZH, Texts
+from tasks.shared.texts import ZH, Texts
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tasks.contracts import MAX_IDS
-from tasks.slack.blocks import Message, clip, escape, section
-from tasks.slack.texts import Texts
+from tasks.shared.blocks import Message, clip, escape, section
+from tasks.shared.texts import Texts
 
 
 def simple(text: str) -> Message:
