@@ -8,7 +8,8 @@ pool, or a proxy mounted from the environment), with the Client's default header
 timeouts. Errors are httpx's own, as from `Client.post`. Measured by `bench/lean_send.py`:
 ~25 µs of CPU a call against ~61 through `Client.send` and ~113 through `Client.post`, so
 the private call alone saves ~36 µs, ~0.15 ms of a reply's ~5.3 ms in the worker (4 calls).
-Without the attribute (another httpx) it falls back to `Client.send`.
+Without the attribute it falls back to `Client.send`. httpx and httpcore are pinned for
+what this module uses of them (tests/unit/tasks/test_private_pins.py).
 """
 
 from __future__ import annotations
