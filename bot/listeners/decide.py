@@ -31,11 +31,6 @@ _WHAT: dict[str, DecisionWhat] = {
 }
 
 
-def _ids(raw: Any) -> tuple[str, str] | None:
-    ref = DecisionRef.decode(raw)
-    return (ref.flow_id, ref.node_id) if ref is not None else None
-
-
 def _text(values: dict[str, Any], block: str) -> str:
     element = (values.get(block) or {}).get("text") or {}
     return str(element.get("value") or "").strip()[:3000]
@@ -72,7 +67,7 @@ def _open_and_queue(
     client: WebClient,
 ) -> None:
     user = str((body.get("user") or {}).get("id", ""))
-    ids = _ids(action.get("value"))
+    ids = DecisionRef.decode(action.get("value"))
     if ids is None:
         log.warning("ignored a %s click with a malformed value", what)
         return
@@ -85,7 +80,7 @@ def _open_and_queue(
     try:
         opened = client.views_open(
             trigger_id=str(body.get("trigger_id") or ""),
-            view=loading_view(what, ids[0], ids[1], language),
+            view=loading_view(what, ids.flow_id, ids.node_id, language),
         )
     except SlackApiError as exc:
         log.warning("could not open the %s modal: %s", what, exc.response.get("error"))
@@ -98,8 +93,8 @@ def _open_and_queue(
                 what=what,
                 user_id=user,
                 team_id=str((body.get("team") or {}).get("id", "")),
-                flow_id=ids[0],
-                node_id=ids[1],
+                flow_id=ids.flow_id,
+                node_id=ids.node_id,
                 view_id=view_id,
                 language=language,
             )
