@@ -29,11 +29,24 @@ _REDIS_SERVER = shutil.which("redis-server")
 _RABBITMQCTL = shutil.which("rabbitmqctl")
 
 
+#: Below Linux's ephemeral range (32768-60999), where every stand-in's port-0 listener and
+#: every outgoing connection lands: a port picked from that range at import could be handed
+#: to another server before this process's Redis starts on first use.
+_PRIVATE_PORTS = range(20000, 32000)
+
+
 def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A port of this process's own (its pid picks where to start), free when asked."""
+    start = os.getpid() % len(_PRIVATE_PORTS)
+    for step in range(len(_PRIVATE_PORTS)):
+        port = _PRIVATE_PORTS[(start + step) % len(_PRIVATE_PORTS)]
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port for a private Redis")
 
 
 REDIS_PORT = _free_port() if _REDIS_SERVER else 6379
@@ -74,7 +87,18 @@ def redis_up() -> bool:
                 if _redis.poll() is not None:
                     return False
                 time.sleep(0.02)
-    return reachable(REDIS_PORT)
+        if _redis is not None and _redis.poll() is not None:
+            return False  # it could not bind: whatever listens there is not our Redis
+    return _answers_ping(REDIS_PORT)
+
+
+def _answers_ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
 
 
 def _stop_redis(proc: subprocess.Popen[bytes]) -> None:
