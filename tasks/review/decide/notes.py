@@ -3,7 +3,6 @@ note in their DM."""
 
 from __future__ import annotations
 
-import json
 import logging
 
 from slack_sdk.errors import SlackApiError
@@ -12,7 +11,9 @@ from tasks.contracts import Decision
 from tasks.ekuaibao.review_models import Flow
 from tasks.review.cards.messages import update_card
 from tasks.review.decide.deps import DecideDeps
-from tasks.shared.blocks import Block, escape, section
+from tasks.shared.blocks import section
+from tasks.shared.review_texts import review_texts_for
+from tasks.slack.decision_card import decided_card
 
 log = logging.getLogger(__name__)
 
@@ -40,27 +41,6 @@ def card_text(
     known = deps.review.cards.get(flow.flow_id, staff_id)
     if known is None:
         return
-    blocks: list[Block] = [
-        section(f"*{escape(flow.code or flow.flow_id)}* · {escape(flow.title or '—')}\n{text}")
-    ]
-    if open_button:
-        from tasks.shared.review_texts import review_texts_for
-
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": f"decided:{int(deps.clock())}",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": "review_open",
-                        "text": {
-                            "type": "plain_text",
-                            "text": review_texts_for(language).open_button,
-                        },
-                        "value": json.dumps({"f": flow.flow_id}, separators=(",", ":")),
-                    }
-                ],
-            }
-        )
-    update_card(deps.review, known, {"text": text, "blocks": blocks})
+    label = review_texts_for(language).open_button if open_button else None
+    message = decided_card(flow, text, label, int(deps.clock()))
+    update_card(deps.review, known, message)
