@@ -23,8 +23,8 @@ import httpx
 
 from sandbox.ekuaibao import REPORT_CODE, EkuaibaoStandIn
 from tasks.contracts import LookupRequest
+from tasks.ekuaibao.approvals import ApprovalsApi
 from tasks.ekuaibao.client import Credentials, EkuaibaoClient
-from tasks.ekuaibao.review import ReviewApi
 from tasks.ekuaibao.tokens import MemoryTokenStore
 from tasks.lookup.deps import Deps, RetryPolicy
 from tasks.lookup.fetching import fetch
@@ -84,7 +84,7 @@ class Bench:
             language=LanguagePicker("en", None),
             retry=RetryPolicy(),
             reports=MemoryReportCache(),
-            staff=ReviewApi(client).staff,
+            staff=ApprovalsApi(client).staff,
         )
 
     def calls(self, deps: Deps, ids: Sequence[str] = (), report: str = "") -> int:

@@ -16,11 +16,11 @@ from typing import Any
 import httpx
 from celery import signals
 
+from tasks.ekuaibao.approvals import ApprovalsApi
 from tasks.ekuaibao.budget import RateLimitedTransport, RateLimiter, lease_size
 from tasks.ekuaibao.budget_redis import RedisRateLimiter
 from tasks.ekuaibao.budget_sqlite import SQLiteRateLimiter
 from tasks.ekuaibao.client import Credentials, EkuaibaoClient
-from tasks.ekuaibao.review import ReviewApi
 from tasks.ekuaibao.tokens import FileTokenStore, RedisTokenStore, TokenStore, store_key
 from tasks.lean_http import ThreadShardedTransport, http_transport
 from tasks.lookup.access import AccessChecker, AccessPolicy
@@ -132,7 +132,7 @@ def build_deps(settings: Settings) -> Deps:
         identity=identity,
         ledger=make_ledger(settings.redis_url, settings.state_dir),
         reports=make_report_cache(settings.redis_url, key, settings.state_dir),
-        staff=ReviewApi(client).staff,
+        staff=ApprovalsApi(client).staff,
         recent=make_recent(settings.redis_url, settings.state_dir),
         client=client,
         replier=Replier(

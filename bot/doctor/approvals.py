@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.doctor.checks import Check, ok, warn
+from tasks.ekuaibao.approvals import ApprovalsApi
 from tasks.ekuaibao.client import EkuaibaoClient
-from tasks.ekuaibao.decide import DecideApi
 from tasks.ekuaibao.errors import EkuaibaoError
 from tasks.settings import Settings
 
@@ -25,7 +25,7 @@ def approvals_check(settings: Settings, client: EkuaibaoClient) -> Check:
             "the same in the bot and every worker)",
         )
     try:
-        found = DecideApi(client).license()
+        found = ApprovalsApi(client).license()
     except EkuaibaoError as exc:
         return warn(APPROVALS, f"could not read the tenant's charge powers ({exc}); buttons hidden")
     if not found.licensed:

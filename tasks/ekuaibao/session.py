@@ -83,7 +83,7 @@ class Session:
         self._known: AccessToken | None = None
 
     def get(self, path: str, query: dict[str, str]) -> Any:
-        """Any other documented GET (tasks/ekuaibao/review.py), with the shared token."""
+        """Any other documented GET (tasks/ekuaibao/approvals.py), with the shared token."""
         return self._call_get(path, query)
 
     def post(self, path: str, body: dict[str, Any]) -> Any:

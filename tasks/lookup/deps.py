@@ -9,8 +9,8 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from tasks.contracts import ReplyTarget
+from tasks.ekuaibao.approval_models import Staff
 from tasks.ekuaibao.client import EkuaibaoClient
-from tasks.ekuaibao.review_models import Staff
 from tasks.lookup.access import AccessChecker
 from tasks.shared.dedup import Ledger
 from tasks.shared.language import LanguagePicker
@@ -46,7 +46,7 @@ class Deps:
     ledger: Ledger | None = None
     access: AccessChecker | None = None
     reports: ReportCache | None = None
-    #: Staff names by `<corpId>:<staffId>`, cached (the review room's ReviewApi.staff).
+    #: Staff names by `<corpId>:<staffId>`, cached (the review room's ApprovalsApi.staff).
     staff: Callable[[list[str]], Mapping[str, Staff]] | None = None
     #: Each person's recent lookups, for their Home tab (tasks.lookup.history).
     recent: RecentLookups | None = None

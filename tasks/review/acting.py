@@ -7,7 +7,7 @@ re-assigned email must stop working at once. Showing a queue may use the day-lon
 
 from __future__ import annotations
 
-from tasks.ekuaibao.review_models import Staff
+from tasks.ekuaibao.approval_models import Staff
 from tasks.review.deps import ReviewDeps
 from tasks.slack.identity import Refusal
 

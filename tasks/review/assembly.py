@@ -8,8 +8,7 @@ import threading
 from functools import partial
 
 from tasks import runtime
-from tasks.ekuaibao.decide import DecideApi
-from tasks.ekuaibao.review import ReviewApi
+from tasks.ekuaibao.approvals import ApprovalsApi
 from tasks.lookup.deps import Deps
 from tasks.review.decide.buttons import with_buttons
 from tasks.review.decide.deps import DecideDeps, Licence
@@ -52,10 +51,10 @@ def build(lookup: Deps, settings: Settings) -> tuple[ReviewDeps, DecideDeps]:
     slack = slack_client(settings)
     if slack is None:
         raise RuntimeError("SLACK_BOT_TOKEN is required to send review cards")
-    decide_api = DecideApi(lookup.client)
-    licence = Licence(decide_api, enabled=settings.approvals_in_slack)
+    api = ApprovalsApi(lookup.client)
+    licence = Licence(api, enabled=settings.approvals_in_slack)
     review = ReviewDeps(
-        api=ReviewApi(lookup.client),
+        api=api,
         lookup=lookup,
         slack=slack,
         cards=make_cards(settings.redis_url, settings.state_dir),
@@ -65,7 +64,6 @@ def build(lookup: Deps, settings: Settings) -> tuple[ReviewDeps, DecideDeps]:
     )
     decide = DecideDeps(
         review=review,
-        api=decide_api,
         ledger=make_ledger(settings.redis_url, settings.state_dir),
         licence=licence,
         interval_s=settings.approvals_interval_s,

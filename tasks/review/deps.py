@@ -10,8 +10,8 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from tasks.ekuaibao.review import ReviewApi
-from tasks.ekuaibao.review_models import Flow
+from tasks.ekuaibao.approval_models import Flow
+from tasks.ekuaibao.approvals import ApprovalsApi
 from tasks.lookup.deps import Deps
 from tasks.shared.dedup import Dedup
 from tasks.slack.identity import SlackIdentity
@@ -20,7 +20,7 @@ from tasks.state.review_cards import Cards
 
 @dataclass
 class ReviewDeps:
-    api: ReviewApi
+    api: ApprovalsApi
     lookup: Deps
     slack: WebClient
     cards: Cards

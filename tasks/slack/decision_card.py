@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tasks.contracts import DecisionRef
-from tasks.ekuaibao.review_models import Flow
+from tasks.ekuaibao.approval_models import Flow
 from tasks.shared.blocks import Block, Message, escape, money, section
 from tasks.shared.decide_texts import DecideTexts
 from tasks.shared.decide_views import modal

@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tasks.ekuaibao.review_models import Flow, Stage
+from tasks.ekuaibao.approval_models import Flow, Stage
 from tasks.shared import blocks as kit
 from tasks.shared.acks import simple
 from tasks.shared.blocks import Block, Message, context, escape, money, section, slack_date

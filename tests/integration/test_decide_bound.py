@@ -17,7 +17,7 @@ from sandbox.slack import SlackStandIn
 from tasks.broker.embedded import register
 from tasks.celery_app import QUEUE
 from tasks.contracts import DECIDE_TASK, Decision
-from tasks.ekuaibao.review_models import parse_flow
+from tasks.ekuaibao.approval_models import parse_flow
 from tasks.settings import Settings
 from tests.integration.harness import RunningBot
 from tests.integration.test_decide import (

@@ -12,7 +12,7 @@ import pytest
 
 from sandbox.ekuaibao import APPROVER_ID, SUBMITTER_ID, EkuaibaoStandIn
 from sandbox.review import APPROVER2_ID
-from tasks.ekuaibao.decide import SHANGHAI, parse_batch, parse_license
+from tasks.ekuaibao.decision_models import SHANGHAI, parse_batch, parse_license
 from tests.integration.conftest import OffsetClock
 
 AUTH = "/api/openapi/v1/auth/getAccessToken"

@@ -9,7 +9,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from tasks.ekuaibao.review_models import Staff
+from tasks.ekuaibao.approval_models import Staff
 from tasks.review.deps import ReviewDeps
 from tasks.slack.identity import Refusal
 from tasks.state.review_cards import Card

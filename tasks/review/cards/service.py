@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 from tasks.contracts import OUTBOUND_ACTIONS, SAFE_ID, ReviewEvent
-from tasks.ekuaibao.review_models import Flow, FlowGone, Staff, Stage
+from tasks.ekuaibao.approval_models import Flow, FlowGone, Staff, Stage
 from tasks.review.cards.messages import (
     NoSlackUser,
     post_card,

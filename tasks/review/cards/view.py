@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tasks.ekuaibao.review_models import Flow, Stage
+from tasks.ekuaibao.approval_models import Flow, Stage
 from tasks.lookup.fetching import fetch_refs
 from tasks.review.deps import ReviewDeps
 from tasks.shared.texts import texts_for

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tasks.ekuaibao.review_models import Flow
+from tasks.ekuaibao.approval_models import Flow
 from tasks.review.decide.deps import Licence
 from tasks.shared.blocks import Message
 from tasks.shared.decide_texts import decide_texts_for

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 
+from tasks.ekuaibao.approval_models import FlowGone
 from tasks.ekuaibao.errors import EkuaibaoError
-from tasks.ekuaibao.review_models import FlowGone
 from tasks.review.cards.messages import update_card
 from tasks.review.cards.view import card_view
 from tasks.review.deps import ReviewDeps

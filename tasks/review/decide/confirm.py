@@ -6,9 +6,9 @@ import logging
 from typing import Any
 
 from tasks.contracts import Decision
-from tasks.ekuaibao.decide import Report
+from tasks.ekuaibao.approval_models import Flow
+from tasks.ekuaibao.decision_models import Report
 from tasks.ekuaibao.errors import EkuaibaoError
-from tasks.ekuaibao.review_models import Flow
 from tasks.review.decide.deps import ACTIONS, CONFIRM_S, POLLS, DecideDeps, Wait
 from tasks.review.decide.guard import audit
 from tasks.review.decide.notes import card_text, tell_decider
@@ -79,19 +79,19 @@ def confirm_decision(
         deps.sleep(pause)
         if deps.clock() - sent_at < 60:
             try:
-                batch = deps.api.result(staff_id)
+                batch = deps.review.api.result(staff_id)
             except EkuaibaoError as exc:
                 log.info("backlog/data/result: %s", exc)
                 batch = None
             if batch is not None and decision.flow_id in batch.errors:
-                report = deps.api.report(decision.flow_id)
+                report = deps.review.api.report(decision.flow_id)
                 if report.decided(staff_id, action, node, since_ms) is None:
                     reason = batch.errors[decision.flow_id]
                     refused_reply(deps, decision, report.flow, staff_id, node, key, reason, texts)
                     return
             if batch is not None and batch.residue > 0:
                 continue
-        report = deps.api.report(decision.flow_id)
+        report = deps.review.api.report(decision.flow_id)
         entry = report.decided(staff_id, action, node, since_ms)
         if entry is not None:
             _confirmed(deps, decision, report, staff_id, node, key, entry.time_ms, texts)
@@ -100,7 +100,7 @@ def confirm_decision(
             break
     if deps.clock() - sent_at < CONFIRM_S:
         raise Wait(5.0)
-    flow = deps.api.report(decision.flow_id).flow
+    flow = deps.review.api.report(decision.flow_id).flow
     deps.ledger.put(key, {"phase": "unconfirmed", "id": decision.decision_id, "at": sent_at})
     audit(decision, staff_id, node, "unconfirmed")
     card_text(

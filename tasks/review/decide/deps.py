@@ -1,4 +1,4 @@
-"""What deciding needs (the review's parts, the decide API, the ledger) and its timings."""
+"""What deciding needs (the review's parts and their Ekuaibao API, the ledger) and its timings."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tasks.ekuaibao.decide import DecideApi, License
+from tasks.ekuaibao.approvals import ApprovalsApi
+from tasks.ekuaibao.decision_models import License
 from tasks.ekuaibao.errors import EkuaibaoError
 from tasks.review.deps import ReviewDeps
 from tasks.state.decision_ledger import Ledger
@@ -43,7 +44,7 @@ class Licence:
     """Whether deciding in Slack is on here, and licensed by the tenant's charge powers
     (read at start-up, then hourly; a failed read is asked again next time)."""
 
-    api: DecideApi
+    api: ApprovalsApi
     enabled: bool
     clock: Callable[[], float] = time.time
     _known: tuple[float, License] | None = field(default=None, repr=False)
@@ -73,7 +74,6 @@ class Licence:
 @dataclass
 class DecideDeps:
     review: ReviewDeps
-    api: DecideApi
     ledger: Ledger
     licence: Licence
     interval_s: float

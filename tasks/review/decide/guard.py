@@ -9,8 +9,8 @@ import logging
 from dataclasses import dataclass
 
 from tasks.contracts import SAFE_ID, Decision
-from tasks.ekuaibao.decide import Report
-from tasks.ekuaibao.review_models import FlowGone, Stage
+from tasks.ekuaibao.approval_models import FlowGone, Stage
+from tasks.ekuaibao.decision_models import Report
 from tasks.review.acting import acting_staff
 from tasks.review.cards.messages import audit_log
 from tasks.review.decide.deps import ACTIONS, DecideDeps
@@ -71,7 +71,7 @@ def _report_checks(
     code = decision.flow_id
     stage_call = deps.review.submit(deps.review.api.stages, [decision.flow_id])
     try:
-        report = deps.api.report(decision.flow_id)
+        report = deps.review.api.report(decision.flow_id)
     except FlowGone:
         stage_call.cancel()
         raise Refused(

@@ -8,7 +8,7 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from tasks.contracts import Decision
-from tasks.ekuaibao.review_models import Flow
+from tasks.ekuaibao.approval_models import Flow
 from tasks.review.cards.messages import update_card
 from tasks.review.decide.deps import DecideDeps
 from tasks.shared.blocks import section

@@ -83,7 +83,7 @@ def decide(decision: Decision, deps: DecideDeps) -> None:
     sent_at = deps.clock()
     deps.ledger.put(key, {**record, "phase": "sending", "sent_at": sent_at})
     try:
-        batch = deps.api.submit(staff_id, [flow.flow_id], action)
+        batch = deps.review.api.submit(staff_id, [flow.flow_id], action)
     except BadRequest as exc:  # refused at once: nothing was queued
         reason = str(exc).split(": ", 1)[-1]
         refused_reply(deps, decision, flow, staff_id, node, key, reason, texts)
@@ -171,7 +171,7 @@ def _ask(
     if flow.submitter_id and SAFE_ID.fullmatch(flow.submitter_id):
         text = f"{{{flow.submitter_id}}} {text}"
     try:
-        deps.api.comment(flow.flow_id, checked.staff_id, text)
+        deps.review.api.comment(flow.flow_id, checked.staff_id, text)
     except BadRequest as exc:
         reason = str(exc).split(": ", 1)[-1]
         deps.ledger.release(key)

@@ -6,8 +6,8 @@ import logging
 from typing import Any
 
 from tasks.contracts import SAFE_ID, ReviewAsk
-from tasks.ekuaibao.review import DEEP_LINK_S
-from tasks.ekuaibao.review_models import Flow, FlowGone, Staff
+from tasks.ekuaibao.approval_models import Flow, FlowGone, Staff
+from tasks.ekuaibao.approvals import DEEP_LINK_S
 from tasks.review.acting import acting_staff
 from tasks.review.cards.messages import post_card, update_card, write_audit
 from tasks.review.cards.service import settle_card

@@ -9,7 +9,7 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from tasks.contracts import ButtonValue, ReviewAsk
-from tasks.ekuaibao.review_models import Staff
+from tasks.ekuaibao.approval_models import Staff
 from tasks.review.deps import ReviewDeps
 from tasks.review.queue.asks import asker_of, queue_items
 from tasks.shared.blocks import Block, context, escape, section, slack_date

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from tasks.ekuaibao.approvals import ApprovalsApi
 from tasks.ekuaibao.client import STAFF_IDS_PATH, EkuaibaoClient
-from tasks.ekuaibao.review import ReviewApi
 from tests.fakes import Clock
 
 ANN = {"id": "corp:ANN", "name": "Ann", "email": "ann@example.com", "active": True}
@@ -27,7 +27,7 @@ class Directory:
 
 def test_an_uncached_read_sees_a_deactivation_the_cache_still_hides() -> None:
     directory = Directory()
-    api = ReviewApi(cast(EkuaibaoClient, directory), clock=Clock())
+    api = ApprovalsApi(cast(EkuaibaoClient, directory), clock=Clock())
     assert api.staff_by_email("Ann@Example.com") is not None  # a queue read: now cached
     directory.staff[0]["active"] = False  # 停用 a minute later
     assert api.staff_by_email("ann@example.com") is not None  # names may lag a day

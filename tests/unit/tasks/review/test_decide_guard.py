@@ -23,8 +23,8 @@ from slack_sdk.web import SlackResponse
 
 from bot.doctor.approvals import approvals_check
 from tasks.contracts import Decision
-from tasks.ekuaibao.decide import License, Report, parse_logs
-from tasks.ekuaibao.review_models import FlowGone, Staff, Stage, parse_flow
+from tasks.ekuaibao.approval_models import FlowGone, Staff, Stage, parse_flow
+from tasks.ekuaibao.decision_models import License, Report, parse_logs
 from tasks.review.decide.deps import DecideDeps, Licence
 from tasks.review.decide.guard import Checked, Refused, guard
 from tasks.review.decide.service import decide
@@ -103,8 +103,9 @@ class _Slack:
 
 
 class _Api:
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, stages: dict[str, Stage]) -> None:
         self.world = world
+        self.stages = lambda ids: stages
 
     def license(self) -> License:
         return License(self.world.licensed, "test")
@@ -170,18 +171,15 @@ class World:
     def deps(self) -> DecideDeps:
         stages = {FLOW: self.stage} if self.stage else {}
         slack = _Slack(self)
+        api = _Api(self, stages)
         review = SimpleNamespace(
             slack=slack,
             identity=SlackIdentity(slack),  # type: ignore[arg-type]
-            api=SimpleNamespace(
-                stages=lambda ids: stages, staff_by_email=_Api(self).staff_by_email
-            ),
+            api=api,
             submit=lambda fn, *args: _done(fn(*args)),
         )
-        api = _Api(self)
         return DecideDeps(
             review=review,  # type: ignore[arg-type]
-            api=api,  # type: ignore[arg-type]
             ledger=None,  # type: ignore[arg-type]
             licence=Licence(api, enabled=self.enabled),  # type: ignore[arg-type]
             interval_s=1.0,

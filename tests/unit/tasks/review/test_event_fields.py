@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tasks.contracts import ReviewEvent
-from tasks.ekuaibao.review_models import FlowGone
+from tasks.ekuaibao.approval_models import FlowGone
 from tasks.review.cards.service import handle_event
 from tasks.review.deps import ReviewDeps
 

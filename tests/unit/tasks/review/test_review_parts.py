@@ -15,8 +15,8 @@ import pytest
 from bot.ekuaibao_events import with_events
 from bot.listeners.review import asks_for_review
 from tasks.contracts import ReviewEvent
+from tasks.ekuaibao.approval_models import Flow, Stage, parse_flow, parse_stages
 from tasks.ekuaibao.masters import InvoiceMaster, ReportInfo
-from tasks.ekuaibao.review_models import Flow, Stage, parse_flow, parse_stages
 from tasks.redact import redact
 from tasks.settings import Settings
 from tasks.shared.review_texts import REVIEW_EN, REVIEW_ZH, ReviewTexts, review_texts_for

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.contracts import DecisionRef
-from tasks.ekuaibao.review_models import Flow, parse_flow
+from tasks.ekuaibao.approval_models import Flow, parse_flow
 from tasks.shared.decide_texts import DecideTexts, decide_texts_for
 from tasks.slack.decision_card import (
     ACTIONS_MAX,

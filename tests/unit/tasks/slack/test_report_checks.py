@@ -10,9 +10,9 @@ from typing import Any
 
 from sandbox.blockkit import validate_message
 from tasks.contracts import LookupRequest
+from tasks.ekuaibao.approval_models import Staff
 from tasks.ekuaibao.errors import Unavailable
 from tasks.ekuaibao.masters import InvoiceMaster, ReportInvoiceRef
-from tasks.ekuaibao.review_models import Staff
 from tasks.lookup.deps import Deps, RetryPolicy
 from tasks.lookup.fetching import fetch
 from tasks.shared.language import LanguagePicker

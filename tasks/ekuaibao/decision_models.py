@@ -1,10 +1,5 @@
-"""The calls that decide (REVIEW-API §1, §4, §9): is 单据审批 licensed, approve/reject
-(`backlog/data`, only queues work), its result (60 s, keyed by approver), comments, and
-the report read fresh with its log, to confirm what really happened.
-
-Acting calls go out once (`post_once`): a timeout is "unknown", never a reason to send
-the decision again.
-"""
+"""What deciding reads, parsed: the report with its log (to confirm what really
+happened), the tenant's 单据审批 licence, and a decision batch's counts and failures."""
 
 from __future__ import annotations
 
@@ -13,20 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tasks.contracts import SAFE_ID
-from tasks.ekuaibao.client import EkuaibaoClient
-from tasks.ekuaibao.errors import Unavailable
+from tasks.ekuaibao.approval_models import Flow, Stage
 from tasks.ekuaibao.models import MalformedPayload
-from tasks.ekuaibao.review import flow_details
-from tasks.ekuaibao.review_models import Flow, Stage, parse_flow
 
-SUBMIT_PATH = "/api/openapi/v1/backlog/data/%5B{ids}%5D"
-RESULT_PATH = "/api/openapi/v1/backlog/data/result"
-POWERS_PATH = "/api/openapi/v1/charge/powers/list"
-COMMENT_PATH = "/api/openapi/v2.2/flow/data/comment/${flow_id}"
 POWER_CODE = "TICKET_AUDIT_switch"
-#: The vendor's limit per submit call.
-MAX_FLOWS = 10
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -166,63 +151,14 @@ def parse_logs(body: Any) -> tuple[LogEntry, ...]:
     return tuple(entries)
 
 
-def _safe(value: str) -> str:
-    if not SAFE_ID.fullmatch(value):
-        raise ValueError("not an Ekuaibao id")
-    return value
-
-
-class DecideApi:
-    def __init__(self, client: EkuaibaoClient) -> None:
-        self._client = client
-
-    def license(self) -> License:
-        body = self._client.get(POWERS_PATH, {})
-        try:
-            return parse_license(body, dt.datetime.now(SHANGHAI))
-        except MalformedPayload as exc:
-            raise Unavailable(f"Ekuaibao sent a malformed answer: {exc}") from None
-
-    def report(self, flow_id: str) -> Report:
-        _safe(flow_id)
-        body = flow_details(self._client, flow_id)
-        try:
-            return Report(parse_flow(body), parse_logs(body))
-        except (MalformedPayload, ValueError, TypeError, AttributeError) as exc:
-            raise Unavailable(f"Ekuaibao sent a malformed report: {exc}") from None
-
-    def submit(self, staff_id: str, flow_ids: list[str], action: dict[str, str]) -> Batch:
-        """Queue one decision for up to 10 reports, as `staff_id`. Sent once."""
-        if not 1 <= len(flow_ids) <= MAX_FLOWS:
-            raise ValueError("1 to 10 reports a call")
-        path = SUBMIT_PATH.format(ids=",".join(_safe(f) for f in flow_ids))
-        body = self._client.post_once(
-            path,
-            {"messageCode": "debug", "powerCode": POWER_CODE},
-            {"approveId": _safe(staff_id), "action": action},
-        )
-        return self._batch(body)
-
-    def result(self, staff_id: str) -> Batch:
-        body = self._client.get(
-            RESULT_PATH, {"approveId": _safe(staff_id), "powerCode": POWER_CODE}
-        )
-        return self._batch(body)
-
-    def comment(self, flow_id: str, staff_id: str, text: str) -> None:
-        path = COMMENT_PATH.format(flow_id=_safe(flow_id))
-        body = {
-            "params": {"comment": text, "attachments": [], "keepItSecret": False},
-            "name": "freeflow.comment",
-        }
-        self._client.post_once(path, {"staffId": _safe(staff_id)}, body)
-
-    @staticmethod
-    def _batch(body: Any) -> Batch:
-        try:
-            return parse_batch(body)
-        except MalformedPayload as exc:
-            raise Unavailable(f"Ekuaibao sent a malformed answer: {exc}") from None
-
-
-__all__ = ["Batch", "DecideApi", "License", "LogEntry", "Report", "parse_batch", "parse_license"]
+__all__ = [
+    "POWER_CODE",
+    "SHANGHAI",
+    "Batch",
+    "License",
+    "LogEntry",
+    "Report",
+    "parse_batch",
+    "parse_license",
+    "parse_logs",
+]

@@ -1,6 +1,7 @@
-"""What the approver's side of the API answers, parsed: reports, their stages and staff.
+"""What the approver's side of the API answers about reports, parsed: the report, its
+stages and staff.
 
-Parsers check only what the review card uses (REVIEW-API.md).
+Parsers check only what the approvals room uses (REVIEW-API.md).
 """
 
 from __future__ import annotations

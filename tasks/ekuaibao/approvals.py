@@ -1,28 +1,25 @@
-"""The approver's side of the API (REVIEW-API.md): reports, current approvers, staff and
-names, the approver's queue and count, and single-use deep links.
+"""The approver's side of the API (REVIEW-API.md), one surface over the one shared client
+(its token, budget and retries): reports (one flowDetails read, parsed once), current
+approvers, staff and names, the approver's queue, single-use deep links, and the calls
+that decide: is 单据审批 licensed, approve/reject (`backlog/data`, which only queues the
+work), its result (60 s, keyed by approver), and comments.
 
-What they answer is parsed in `tasks.ekuaibao.review_models`. Names (staff, departments,
-templates) are cached for a day per process, since they change rarely and every card needs
-them.
+Acting calls go out once (`post_once`): a timeout is "unknown", never a reason to send
+the decision again. Names (staff, departments, templates) are cached for a day per
+process, since they change rarely and every card needs them; whatever grants power reads
+staff uncached.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from tasks.contracts import SAFE_ID
-from tasks.ekuaibao.client import (
-    APPROVE_STATES_PATH,
-    FLOW_DETAILS_PATH,
-    STAFF_IDS_PATH,
-    EkuaibaoClient,
-)
-from tasks.ekuaibao.errors import BadRequest, Unavailable
-from tasks.ekuaibao.models import MalformedPayload
-from tasks.ekuaibao.review_models import (
+from tasks.ekuaibao.approval_models import (
     Flow,
     FlowGone,
     Staff,
@@ -32,6 +29,24 @@ from tasks.ekuaibao.review_models import (
     parse_staff,
     parse_stages,
 )
+from tasks.ekuaibao.client import (
+    APPROVE_STATES_PATH,
+    FLOW_DETAILS_PATH,
+    STAFF_IDS_PATH,
+    EkuaibaoClient,
+)
+from tasks.ekuaibao.decision_models import (
+    POWER_CODE,
+    SHANGHAI,
+    Batch,
+    License,
+    Report,
+    parse_batch,
+    parse_license,
+    parse_logs,
+)
+from tasks.ekuaibao.errors import BadRequest, Unavailable
+from tasks.ekuaibao.models import MalformedPayload
 
 #: `$` is literal (REVIEW-API §1): `…/byFlowId/$<staffId>`.
 PENDING_PATH = "/api/openapi/v1.1/docs/byFlowId/${staff_id}"
@@ -39,7 +54,14 @@ BACKLOG_COUNT_PATH = "/api/openapi/v1.1/staffs/getBacklogCount/$id"
 DEPARTMENT_PATH = "/api/openapi/v1/departments/${id}"
 SPECIFICATION_PATH = "/api/openapi/v1/specifications/${id}"
 PROVISIONAL_PATH = "/api/openapi/v1.1/provisional/getProvisionalAuth"
+SUBMIT_PATH = "/api/openapi/v1/backlog/data/%5B{ids}%5D"
+RESULT_PATH = "/api/openapi/v1/backlog/data/result"
+POWERS_PATH = "/api/openapi/v1/charge/powers/list"
+COMMENT_PATH = "/api/openapi/v2.2/flow/data/comment/${flow_id}"
+#: The vendor's limit per submit call.
+MAX_FLOWS = 10
 NAMES_TTL_S = 24 * 3600
+_T = TypeVar("_T")
 #: A deep link lives this long unless opened (then it is used up: authType CODE).
 DEEP_LINK_S = 600
 
@@ -84,8 +106,9 @@ def flow_details(client: EkuaibaoClient, flow_id: str) -> dict[str, Any]:
     return body
 
 
-class ReviewApi:
-    """The calls a review makes, over the one shared client (its token, budget, retries)."""
+class ApprovalsApi:
+    """Every call the approvals room makes; each answer parsed here, and a malformed one
+    is `Unavailable` (Ekuaibao's fault, retried as an outage), mapped in `_parsed`."""
 
     def __init__(
         self,
@@ -99,12 +122,13 @@ class ReviewApi:
         self._names = _TtlCache(names_ttl_s, clock)
 
     def flow(self, flow_id: str) -> Flow:
-        _safe(flow_id, "flow id")
-        body = flow_details(self._client, flow_id)
-        try:
-            return parse_flow(body)
-        except (MalformedPayload, ValueError, TypeError, AttributeError) as exc:
-            raise Unavailable(f"Ekuaibao sent a malformed report: {exc}") from None
+        """The report as a card shows it."""
+        return self.report(flow_id).flow
+
+    def report(self, flow_id: str) -> Report:
+        """The report with its log, read fresh: what a decision is checked and confirmed on."""
+        body = flow_details(self._client, _safe(flow_id, "flow id"))
+        return self._parsed(lambda b: Report(parse_flow(b), parse_logs(b)), body)
 
     def stages(self, flow_ids: Sequence[str]) -> dict[str, Stage]:
         ids = [_safe(i, "flow id") for i in dict.fromkeys(flow_ids)]
@@ -206,12 +230,42 @@ class ReviewApi:
             raise Unavailable("Ekuaibao's deep link answer had no URL")
         return url
 
+    def license(self) -> License:
+        body = self._client.get(POWERS_PATH, {})
+        return self._parsed(lambda b: parse_license(b, dt.datetime.now(SHANGHAI)), body)
+
+    def submit(self, staff_id: str, flow_ids: list[str], action: dict[str, str]) -> Batch:
+        """Queue one decision for up to 10 reports, as `staff_id`. Sent once."""
+        if not 1 <= len(flow_ids) <= MAX_FLOWS:
+            raise ValueError("1 to 10 reports a call")
+        path = SUBMIT_PATH.format(ids=",".join(_safe(f, "flow id") for f in flow_ids))
+        body = self._client.post_once(
+            path,
+            {"messageCode": "debug", "powerCode": POWER_CODE},
+            {"approveId": _safe(staff_id, "staff id"), "action": action},
+        )
+        return self._parsed(parse_batch, body)
+
+    def result(self, staff_id: str) -> Batch:
+        body = self._client.get(
+            RESULT_PATH, {"approveId": _safe(staff_id, "staff id"), "powerCode": POWER_CODE}
+        )
+        return self._parsed(parse_batch, body)
+
+    def comment(self, flow_id: str, staff_id: str, text: str) -> None:
+        path = COMMENT_PATH.format(flow_id=_safe(flow_id, "flow id"))
+        body = {
+            "params": {"comment": text, "attachments": [], "keepItSecret": False},
+            "name": "freeflow.comment",
+        }
+        self._client.post_once(path, {"staffId": _safe(staff_id, "staff id")}, body)
+
     @staticmethod
-    def _parsed(parse: Callable[[Any], Any], body: Any) -> Any:
+    def _parsed(parse: Callable[[Any], _T], body: Any) -> _T:
         try:
             return parse(body)
         except (MalformedPayload, ValueError, TypeError, AttributeError) as exc:
             raise Unavailable(f"Ekuaibao sent a malformed answer: {exc}") from None
 
 
-__all__ = ["DEEP_LINK_S", "SAFE_ID", "ReviewApi"]
+__all__ = ["DEEP_LINK_S", "MAX_FLOWS", "SAFE_ID", "ApprovalsApi"]
