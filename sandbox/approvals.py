@@ -1,5 +1,5 @@
 """Deciding in the Ekuaibao stand-in: approve/reject (`backlog/data`), its result, the
-tenant's charge powers and comments, over the same world as `sandbox.review`.
+tenant's charge powers and comments, over the same world as `sandbox.ekuaibao_approver`.
 
 As documented (REVIEW-API §4, §9): a submit only queues work (`residue`), which a timer
 processes a moment later; each report can fail on its own (`您没有权限处理该待办事项`,
@@ -237,7 +237,7 @@ class ApprovalEndpoints:
 
     def _apply(self, flow_id: str, staff_id: str, action: dict[str, Any]) -> None:
         """The decision itself: a log line, and the report's next node (or its end)."""
-        world, review = self._standin.world, self._standin.review
+        world, review = self._standin.world, self._standin.approver
         name = action["name"]
         with self._lock:
             flow = world.flows[flow_id]
@@ -352,7 +352,7 @@ class ApprovalEndpoints:
 
 
 def _cashier() -> str:
-    from sandbox.review import APPROVER2_ID
+    from sandbox.ekuaibao_approver import APPROVER2_ID
 
     return APPROVER2_ID
 

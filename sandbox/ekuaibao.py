@@ -838,10 +838,10 @@ class EkuaibaoStandIn:
         self._reject_credentials = False
         self._slots: list[RecordedCall | None] = []
         self._signed_urls: list[str] = []
-        from sandbox.review import ReviewEndpoints  # it builds on this module
+        from sandbox.ekuaibao_approver import ReviewEndpoints  # it builds on this module
 
         #: The approver endpoints (queues, names, deep links) and the outbound sender.
-        self.review = ReviewEndpoints(self)
+        self.approver = ReviewEndpoints(self)
         from sandbox.approvals import ApprovalEndpoints
 
         #: Approving, rejecting and commenting (backlog/data, its result, charge powers).
@@ -997,7 +997,7 @@ class EkuaibaoStandIn:
         if path.startswith("/files/"):
             return self._require("GET", req) or self._file(req)
         if path == "/applet/thirdparty.html":
-            return self._require("GET", req) or self.review.open_link(req)
+            return self._require("GET", req) or self.approver.open_link(req)
 
         if (decide := self.approvals.route(req.method, path)) is not None:
             if not self._token_valid(req.query.get("accessToken")):
@@ -1034,7 +1034,7 @@ class EkuaibaoStandIn:
             return exc.response()
 
     def _api_route(self, path: str) -> Callable[[Any], HttpResponse] | None:
-        if (review := self.review.post_route(path)) is not None:
+        if (review := self.approver.post_route(path)) is not None:
             return review
         if path == DETAIL_BATCH_PATH:
             return self._detail_batch
@@ -1055,7 +1055,7 @@ class EkuaibaoStandIn:
         return None
 
     def _api_get_route(self, path: str) -> Callable[[HttpRequest], HttpResponse] | None:
-        if (review := self.review.get_route(path)) is not None:
+        if (review := self.approver.get_route(path)) is not None:
             return review
         if path == FLOW_DETAILS_PATH:
             return self._flow_details

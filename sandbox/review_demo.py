@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.ekuaibao import APPROVER_EMAIL, APPROVER_ID, REPORT_CODE, REPORT_ID, EkuaibaoStandIn
-from sandbox.review import APPROVER2_EMAIL, APPROVER2_ID, approval_event
+from sandbox.ekuaibao_approver import APPROVER2_EMAIL, APPROVER2_ID, approval_event
 from sandbox.slack import SlackStandIn
 from sandbox.terminal import to_text
 
@@ -42,15 +42,15 @@ def review_scene(ekuaibao: EkuaibaoStandIn, slack: SlackStandIn, events_url: str
     slack.add_user(APPROVER_SLACK, APPROVER_EMAIL)
     slack.add_user(APPROVER2_SLACK, APPROVER2_EMAIL)
     started = time.perf_counter()
-    delivery = ekuaibao.review.send(
+    delivery = ekuaibao.approver.send(
         events_url, approval_event(ekuaibao.world, "backlog.approving", REPORT_ID, APPROVER_ID)
     )
     if delivery.status != 204:
         raise RuntimeError(f"the bot answered Ekuaibao's message with HTTP {delivery.status}")
     card = _wait(lambda: next(iter(slack.messages_in("D0APPROVER")), None))
     card_ms = (time.perf_counter() - started) * 1000
-    ekuaibao.review.move_on(REPORT_ID, [APPROVER2_ID], stage="财务审批")
-    ekuaibao.review.send(
+    ekuaibao.approver.move_on(REPORT_ID, [APPROVER2_ID], stage="财务审批")
+    ekuaibao.approver.send(
         events_url,
         approval_event(
             ekuaibao.world, "backlog.approving", REPORT_ID, APPROVER2_ID, node_id="FLOW:2:2"

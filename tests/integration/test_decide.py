@@ -21,7 +21,7 @@ from sandbox.ekuaibao import (
     SUBMITTER_ID,
     EkuaibaoStandIn,
 )
-from sandbox.review import APPROVER2_EMAIL, APPROVER2_ID, approval_event
+from sandbox.ekuaibao_approver import APPROVER2_EMAIL, APPROVER2_ID, approval_event
 from sandbox.signing import block_action, interaction, view_submission_payload
 from sandbox.slack import SlackStandIn
 from tests.integration.harness import RunningBot, start_bot
@@ -70,7 +70,7 @@ def start_deciding_bot(ekuaibao: EkuaibaoStandIn, slack: SlackStandIn, state: Pa
 def new_report(ekuaibao: EkuaibaoStandIn, approvers: list[str]) -> tuple[str, str]:
     n = secrets.randbelow(9000) + 1000
     flow_id, code = f"ID01dEcIdE{n}", f"B2398{n}"
-    ekuaibao.review.add_report(flow_id, code, approvers=approvers, invoices=1)
+    ekuaibao.approver.add_report(flow_id, code, approvers=approvers, invoices=1)
     return flow_id, code
 
 
@@ -255,7 +255,7 @@ def test_a_report_approved_elsewhere_is_not_decided_again(
     flow_id, _ = new_report(ekuaibao, [APPROVER_ID])
     card = locate(slack, card_for(bot, ekuaibao, slack, flow_id, APPROVER_ID), APPROVER_DM)
     view = open_modal(bot, slack, card, "decide_approve", APPROVER_SLACK)
-    ekuaibao.review.move_on(flow_id, [APPROVER2_ID])  # approved in Ekuaibao meanwhile
+    ekuaibao.approver.move_on(flow_id, [APPROVER2_ID])  # approved in Ekuaibao meanwhile
     assert confirm(bot, view, APPROVER_SLACK).status_code == 200
     wait_for(lambda: f"flow={flow_id}" in bot.log() and "refused: not a current" in bot.log())
     assert not submits_for(ekuaibao, flow_id)

@@ -95,7 +95,7 @@ def test_a_report_edited_after_the_modal_opened_is_not_approved(
     view = open_modal(bot, slack, card, "decide_approve", APPROVER_SLACK)
     shown = parse_flow({"value": ekuaibao.world.flows[flow_id]})
     assert json.loads(view["private_metadata"])["v"] == shown.version
-    ekuaibao.review.edit_report(flow_id, Decimal("10000.00"))  # raised while it waited
+    ekuaibao.approver.edit_report(flow_id, Decimal("10000.00"))  # raised while it waited
     assert confirm(bot, view, APPROVER_SLACK).status_code == 200
     wait_for(lambda: "changed since you opened it" in card_now(slack, card), what="the redraw")
     now = slack.message(APPROVER_DM, card["ts"]) or {}

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from sandbox.ekuaibao import EkuaibaoStandIn
-from sandbox.review import APPROVER2_EMAIL, APPROVER2_ID, approval_event
+from sandbox.ekuaibao_approver import APPROVER2_EMAIL, APPROVER2_ID, approval_event
 from sandbox.slack import SlackStandIn
 from tests.integration.harness import RunningBot, start_bot
 
@@ -63,7 +63,7 @@ def cards_for(slack: SlackStandIn, flow_id: str) -> list[dict[str, Any]]:
 
 def new_report(ekuaibao: EkuaibaoStandIn) -> str:
     flow_id = f"ID01fIeLdS{secrets.randbelow(9000) + 1000}"
-    ekuaibao.review.add_report(flow_id, f"B2398{flow_id[-4:]}", approvers=[APPROVER2_ID])
+    ekuaibao.approver.add_report(flow_id, f"B2398{flow_id[-4:]}", approvers=[APPROVER2_ID])
     return flow_id
 
 

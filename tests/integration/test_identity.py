@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from sandbox.ekuaibao import APPROVER_EMAIL, APPROVER_ID, EkuaibaoStandIn
-from sandbox.review import APPROVER2_EMAIL, APPROVER2_ID, approval_event
+from sandbox.ekuaibao_approver import APPROVER2_EMAIL, APPROVER2_ID, approval_event
 from sandbox.slack import SlackStandIn
 from tests.integration.harness import RunningBot, start_bot
 from tests.integration.test_decide import card_for, confirm, locate, new_report, open_modal

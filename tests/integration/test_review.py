@@ -21,7 +21,7 @@ from sandbox.ekuaibao import (
     SUBMITTER_ID,
     EkuaibaoStandIn,
 )
-from sandbox.review import (
+from sandbox.ekuaibao_approver import (
     APPROVER2_EMAIL,
     APPROVER2_ID,
     DEPARTMENT_NAME,
@@ -77,7 +77,7 @@ def events_url(bot: RunningBot, token: str = TOKEN) -> str:
 
 
 def send(bot: RunningBot, ekuaibao: EkuaibaoStandIn, body: dict[str, Any]) -> None:
-    delivery = ekuaibao.review.send(events_url(bot), body)
+    delivery = ekuaibao.approver.send(events_url(bot), body)
     assert delivery.status == 204, delivery
     assert delivery.elapsed_ms < 1000
 
@@ -128,7 +128,7 @@ def new_report(
 ) -> tuple[str, str]:
     n = secrets.randbelow(9000) + 1000
     flow_id, code = f"ID01rEvIeW{n}", f"B2399{n}"
-    ekuaibao.review.add_report(flow_id, code, approvers=approvers, invoices=invoices)
+    ekuaibao.approver.add_report(flow_id, code, approvers=approvers, invoices=invoices)
     return flow_id, code
 
 
@@ -244,7 +244,7 @@ def test_a_stale_event_for_someone_no_longer_approving_sends_nothing(
     bot: RunningBot, ekuaibao: EkuaibaoStandIn, slack: SlackStandIn
 ) -> None:
     flow_id, _ = new_report(ekuaibao, [APPROVER_ID])
-    ekuaibao.review.move_on(flow_id, [APPROVER2_ID])  # approved before the message arrived
+    ekuaibao.approver.move_on(flow_id, [APPROVER2_ID])  # approved before the message arrived
     posted = len(posts_to(slack, APPROVER_SLACK))
     send(bot, ekuaibao, approval_event(ekuaibao.world, "backlog.approving", flow_id, APPROVER_ID))
     wait_for(lambda: f"report {flow_id} names {APPROVER_ID}, who is not" in bot.log())
@@ -294,7 +294,7 @@ def test_the_card_follows_the_report(
     assert reply["text"].startswith(":bell: Reminder")
 
     # approved: the card says so, where it went, and has no buttons left; the next one gets it
-    ekuaibao.review.move_on(flow_id, [APPROVER2_ID], stage="财务审批")
+    ekuaibao.approver.move_on(flow_id, [APPROVER2_ID], stage="财务审批")
     send(
         bot,
         ekuaibao,
@@ -314,7 +314,7 @@ def test_the_card_follows_the_report(
     assert "财务审批" in fields
 
     # rejected: the second card closes, and the submitter hears it (NOTIFY_SUBMITTERS)
-    ekuaibao.review.move_on(
+    ekuaibao.approver.move_on(
         flow_id, [], state="rejected", action="freeflow.reject", comment="发票<重复>"
     )
     sandbox_dm = len(dm(slack, "D0SANDBOX"))
@@ -334,7 +334,7 @@ def test_a_deleted_report_closes_its_card(
     flow_id, code = new_report(ekuaibao, [APPROVER2_ID])
     send(bot, ekuaibao, approval_event(ekuaibao.world, "backlog.approving", flow_id, APPROVER2_ID))
     card = _card_of(slack, APPROVER2_DM, flow_id)
-    ekuaibao.review.delete_flow(flow_id)
+    ekuaibao.approver.delete_flow(flow_id)
     send(bot, ekuaibao, approval_event(ekuaibao.world, "freeflow.delete", flow_id, APPROVER2_ID))
     closed = wait_for(
         lambda: (m := slack.message(APPROVER2_DM, card["ts"])) and "deleted" in texts_of(m) and m
@@ -375,12 +375,12 @@ def test_refresh_and_open_are_the_approvers_only(
     assert fresh is not None and fresh["blocks"] != card["blocks"]
     assert len(ekuaibao.signed_urls_served()) > len(old_links)
 
-    links = len(ekuaibao.review.links_issued)
+    links = len(ekuaibao.approver.links_issued)
     url = click(bot, "review_open", value, APPROVER2_SLACK, APPROVER2_DM, card["ts"])
     [answer] = slack.wait_for_posts(url, 1, timeout=20)
     assert answer.body["response_type"] == "ephemeral" and answer.body["replace_original"] is False
-    assert len(ekuaibao.review.links_issued) == links + 1
-    token = ekuaibao.review.links_issued[-1]
+    assert len(ekuaibao.approver.links_issued) == links + 1
+    token = ekuaibao.approver.links_issued[-1]
     assert token in answer.body["text"] and token not in bot.log()
     [call] = ekuaibao.calls_to("getProvisionalAuth")[-1:]
     assert call.body["uid"] == APPROVER2_ID and call.body["authType"] == "CODE"
@@ -388,7 +388,7 @@ def test_refresh_and_open_are_the_approvers_only(
     stranger = click(bot, "review_open", value, STRANGER_SLACK, "D0STRANGER", card["ts"])
     [refused] = slack.wait_for_posts(stranger, 1, timeout=20)
     assert "no longer waits for you" in refused.body["text"]
-    assert len(ekuaibao.review.links_issued) == links + 1
+    assert len(ekuaibao.approver.links_issued) == links + 1
 
 
 # -- what waits for me ---------------------------------------------------------------------

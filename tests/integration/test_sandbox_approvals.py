@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from sandbox.ekuaibao import APPROVER_ID, SUBMITTER_ID, EkuaibaoStandIn
-from sandbox.review import APPROVER2_ID
+from sandbox.ekuaibao_approver import APPROVER2_ID
 from tasks.ekuaibao.decision_models import SHANGHAI, parse_batch, parse_license
 from tests.integration.conftest import OffsetClock
 
@@ -65,7 +65,7 @@ def settled(http: httpx.Client, staff: str) -> dict[str, object]:
 def test_approving_is_queued_then_moves_the_report(
     ekb: EkuaibaoStandIn, http: httpx.Client
 ) -> None:
-    ekb.review.add_report("ID01aPpRoVe01", "B23990001", approvers=[APPROVER_ID])
+    ekb.approver.add_report("ID01aPpRoVe01", "B23990001", approvers=[APPROVER_ID])
     node = ekb.approvals.current_node("ID01aPpRoVe01")
     body = {"approveId": APPROVER_ID, "action": {"name": "freeflow.agree", "comment": "好"}}
     queued = submit(http, ["ID01aPpRoVe01"], body).json()["value"]
@@ -87,8 +87,8 @@ def test_approving_is_queued_then_moves_the_report(
 def test_per_report_errors_the_window_and_the_limits(
     ekb: EkuaibaoStandIn, http: httpx.Client
 ) -> None:
-    ekb.review.add_report("ID01aPpRoVe02", "B23990002", approvers=[APPROVER2_ID])
-    ekb.review.add_report("ID01aPpRoVe03", "B23990003", approvers=[APPROVER_ID])
+    ekb.approver.add_report("ID01aPpRoVe02", "B23990002", approvers=[APPROVER2_ID])
+    ekb.approver.add_report("ID01aPpRoVe03", "B23990003", approvers=[APPROVER_ID])
     ekb.approvals.needs_select.add("ID01aPpRoVe03")
     body = {"approveId": APPROVER_ID, "action": {"name": "freeflow.agree"}}
     assert submit(http, ["ID01aPpRoVe02", "ID01aPpRoVe03"], body).status_code == 200
@@ -122,7 +122,7 @@ def test_charge_powers_and_comments(
     assert not parse_license(powers, now).licensed
     assert parse_license({"items": []}, now).why.startswith("单据审批")
     body = {"approveId": APPROVER_ID, "action": {"name": "freeflow.agree"}}
-    ekb.review.add_report("ID01aPpRoVe04", "B23990004", approvers=[APPROVER_ID])
+    ekb.approver.add_report("ID01aPpRoVe04", "B23990004", approvers=[APPROVER_ID])
     assert submit(http, ["ID01aPpRoVe04"], body).status_code == 400  # not licensed
 
     path = "/api/openapi/v2.2/flow/data/comment/$ID01aPpRoVe04"

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from sandbox.ekuaibao import APPROVER_ID, REPORT_ID, STRANGER_ID, EkuaibaoStandIn
-from sandbox.review import APPROVER2_ID, approval_event
+from sandbox.ekuaibao_approver import APPROVER2_ID, approval_event
 
 
 @pytest.fixture(scope="module")
@@ -60,13 +60,13 @@ def test_sandbox_deep_links_work_once(standin: EkuaibaoStandIn) -> None:
 
 
 def test_sandbox_outbound_sender_and_moves(standin: EkuaibaoStandIn) -> None:
-    standin.review.move_on(REPORT_ID, [APPROVER2_ID], stage="财务审批")
+    standin.approver.move_on(REPORT_ID, [APPROVER2_ID], stage="财务审批")
     event = approval_event(standin.world, "backlog.approving", REPORT_ID, APPROVER2_ID)
     assert event["userInfo"]["id"] == APPROVER2_ID and event["actionName"] == "待审批"
     assert standin.world.approve_states[REPORT_ID]["operators"][0]["id"] == APPROVER2_ID
-    delivery = standin.review.send(standin.base_url + "/nowhere", event, retries=2)
-    assert delivery.state == "FAILURE" and len(standin.review.deliveries) == 3
-    standin.review.delete_flow(REPORT_ID)
+    delivery = standin.approver.send(standin.base_url + "/nowhere", event, retries=2)
+    assert delivery.state == "FAILURE" and len(standin.approver.deliveries) == 3
+    standin.approver.delete_flow(REPORT_ID)
     token = _token(standin)
     gone = httpx.get(
         standin.base_url + "/api/openapi/v1.1/flowDetails",

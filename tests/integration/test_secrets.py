@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from sandbox.ekuaibao import APPROVER_EMAIL, APPROVER_ID, REPORT_ID, EkuaibaoStandIn
-from sandbox.review import approval_event
+from sandbox.ekuaibao_approver import approval_event
 from sandbox.signing import block_action
 from sandbox.slack import SlackStandIn
 from sandbox.socket_mode import SocketModeStandIn
@@ -139,9 +139,9 @@ def test_no_secret_in_debug_logs_across_the_review_entry_points(
     slack.add_user("U0APPROVER", APPROVER_EMAIL)
     url = f"http://127.0.0.1:{bot.port}/ekuaibao/events/{EVENTS_TOKEN}"
     body = approval_event(ekuaibao.world, "backlog.approving", REPORT_ID, APPROVER_ID)
-    assert ekuaibao.review.send(url.replace("Zq9x", "Zq9y", 1), body).status == 404
-    assert ekuaibao.review.send(url, {"not": "an event"}).status == 204
-    assert ekuaibao.review.send(url, body).status == 204
+    assert ekuaibao.approver.send(url.replace("Zq9x", "Zq9y", 1), body).status == 404
+    assert ekuaibao.approver.send(url, {"not": "an event"}).status == 204
+    assert ekuaibao.approver.send(url, body).status == 204
     card = None
     deadline = time.monotonic() + 30
     while card is None and time.monotonic() < deadline:
@@ -164,7 +164,7 @@ def test_no_secret_in_debug_logs_across_the_review_entry_points(
     response_urls.append(queue.response_url)
     bot.reply(queue)
     time.sleep(1.0)
-    [deep] = ekuaibao.review.links_issued
+    [deep] = ekuaibao.approver.links_issued
     assert deep in link.body["text"]
     assert_no_secret_in(
         bot.log(),

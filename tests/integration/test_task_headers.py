@@ -23,7 +23,7 @@ import pytest
 from celery import Celery
 
 from sandbox.ekuaibao import APPROVER_EMAIL, APPROVER_ID, EkuaibaoStandIn
-from sandbox.review import approval_event
+from sandbox.ekuaibao_approver import approval_event
 from sandbox.slack import SlackStandIn
 from tasks.contracts import DECIDE_TASK, LOOKUP_TASK, REVIEW_EVENT_TASK
 from tests.integration.conftest import BROKERS, broker_for

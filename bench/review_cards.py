@@ -1,6 +1,6 @@
 """Event received → review card in the approver's DM, and the approver's queue, timed.
 
-`python -m bench.review` starts the real bot (`invoicebot serve --http`, embedded broker,
+`python -m bench.review_cards` starts the real bot (`invoicebot serve --http`, embedded broker,
 worker child) against the loopback stand-ins with `--ekuaibao-latency-ms` added to every
 Ekuaibao call, then:
 
@@ -31,7 +31,7 @@ from pathlib import Path
 import httpx
 
 from sandbox.ekuaibao import APPROVER_EMAIL, APPROVER_ID, EkuaibaoStandIn
-from sandbox.review import APPROVER2_EMAIL, APPROVER2_ID, approval_event
+from sandbox.ekuaibao_approver import APPROVER2_EMAIL, APPROVER2_ID, approval_event
 from sandbox.signing import slash_command
 from sandbox.slack import SlackStandIn
 
@@ -94,12 +94,12 @@ def main(argv: list[str] | None = None) -> int:
             acks: list[float] = []
             for n in range(args.events + 3):  # the first three warm up (token, pools, names)
                 flow_id = f"ID01bEnCh{n:05d}"
-                ekuaibao.review.add_report(
+                ekuaibao.approver.add_report(
                     flow_id, f"B2398{n:04d}", approvers=[APPROVER_ID], invoices=args.invoices
                 )
                 before = len(slack.messages_in("D0APPROVER"))
                 started = time.perf_counter()
-                delivery = ekuaibao.review.send(
+                delivery = ekuaibao.approver.send(
                     url, approval_event(ekuaibao.world, "backlog.approving", flow_id, APPROVER_ID)
                 )
                 while len(slack.messages_in("D0APPROVER")) == before:
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                     times.append((time.perf_counter() - started) * 1000)
                     acks.append(delivery.elapsed_ms)
             for n in range(args.queue_size):
-                ekuaibao.review.add_report(
+                ekuaibao.approver.add_report(
                     f"ID01qUeUe{n:05d}", f"B2397{n:04d}", approvers=[APPROVER2_ID], invoices=1
                 )
             queue_ms: list[float] = []
