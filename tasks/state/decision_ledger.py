@@ -7,13 +7,10 @@ minute for `backlog/data`.
 from __future__ import annotations
 
 import json
-import threading
-import time
 from pathlib import Path
 from typing import Any, Protocol
 
-from tasks.shared_redis import shared_redis
-from tasks.sqlite import open_shared
+from tasks.kv import KV, make_kv
 
 #: A decision is remembered this long (a report rarely comes back to one node sooner).
 DECISION_TTL_S = 7 * 86400
@@ -32,107 +29,42 @@ class Ledger(Protocol):
         else how many seconds until the slot frees."""
 
 
-class RedisLedger:
-    def __init__(self, redis_url: str) -> None:
-        self._redis = shared_redis(redis_url)
+class KVLedger:
+    """Records as JSON; the tenant's slot is a claim that lapses after the interval."""
 
-    @staticmethod
-    def _key(key: str) -> str:
-        return f"invoicebot:decide:{key}"
+    def __init__(self, kv: KV) -> None:
+        self._kv = kv
 
     def claim(self, key: str, record: dict[str, Any]) -> dict[str, Any] | None:
-        if self._redis.set(self._key(key), json.dumps(record), nx=True, ex=DECISION_TTL_S):
-            return None
-        return self.get(key) or {"phase": "unknown"}
+        held = self._kv.claim(key, json.dumps(record), DECISION_TTL_S)
+        return None if held is None else _record(held)
 
     def get(self, key: str) -> dict[str, Any] | None:
-        raw = self._redis.get(self._key(key))
-        return json.loads(raw) if raw else None
+        raw = self._kv.get(key)
+        return None if raw is None else _record(raw)
 
     def put(self, key: str, record: dict[str, Any]) -> None:
-        self._redis.set(self._key(key), json.dumps(record), ex=DECISION_TTL_S)
+        self._kv.put(key, json.dumps(record), DECISION_TTL_S)
 
     def release(self, key: str) -> None:
-        self._redis.delete(self._key(key))
+        self._kv.delete(key)
 
     def slot(self, tenant: str, interval_s: float) -> float:
-        name = self._key(f"slot:{tenant}")
-        if self._redis.set(name, b"1", nx=True, px=max(int(interval_s * 1000), 1)):
+        key = f"slot:{tenant}"
+        if self._kv.claim(key, "{}", interval_s) is None:
             return 0.0
-        left = self._redis.pttl(name)
-        return max(int(left), 1) / 1000 if isinstance(left, int) else interval_s
+        left = self._kv.left_s(key)
+        return max(left, 0.001) if left is not None else 0.001
 
 
-class SQLiteLedger:
-    def __init__(self, path: Path) -> None:
-        self._db = open_shared(path)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS ledger (key TEXT PRIMARY KEY, record TEXT, until REAL)"
-        )
-        self._lock = threading.Lock()
-        path.chmod(0o600)
-
-    def claim(self, key: str, record: dict[str, Any]) -> dict[str, Any] | None:
-        now = time.time()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute("DELETE FROM ledger WHERE key = ? AND until < ?", (key, now))
-                done = self._db.execute(
-                    "INSERT OR IGNORE INTO ledger VALUES (?, ?, ?)",
-                    (key, json.dumps(record), now + DECISION_TTL_S),
-                ).rowcount
-                row = (
-                    None
-                    if done
-                    else self._db.execute(
-                        "SELECT record FROM ledger WHERE key = ?", (key,)
-                    ).fetchone()
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        return None if done else (json.loads(row[0]) if row else {"phase": "unknown"})
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT record FROM ledger WHERE key = ? AND until > ?", (key, time.time())
-            ).fetchone()
-        return json.loads(row[0]) if row else None
-
-    def put(self, key: str, record: dict[str, Any]) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO ledger VALUES (?, ?, ?)",
-                (key, json.dumps(record), time.time() + DECISION_TTL_S),
-            )
-
-    def release(self, key: str) -> None:
-        with self._lock:
-            self._db.execute("DELETE FROM ledger WHERE key = ?", (key,))
-
-    def slot(self, tenant: str, interval_s: float) -> float:
-        key, now = f"slot:{tenant}", time.time()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._db.execute("SELECT until FROM ledger WHERE key = ?", (key,)).fetchone()
-                if row and row[0] > now:
-                    self._db.execute("COMMIT")
-                    return float(row[0]) - now
-                self._db.execute(
-                    "INSERT OR REPLACE INTO ledger VALUES (?, '{}', ?)", (key, now + interval_s)
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        return 0.0
+def _record(raw: str) -> dict[str, Any]:
+    try:
+        found = json.loads(raw)
+    except ValueError:
+        found = None
+    return found if isinstance(found, dict) else {"phase": "unknown"}
 
 
 def make_ledger(redis_url: str | None, state_dir: Path) -> Ledger:
-    if redis_url:
-        return RedisLedger(redis_url)
-    return SQLiteLedger(state_dir / "decisions.sqlite3")
+    path = state_dir / "decisions.sqlite3"
+    return KVLedger(make_kv(redis_url, "invoicebot:decide:", path, "ledger"))

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from tasks.shared.dedup import RedisLedger
+from tasks.shared.dedup import make_ledger
 from tests.integration.conftest import flush_redis, require_redis
 from tests.integration.harness import REDIS_URL
 
@@ -15,8 +15,8 @@ def _redis() -> None:
     flush_redis()
 
 
-def test_ledger_claim_reports_who_holds_the_reply() -> None:
-    ledger = RedisLedger(REDIS_URL)
+def test_ledger_claim_reports_who_holds_the_reply(tmp_path) -> None:
+    ledger = make_ledger(REDIS_URL, tmp_path)
     assert ledger.state("r1") is None
     assert ledger.claim("r1", 20) is None
     assert ledger.claim("r1", 20) == "posting"
@@ -25,8 +25,8 @@ def test_ledger_claim_reports_who_holds_the_reply() -> None:
     assert ledger.state("r1") == "done"
 
 
-def test_ledger_claim_expires() -> None:
-    ledger = RedisLedger(REDIS_URL)
+def test_ledger_claim_expires(tmp_path) -> None:
+    ledger = make_ledger(REDIS_URL, tmp_path)
     assert ledger.claim("r1", 1) is None
     time.sleep(1.2)
     assert ledger.claim("r1", 20) is None

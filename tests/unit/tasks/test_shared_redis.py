@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from tasks import kv
 from tasks.ekuaibao import budget_redis, tokens
 from tasks.shared import dedup
 from tasks.shared_redis import TIMEOUT_S, shared_redis
@@ -22,22 +23,25 @@ def test_one_client_per_url() -> None:
     assert kwargs["socket_timeout"] == kwargs["socket_connect_timeout"] == TIMEOUT_S
 
 
-def test_every_redis_store_takes_the_shared_client(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_redis_store_takes_the_shared_client(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
     asked: list[str] = []
 
     def recording(url: str) -> Any:
         asked.append(url)
         return shared_redis(url)
 
-    modules = (budget_redis, tokens, ledger, store, dedup, recent, report_cache)
+    modules = (budget_redis, tokens, kv, store, recent, report_cache)
     for module in modules:
         monkeypatch.setattr(module, "shared_redis", recording)
-    dedup.RedisDedup(URL)
-    dedup.RedisLedger(URL)
+    dedup.make_dedup(URL, tmp_path)
+    dedup.make_ledger(URL, tmp_path)
     recent.RedisRecent(URL)
     tokens.RedisTokenStore(URL, "k")
     report_cache.RedisReportCache(URL, "tenant")
     budget_redis.RedisState(URL, "p")
-    ledger.RedisLedger(URL)
+    ledger.make_ledger(URL, tmp_path)
     store.RedisCards(URL)
     assert asked == [URL] * 8
+    assert not list(tmp_path.iterdir())  # with Redis, no SQLite file is made

@@ -1,10 +1,10 @@
 """The reply ledger: one claim answers "may I post?" and "was it answered?" together."""
 
-from tasks.shared.dedup import SQLiteLedger
+from tasks.shared.dedup import make_ledger
 
 
 def test_claim_then_done_then_refused(tmp_path) -> None:
-    ledger = SQLiteLedger(tmp_path / "replies.sqlite3")
+    ledger = make_ledger(None, tmp_path)
     assert ledger.state("r1") is None
     assert ledger.claim("r1", 20) is None  # taken
     assert ledger.claim("r1", 20) == "posting"  # someone is posting right now
@@ -15,6 +15,6 @@ def test_claim_then_done_then_refused(tmp_path) -> None:
 
 
 def test_an_expired_claim_can_be_taken_again(tmp_path) -> None:
-    ledger = SQLiteLedger(tmp_path / "replies.sqlite3")
+    ledger = make_ledger(None, tmp_path)
     assert ledger.claim("r1", -1) is None  # a claim whose worker died long ago
     assert ledger.claim("r1", 20) is None

@@ -1,0 +1,184 @@
+"""The one small key-value interface under the shared stores: get and put with expiry,
+claim-once with expiry, what is left of an expiry, delete.
+
+Redis when the deployment has one (the broker's, so every host shares it), else a SQLite
+file under STATE_DIR (every process of one host shares it). Stores keep their own key
+prefix (Redis) or file (SQLite), so a deploy reads what the previous release wrote. The
+SQLite side is the only place that opens an immediate transaction: a claim reads and
+writes under one lock on the file, as `SET NX` does in Redis.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from tasks.shared_redis import shared_redis
+from tasks.sqlite import open_shared
+
+
+class KV(Protocol):
+    def get(self, key: str) -> str | None:
+        """The value, or None when absent or expired."""
+
+    def put(self, key: str, value: str, ttl_s: float) -> None:
+        """Set `key` to `value` for `ttl_s` seconds, whatever was there."""
+
+    def claim(self, key: str, value: str, ttl_s: float) -> str | None:
+        """Set `key` to `value` for `ttl_s` only if it is free: None when this caller took
+        it, else the value that holds it. One round trip for both."""
+
+    def left_s(self, key: str) -> float | None:
+        """Seconds until `key` expires; None when it is absent."""
+
+    def delete(self, key: str) -> None: ...
+
+
+#: GET, and SET NX only when absent: `SET NX GET` needs Redis 7, this works on any.
+_CLAIM = """
+local held = redis.call('GET', KEYS[1])
+if held then return held end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return false
+"""
+
+
+#: The tables earlier releases kept, by name: how their live rows move into `kv`.
+_LEGACY = {
+    "seen": (
+        "INSERT OR IGNORE INTO kv SELECT key, '1', until FROM seen WHERE until > ?",
+        "DROP TABLE seen",
+    ),
+    "ledger": (  # (key, value, until) for replies, (key, record, until) for decisions
+        "INSERT OR IGNORE INTO kv SELECT * FROM ledger WHERE until > ?",
+        "DROP TABLE ledger",
+    ),
+}
+_HAS_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+
+
+def _ms(ttl_s: float) -> int:
+    return max(1, round(ttl_s * 1000))
+
+
+def _text(raw: object) -> str | None:
+    if isinstance(raw, bytes):
+        return raw.decode()
+    return raw if isinstance(raw, str) else None
+
+
+class RedisKV:
+    """Keys under `prefix` (the store's namespace) on this process's one client."""
+
+    def __init__(self, redis_url: str, prefix: str) -> None:
+        self._redis = shared_redis(redis_url)
+        self._prefix = prefix
+        self._claim = self._redis.register_script(_CLAIM)
+
+    def get(self, key: str) -> str | None:
+        return _text(self._redis.get(self._prefix + key))
+
+    def put(self, key: str, value: str, ttl_s: float) -> None:
+        self._redis.set(self._prefix + key, value, px=_ms(ttl_s))
+
+    def claim(self, key: str, value: str, ttl_s: float) -> str | None:
+        return _text(self._claim(keys=[self._prefix + key], args=[value, _ms(ttl_s)]))
+
+    def left_s(self, key: str) -> float | None:
+        left = self._redis.pttl(self._prefix + key)
+        if not isinstance(left, int) or left == -2:
+            return None
+        return None if left < 0 else left / 1000
+
+    def delete(self, key: str) -> None:
+        self._redis.delete(self._prefix + key)
+
+
+class SQLiteKV:
+    """One table `kv (key, value, until)` in `path`. `legacy` names the table an earlier
+    release kept there (`key, value, until` or `key, until`): its live rows are moved over
+    once, so an upgrade forgets nothing."""
+
+    def __init__(
+        self, path: Path, legacy: str | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._db = open_shared(path)
+        self._clock = clock
+        self._lock = threading.Lock()
+        with self._lock:
+            self._immediate(lambda: self._create(legacy))
+        path.chmod(0o600)
+
+    def _create(self, legacy: str | None) -> None:
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT, until REAL)"
+        )
+        if legacy is None:
+            return
+        copy, drop = _LEGACY[legacy]
+        if self._db.execute(_HAS_TABLE, (legacy,)).fetchone():
+            self._db.execute(copy, (self._clock(),))
+            self._db.execute(drop)
+
+    def _immediate(self, work: Callable[[], object]) -> object:
+        """`work` under the file's write lock, all or nothing (callers hold `_lock`)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            done = work()
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return done
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT value FROM kv WHERE key = ? AND until > ?", (key, self._clock())
+            ).fetchone()
+        return str(row[0]) if row else None
+
+    def put(self, key: str, value: str, ttl_s: float) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", (key, value, self._clock() + ttl_s)
+            )
+
+    def claim(self, key: str, value: str, ttl_s: float) -> str | None:
+        now = self._clock()
+
+        def take() -> str | None:
+            self._db.execute("DELETE FROM kv WHERE until <= ?", (now,))
+            taken = self._db.execute(
+                "INSERT OR IGNORE INTO kv VALUES (?, ?, ?)", (key, value, now + ttl_s)
+            ).rowcount
+            if taken == 1:
+                return None
+            row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+            return str(row[0]) if row else value
+
+        with self._lock:
+            held = self._immediate(take)
+        return held if isinstance(held, str) else None
+
+    def left_s(self, key: str) -> float | None:
+        now = self._clock()
+        with self._lock:
+            row = self._db.execute(
+                "SELECT until FROM kv WHERE key = ? AND until > ?", (key, now)
+            ).fetchone()
+        return float(row[0]) - now if row else None
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM kv WHERE key = ?", (key,))
+
+
+def make_kv(redis_url: str | None, prefix: str, path: Path, legacy: str | None = None) -> KV:
+    """Redis under `prefix` when there is one, else the SQLite file at `path`."""
+    if redis_url:
+        return RedisKV(redis_url, prefix)
+    return SQLiteKV(path, legacy)

@@ -1,0 +1,97 @@
+"""The SQLite side of the one key-value interface, on an injected clock; the same
+contract runs against Redis in tests/integration/test_kv.py."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from tasks.kv import SQLiteKV
+from tasks.shared.dedup import make_dedup, make_ledger
+from tasks.state.decision_ledger import make_ledger as make_decisions
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_claim_is_taken_once_until_it_lapses(tmp_path: Path) -> None:
+    clock = Clock()
+    kv = SQLiteKV(tmp_path / "kv.sqlite3", clock=clock)
+    assert kv.claim("k", "first", 10) is None
+    assert kv.claim("k", "second", 10) == "first"
+    assert kv.get("k") == "first" and kv.left_s("k") == pytest.approx(10)
+    clock.now += 10
+    assert kv.get("k") is None and kv.left_s("k") is None
+    assert kv.claim("k", "second", 10) is None and kv.get("k") == "second"
+
+
+def test_put_overwrites_and_delete_frees(tmp_path: Path) -> None:
+    clock = Clock()
+    kv = SQLiteKV(tmp_path / "kv.sqlite3", clock=clock)
+    kv.put("k", "a", 5)
+    kv.put("k", "b", 5)
+    assert kv.claim("k", "c", 5) == "b"
+    kv.delete("k")
+    assert kv.get("k") is None and kv.claim("k", "c", 5) is None
+
+
+def test_two_handles_on_one_file_see_one_claim(tmp_path: Path) -> None:
+    one, two = SQLiteKV(tmp_path / "kv.sqlite3"), SQLiteKV(tmp_path / "kv.sqlite3")
+    assert one.claim("k", "one", 60) is None
+    assert two.claim("k", "two", 60) == "one"
+
+
+def _legacy(path: Path, ddl: str, rows: list[tuple[object, ...]]) -> None:
+    db = sqlite3.connect(path)
+    db.execute(ddl)
+    marks = ",".join("?" * len(rows[0]))
+    db.executemany(f"INSERT INTO {ddl.split()[5]} VALUES ({marks})", rows)
+    db.commit()
+    db.close()
+
+
+def test_an_upgrade_keeps_what_the_last_release_wrote(tmp_path: Path) -> None:
+    """Live rows of the old per-store tables move into the one table; expired ones go."""
+    now = time.time()
+    _legacy(
+        tmp_path / "replies.sqlite3",
+        "CREATE TABLE IF NOT EXISTS ledger (key TEXT PRIMARY KEY, value TEXT, until REAL)",
+        [("r-done", "done", now + 3600), ("r-old", "done", now - 1)],
+    )
+    _legacy(
+        tmp_path / "seen.sqlite3",
+        "CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, until REAL)",
+        [("event-1", now + 600)],
+    )
+    _legacy(
+        tmp_path / "decisions.sqlite3",
+        "CREATE TABLE IF NOT EXISTS ledger (key TEXT PRIMARY KEY, record TEXT, until REAL)",
+        [("F1:N1:S1", '{"phase": "sent"}', now + 3600)],
+    )
+    replies = make_ledger(None, tmp_path)
+    assert replies.state("r-done") == "done" and replies.state("r-old") is None
+    assert make_dedup(None, tmp_path).first("event-1") is False
+    assert make_decisions(None, tmp_path).get("F1:N1:S1") == {"phase": "sent"}
+    tables = sqlite3.connect(tmp_path / "replies.sqlite3").execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'"
+    )
+    assert [name for (name,) in tables] == ["kv"]
+
+
+def test_the_decision_slot_is_one_claim_a_tenant_per_interval(tmp_path: Path) -> None:
+    decisions = make_decisions(None, tmp_path)
+    assert decisions.slot("t1", 60) == 0.0
+    assert 59 < decisions.slot("t1", 60) <= 60
+    assert decisions.slot("t2", 60) == 0.0
+    assert decisions.claim("F:N:S", {"phase": "claimed"}) is None
+    assert decisions.claim("F:N:S", {"phase": "other"}) == {"phase": "claimed"}
+    decisions.release("F:N:S")
+    assert decisions.get("F:N:S") is None
