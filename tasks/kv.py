@@ -1,5 +1,5 @@
-"""The one small key-value interface under the shared stores: get and put with expiry,
-claim-once with expiry, what is left of an expiry, delete.
+"""The one small key-value interface under the shared stores: get and put with expiry
+(one or many in a round trip), claim-once with expiry, what is left of an expiry, delete.
 
 Redis when the deployment has one (the broker's, so every host shares it), else a SQLite
 file under STATE_DIR (every process of one host shares it). Stores keep their own key
@@ -10,9 +10,10 @@ writes under one lock on the file, as `SET NX` does in Redis.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -26,6 +27,12 @@ class KV(Protocol):
 
     def put(self, key: str, value: str, ttl_s: float) -> None:
         """Set `key` to `value` for `ttl_s` seconds, whatever was there."""
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, str]:
+        """The live values among `keys`, in one round trip."""
+
+    def put_many(self, entries: Mapping[str, str], ttl_s: float) -> None:
+        """`put` for each entry, in one round trip."""
 
     def claim(self, key: str, value: str, ttl_s: float) -> str | None:
         """Set `key` to `value` for `ttl_s` only if it is free: None when this caller took
@@ -51,6 +58,10 @@ _LEGACY = {
     "seen": (
         "INSERT OR IGNORE INTO kv SELECT key, '1', until FROM seen WHERE until > ?",
         "DROP TABLE seen",
+    ),
+    "report_cache": (  # (key, refs, until), keys already "<tenant>:<key>"
+        "INSERT OR IGNORE INTO kv SELECT * FROM report_cache WHERE until > ?",
+        "DROP TABLE report_cache",
     ),
     "ledger": (  # (key, value, until) for replies, (key, record, until) for decisions
         "INSERT OR IGNORE INTO kv SELECT * FROM ledger WHERE until > ?",
@@ -84,6 +95,21 @@ class RedisKV:
     def put(self, key: str, value: str, ttl_s: float) -> None:
         self._redis.set(self._prefix + key, value, px=_ms(ttl_s))
 
+    def get_many(self, keys: Sequence[str]) -> dict[str, str]:
+        if not keys:
+            return {}
+        raws = self._redis.mget([self._prefix + k for k in keys])
+        found = {k: _text(raw) for k, raw in zip(keys, raws, strict=True)}
+        return {k: v for k, v in found.items() if v is not None}
+
+    def put_many(self, entries: Mapping[str, str], ttl_s: float) -> None:
+        if not entries:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for key, value in entries.items():
+            pipe.set(self._prefix + key, value, px=_ms(ttl_s))
+        pipe.execute()
+
     def claim(self, key: str, value: str, ttl_s: float) -> str | None:
         return _text(self._claim(keys=[self._prefix + key], args=[value, _ms(ttl_s)]))
 
@@ -116,6 +142,7 @@ class SQLiteKV:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT, until REAL)"
         )
+        self._db.execute("CREATE INDEX IF NOT EXISTS kv_until ON kv (until)")
         if legacy is None:
             return
         copy, drop = _LEGACY[legacy]
@@ -146,6 +173,30 @@ class SQLiteKV:
             self._db.execute(
                 "INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", (key, value, self._clock() + ttl_s)
             )
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, str]:
+        if not keys:
+            return {}
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key, value FROM kv WHERE until > ? "
+                "AND key IN (SELECT value FROM json_each(?))",
+                (self._clock(), json.dumps(list(keys))),
+            ).fetchall()
+        return {str(key): str(value) for key, value in rows}
+
+    def put_many(self, entries: Mapping[str, str], ttl_s: float) -> None:
+        if not entries:
+            return
+        now = self._clock()
+        rows = [(key, value, now + ttl_s) for key, value in entries.items()]
+
+        def write() -> None:
+            self._db.execute("DELETE FROM kv WHERE until <= ?", (now,))
+            self._db.executemany("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", rows)
+
+        with self._lock:
+            self._immediate(write)
 
     def claim(self, key: str, value: str, ttl_s: float) -> str | None:
         now = self._clock()

@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from tasks.ekuaibao.masters import ReportInvoiceRef
-from tasks.shared_redis import shared_redis
-from tasks.sqlite import open_shared
+from tasks.kv import KV, make_kv
 
 #: Long enough for a review session (a response_url lives 30 minutes).
 TTL_S = 30 * 60
@@ -55,38 +54,28 @@ def decode_refs(raw: str | bytes) -> list[ReportInvoiceRef] | None:
         return None
 
 
-class RedisReportCache:
-    """Shared by every worker, so a refresh is fast whichever worker takes it."""
+class KVReportCache:
+    """Shared by every worker (Redis) or every process of a host (SQLite), so a refresh is
+    fast whichever worker takes it and nobody pays calls to learn a miss again."""
 
-    def __init__(self, redis_url: str, tenant: str) -> None:
-        self._redis = shared_redis(redis_url)
-        self._prefix = f"invoicebot:report:{tenant}:"
+    def __init__(self, kv: KV, tenant: str) -> None:
+        self._kv = kv
+        self._prefix = f"{tenant}:"
 
     def get(self, report: str) -> list[ReportInvoiceRef] | None:
-        raw = self._redis.get(self._prefix + report)
-        return decode_refs(raw) if isinstance(raw, str | bytes) else None
+        return self.get_many([report]).get(report)
 
     def put(self, report: str, refs: list[ReportInvoiceRef], ttl_s: float = TTL_S) -> None:
-        self._redis.set(self._prefix + report, encode_refs(refs), ex=max(1, int(ttl_s)))
+        self.put_many({report: refs}, ttl_s)
 
     def get_many(self, keys: list[str]) -> dict[str, list[ReportInvoiceRef]]:
-        if not keys:
-            return {}
-        raws = self._redis.mget([self._prefix + k for k in keys])
-        found = {
-            k: decode_refs(raw)
-            for k, raw in zip(keys, raws, strict=True)
-            if isinstance(raw, str | bytes)
-        }
-        return {k: refs for k, refs in found.items() if refs is not None}
+        raws = self._kv.get_many([self._prefix + k for k in keys])
+        found = {k[len(self._prefix) :]: decode_refs(raw) for k, raw in raws.items()}
+        return {key: refs for key, refs in found.items() if refs is not None}
 
     def put_many(self, entries: dict[str, list[ReportInvoiceRef]], ttl_s: float = TTL_S) -> None:
-        if not entries:
-            return
-        pipe = self._redis.pipeline(transaction=False)
-        for key, refs in entries.items():
-            pipe.set(self._prefix + key, encode_refs(refs), ex=max(1, int(ttl_s)))
-        pipe.execute()
+        encoded = {self._prefix + k: encode_refs(refs) for k, refs in entries.items()}
+        self._kv.put_many(encoded, ttl_s)
 
 
 class MemoryReportCache:
@@ -121,58 +110,6 @@ class MemoryReportCache:
                 self._entries.popitem(last=False)
 
 
-class SQLiteReportCache:
-    """One file under STATE_DIR: the worker processes of one host (one per core) share what
-    a report held and which ids matched nothing, as workers on Redis do, instead of each
-    process paying Ekuaibao calls to learn it again."""
-
-    def __init__(self, path: Path, tenant: str, clock: Callable[[], float] = time.time) -> None:
-        self._db = open_shared(path)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS report_cache (key TEXT PRIMARY KEY, refs TEXT, until REAL)"
-        )
-        self._db.execute("CREATE INDEX IF NOT EXISTS report_cache_until ON report_cache (until)")
-        path.chmod(0o600)
-        self._prefix = f"{tenant}:"
-        self._clock = clock
-        self._lock = threading.Lock()
-
-    def get(self, report: str) -> list[ReportInvoiceRef] | None:
-        return self.get_many([report]).get(report)
-
-    def put(self, report: str, refs: list[ReportInvoiceRef], ttl_s: float = TTL_S) -> None:
-        self.put_many({report: refs}, ttl_s)
-
-    def get_many(self, keys: list[str]) -> dict[str, list[ReportInvoiceRef]]:
-        if not keys:
-            return {}
-        wanted = json.dumps([self._prefix + k for k in keys])
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT key, refs FROM report_cache WHERE until > ? "
-                "AND key IN (SELECT value FROM json_each(?))",
-                (self._clock(), wanted),
-            ).fetchall()
-        found = {key[len(self._prefix) :]: decode_refs(raw) for key, raw in rows}
-        return {key: refs for key, refs in found.items() if refs is not None}
-
-    def put_many(self, entries: dict[str, list[ReportInvoiceRef]], ttl_s: float = TTL_S) -> None:
-        if not entries:
-            return
-        now = self._clock()
-        rows = [(self._prefix + k, encode_refs(refs), now + ttl_s) for k, refs in entries.items()]
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute("DELETE FROM report_cache WHERE until < ?", (now,))
-                self._db.executemany("INSERT OR REPLACE INTO report_cache VALUES (?, ?, ?)", rows)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-
-
 def make_report_cache(redis_url: str | None, tenant: str, state_dir: Path) -> ReportCache:
-    if redis_url:
-        return RedisReportCache(redis_url, tenant)
-    return SQLiteReportCache(state_dir / "report-cache.sqlite3", tenant)
+    path = state_dir / "report-cache.sqlite3"
+    return KVReportCache(make_kv(redis_url, "invoicebot:report:", path, "report_cache"), tenant)

@@ -52,15 +52,16 @@ def test_the_redis_broker_reuses_one_client_per_channel(monkeypatch) -> None:
             assert third.llen("invoicebot-test") == 2
 
 
-def test_report_cache_keeps_ids_and_types_per_tenant() -> None:
+def test_report_cache_keeps_ids_and_types_per_tenant(tmp_path) -> None:
     from tasks.ekuaibao.masters import ReportInvoiceRef
-    from tasks.state.report_cache import TTL_S, RedisReportCache
+    from tasks.state.report_cache import TTL_S, make_report_cache
 
     refs = [
         ReportInvoiceRef(invoice_id="c:1:2", item_ids=("L1", "L$2"), invoice_type="invoice"),
         ReportInvoiceRef(invoice_id="ID_t", item_ids=(), invoice_type=None),
     ]
-    mine, theirs = RedisReportCache(REDIS_URL, "tenant-a"), RedisReportCache(REDIS_URL, "tenant-b")
+    mine = make_report_cache(REDIS_URL, "tenant-a", tmp_path)
+    theirs = make_report_cache(REDIS_URL, "tenant-b", tmp_path)
     assert mine.get("B1") is None
     mine.put("B1", refs)
     assert mine.get("B1") == refs

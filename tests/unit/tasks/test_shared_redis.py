@@ -32,14 +32,14 @@ def test_every_redis_store_takes_the_shared_client(
         asked.append(url)
         return shared_redis(url)
 
-    modules = (budget_redis, tokens, kv, store, recent, report_cache)
+    modules = (budget_redis, tokens, kv, store, recent)
     for module in modules:
         monkeypatch.setattr(module, "shared_redis", recording)
     dedup.make_dedup(URL, tmp_path)
     dedup.make_ledger(URL, tmp_path)
     recent.RedisRecent(URL)
     tokens.RedisTokenStore(URL, "k")
-    report_cache.RedisReportCache(URL, "tenant")
+    report_cache.make_report_cache(URL, "tenant", tmp_path)
     budget_redis.RedisState(URL, "p")
     ledger.make_ledger(URL, tmp_path)
     store.RedisCards(URL)
