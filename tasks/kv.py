@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, TypeVar, cast
 
 from tasks.shared_redis import shared_redis
 from tasks.sqlite import open_shared
@@ -53,6 +53,8 @@ return false
 """
 
 
+T = TypeVar("T")
+
 #: The tables earlier releases kept, by name: how their live rows move into `kv`.
 _LEGACY = {
     "seen": (
@@ -62,6 +64,10 @@ _LEGACY = {
     "report_cache": (  # (key, refs, until), keys already "<tenant>:<key>"
         "INSERT OR IGNORE INTO kv SELECT * FROM report_cache WHERE until > ?",
         "DROP TABLE report_cache",
+    ),
+    "shared": (  # (key, state, until): the budget's and in-flight state
+        "INSERT OR IGNORE INTO kv SELECT * FROM shared WHERE until > ?",
+        "DROP TABLE shared",
     ),
     "ledger": (  # (key, value, until) for replies, (key, record, until) for decisions
         "INSERT OR IGNORE INTO kv SELECT * FROM ledger WHERE until > ?",
@@ -214,6 +220,26 @@ class SQLiteKV:
         with self._lock:
             held = self._immediate(take)
         return held if isinstance(held, str) else None
+
+    def update(self, key: str, change: Callable[[dict[str, Any], float], T], keep_s: float) -> T:
+        """Read `key`'s JSON state, let `change` edit it in place at the file's clock, and
+        write it back for `keep_s`, all under the file's write lock: what a Lua script does
+        for the same rule in Redis (the budget, each person's lookups in flight)."""
+
+        def edit() -> T:
+            now = self._clock()
+            self._db.execute("DELETE FROM kv WHERE until <= ?", (now,))
+            row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+            state: dict[str, Any] = json.loads(row[0]) if row else {}
+            result = change(state, now)
+            self._db.execute(
+                "INSERT OR REPLACE INTO kv VALUES (?, ?, ?)",
+                (key, json.dumps(state, separators=(",", ":")), now + keep_s),
+            )
+            return result
+
+        with self._lock:
+            return cast(T, self._immediate(edit))
 
     def left_s(self, key: str) -> float | None:
         now = self._clock()

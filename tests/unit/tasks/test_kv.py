@@ -4,6 +4,7 @@ contract runs against Redis in tests/integration/test_kv.py."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -95,3 +96,31 @@ def test_the_decision_slot_is_one_claim_a_tenant_per_interval(tmp_path: Path) ->
     assert decisions.claim("F:N:S", {"phase": "other"}) == {"phase": "claimed"}
     decisions.release("F:N:S")
     assert decisions.get("F:N:S") is None
+
+
+def test_updates_from_two_handles_and_threads_are_never_lost(tmp_path: Path) -> None:
+    """The budget's and in-flight rule's store on one host: read, change, write as one."""
+    handles = [SQLiteKV(tmp_path / "state.sqlite3"), SQLiteKV(tmp_path / "state.sqlite3")]
+
+    def count(state: dict[str, int], now: float) -> int:
+        state["n"] = state.get("n", 0) + 1
+        return state["n"]
+
+    def many(kv: SQLiteKV) -> None:
+        for _ in range(50):
+            kv.update("budget", count, 600)
+
+    threads = [threading.Thread(target=many, args=(kv,)) for kv in handles * 2]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert handles[0].update("budget", count, 600) == 201
+
+
+def test_an_update_sees_the_file_s_clock_and_state_expires(tmp_path: Path) -> None:
+    clock = Clock()
+    kv = SQLiteKV(tmp_path / "state.sqlite3", clock=clock)
+    assert kv.update("k", lambda state, now: (state.setdefault("at", now), now)[1], 60) == clock.now
+    clock.now += 61
+    assert kv.update("k", lambda state, now: dict(state), 60) == {}
