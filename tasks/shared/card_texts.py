@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tasks.shared.texts import ZH, Texts
+from tasks.shared import texts as lookup
+from tasks.shared.texts import Texts
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class CardTexts:
     field_names: dict[str, str]
 
 
-CARD_EN = CardTexts(
+EN = CardTexts(
     seller_tax_id="Seller tax id (纳税人识别号)",
     buyer_tax_id="Buyer tax id (纳税人识别号)",
     remarks="Remarks (备注)",
@@ -82,7 +83,7 @@ CARD_EN = CardTexts(
     },
 )
 
-CARD_ZH = CardTexts(
+ZH = CardTexts(
     seller_tax_id="销售方纳税人识别号",
     buyer_tax_id="购买方纳税人识别号",
     remarks="备注",
@@ -126,4 +127,4 @@ CARD_ZH = CardTexts(
 
 def card_texts(texts: Texts) -> CardTexts:
     """The card's words in the language of `texts`."""
-    return CARD_ZH if texts is ZH else CARD_EN
+    return ZH if texts is lookup.ZH else EN

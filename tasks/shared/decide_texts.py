@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tasks.shared.texts import ZH, texts_for
+from tasks.shared.texts import is_chinese
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ EN = DecideTexts(
     "need the same decision key).",
 )
 
-ZH_TEXTS = DecideTexts(
+ZH = DecideTexts(
     approve_button="同意",
     reject_button="驳回…",
     ask_button="询问提交人…",
@@ -202,4 +202,4 @@ ZH_TEXTS = DecideTexts(
 
 
 def decide_texts_for(language: str | None = None) -> DecideTexts:
-    return ZH_TEXTS if texts_for(language) is ZH else EN
+    return ZH if is_chinese(language) else EN

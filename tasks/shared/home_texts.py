@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tasks.shared.texts import ZH, texts_for
+from tasks.shared.texts import is_chinese
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ EN = HomeTexts(
     again_button="Look up again",
 )
 
-ZH_TEXTS = HomeTexts(
+ZH = HomeTexts(
     recent_title="*您最近的查询*",
     recent_empty="还没有查询记录。输入 `/invoice` 加发票号或单据编号，或直接在这里发给我。",
     recent_ids="{what} · {when} · 找到 {found}/{asked} 张",
@@ -38,4 +38,4 @@ ZH_TEXTS = HomeTexts(
 
 
 def home_texts_for(language: str | None = None) -> HomeTexts:
-    return ZH_TEXTS if texts_for(language) is ZH else EN
+    return ZH if is_chinese(language) else EN

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tasks.shared.texts import ZH, texts_for
+from tasks.shared.texts import is_chinese
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class ReviewTexts:
     states: dict[str, str]
 
 
-REVIEW_EN = ReviewTexts(
+EN = ReviewTexts(
     card_fallback="Report {code} waits for your review",
     card_title=":inbox_tray: {code} · {title}",
     submitter="*Submitter*",
@@ -135,7 +135,7 @@ REVIEW_EN = ReviewTexts(
     },
 )
 
-REVIEW_ZH = ReviewTexts(
+ZH = ReviewTexts(
     card_fallback="单据 {code} 等待您审批",
     card_title=":inbox_tray: {code} · {title}",
     submitter="*提交人*",
@@ -206,4 +206,4 @@ REVIEW_ZH = ReviewTexts(
 
 def review_texts_for(language: str | None = None) -> ReviewTexts:
     """The review words in the same language `texts_for` picks."""
-    return REVIEW_ZH if texts_for(language) is ZH else REVIEW_EN
+    return ZH if is_chinese(language) else EN

@@ -504,3 +504,8 @@ def texts_for(language: str | None = None) -> Texts:
     if language and language.strip().lower().startswith("zh"):
         return ZH
     return EN
+
+
+def is_chinese(language: str | None) -> bool:
+    """Whether `texts_for` picks Chinese: every catalogue follows the same choice."""
+    return texts_for(language) is ZH

@@ -29,7 +29,8 @@ from tasks.review.decide.deps import DecideDeps, Licence
 from tasks.review.decide.guard import Checked, Refused, guard
 from tasks.review.decide.service import decide
 from tasks.settings import Settings
-from tasks.shared.decide_texts import EN, ZH_TEXTS, decide_texts_for
+from tasks.shared import decide_texts
+from tasks.shared.decide_texts import decide_texts_for
 from tasks.slack import identity
 from tasks.slack.identity import SlackIdentity
 from tasks.state.decision_ledger import make_ledger
@@ -318,7 +319,7 @@ def test_the_guard_refuses(change: Callable[[World], None], reason: str) -> None
     world = World()
     change(world)
     with pytest.raises(Refused) as refused:
-        guard(world.deps(), world.make_decision(), EN)
+        guard(world.deps(), world.make_decision(), decide_texts.EN)
     assert refused.value.reason == reason
     assert "nothing" in refused.value.text or "Ekuaibao" in refused.value.text  # says what next
 
@@ -327,7 +328,7 @@ def test_the_guard_refuses(change: Callable[[World], None], reason: str) -> None
 def test_the_guard_lets_pass(change: Callable[[World], None]) -> None:
     world = World()
     change(world)
-    checked = guard(world.deps(), world.make_decision(), EN)
+    checked = guard(world.deps(), world.make_decision(), decide_texts.EN)
     assert isinstance(checked, Checked)
     assert (checked.staff_id, checked.node_id) == (STAFF, NODE)
 
@@ -357,7 +358,9 @@ def test_the_version_is_what_the_modal_showed() -> None:
 
 
 def test_decide_texts_follow_the_language() -> None:
-    assert decide_texts_for("zh-CN") is ZH_TEXTS and decide_texts_for(None) is EN
+    assert (
+        decide_texts_for("zh-CN") is decide_texts.ZH and decide_texts_for(None) is decide_texts.EN
+    )
 
 
 # -- the key bot and workers share ---------------------------------------------------------

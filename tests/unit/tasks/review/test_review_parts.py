@@ -19,7 +19,8 @@ from tasks.ekuaibao.approval_models import Flow, Stage, parse_flow, parse_stages
 from tasks.ekuaibao.masters import InvoiceMaster, ReportInfo
 from tasks.redact import redact
 from tasks.settings import Settings
-from tasks.shared.review_texts import REVIEW_EN, REVIEW_ZH, ReviewTexts, review_texts_for
+from tasks.shared import review_texts
+from tasks.shared.review_texts import ReviewTexts, review_texts_for
 from tasks.shared.texts import EN
 from tasks.slack import review_card as card
 from tasks.slack.checks import Checks
@@ -29,7 +30,9 @@ FIELDS = [f.name for f in dataclasses.fields(ReviewTexts)]
 
 
 def test_review_texts_follow_the_language() -> None:
-    assert review_texts_for("zh-CN") is REVIEW_ZH and review_texts_for(None) is REVIEW_EN
+    assert (
+        review_texts_for("zh-CN") is review_texts.ZH and review_texts_for(None) is review_texts.EN
+    )
 
 
 def test_review_words() -> None:
@@ -138,6 +141,6 @@ def test_parsers_read_the_documented_samples() -> None:
 
 def test_moved_on_has_no_buttons_and_escapes() -> None:
     stage = Stage("ID1", "财务<审批>", (("x:y", "n"),))
-    message = card.moved_on("B1", "a<b>", REVIEW_EN.outcome_approved, stage, REVIEW_EN)
+    message = card.moved_on("B1", "a<b>", review_texts.EN.outcome_approved, stage, review_texts.EN)
     text = json.dumps(message, ensure_ascii=False)
     assert "a&lt;b&gt;" in text and "财务&lt;审批&gt;" in text and "button" not in text
