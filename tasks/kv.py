@@ -3,9 +3,9 @@
 
 Redis when the deployment has one (the broker's, so every host shares it), else a SQLite
 file under STATE_DIR (every process of one host shares it). Stores keep their own key
-prefix (Redis) or file (SQLite), so a deploy reads what the previous release wrote. The
-SQLite side is the only place that opens an immediate transaction: a claim reads and
-writes under one lock on the file, as `SET NX` does in Redis.
+prefix (Redis) or file (SQLite), so a deploy reads what the previous release wrote. On
+SQLite a claim or an update reads and writes inside one immediate transaction (the file's
+write lock), as `SET NX` or a Lua script does in Redis; the stores hold none of their own.
 """
 
 from __future__ import annotations
