@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
-from tasks import kv
 from tasks.ekuaibao import budget_redis, tokens
+from tasks.kv import on_redis
 from tasks.shared import dedup
 from tasks.shared_redis import TIMEOUT_S, shared_redis
 from tasks.state import decision_ledger as ledger
@@ -32,7 +32,7 @@ def test_every_redis_store_takes_the_shared_client(
         asked.append(url)
         return shared_redis(url)
 
-    modules = (budget_redis, tokens, kv, store, recent)
+    modules = (budget_redis, tokens, on_redis, store, recent)
     for module in modules:
         monkeypatch.setattr(module, "shared_redis", recording)
     dedup.make_dedup(URL, tmp_path)

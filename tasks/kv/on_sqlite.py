@@ -1,11 +1,8 @@
-"""The one small key-value interface under the shared stores: get and put with expiry
-(one or many in a round trip), claim-once with expiry, what is left of an expiry, delete.
+"""The key-value interface on one SQLite file a store, shared by the processes of a host.
 
-Redis when the deployment has one (the broker's, so every host shares it), else a SQLite
-file under STATE_DIR (every process of one host shares it). Stores keep their own key
-prefix (Redis) or file (SQLite), so a deploy reads what the previous release wrote. On
-SQLite a claim or an update reads and writes inside one immediate transaction (the file's
-write lock), as `SET NX` or a Lua script does in Redis; the stores hold none of their own.
+A claim or an update reads and writes inside one immediate transaction (the file's write
+lock), as `SET NX` or a Lua script does in Redis. An earlier release's table is moved over
+once, so an upgrade forgets nothing.
 """
 
 from __future__ import annotations
@@ -15,43 +12,9 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, TypeVar, cast
 
-from tasks.shared_redis import shared_redis
 from tasks.sqlite import open_shared
-
-
-class KV(Protocol):
-    def get(self, key: str) -> str | None:
-        """The value, or None when absent or expired."""
-
-    def put(self, key: str, value: str, ttl_s: float) -> None:
-        """Set `key` to `value` for `ttl_s` seconds, whatever was there."""
-
-    def get_many(self, keys: Sequence[str]) -> dict[str, str]:
-        """The live values among `keys`, in one round trip."""
-
-    def put_many(self, entries: Mapping[str, str], ttl_s: float) -> None:
-        """`put` for each entry, in one round trip."""
-
-    def claim(self, key: str, value: str, ttl_s: float) -> str | None:
-        """Set `key` to `value` for `ttl_s` only if it is free: None when this caller took
-        it, else the value that holds it. One round trip for both."""
-
-    def left_s(self, key: str) -> float | None:
-        """Seconds until `key` expires; None when it is absent."""
-
-    def delete(self, key: str) -> None: ...
-
-
-#: GET, and SET NX only when absent: `SET NX GET` needs Redis 7, this works on any.
-_CLAIM = """
-local held = redis.call('GET', KEYS[1])
-if held then return held end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return false
-"""
-
 
 T = TypeVar("T")
 
@@ -75,58 +38,6 @@ _LEGACY = {
     ),
 }
 _HAS_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
-
-
-def _ms(ttl_s: float) -> int:
-    return max(1, round(ttl_s * 1000))
-
-
-def _text(raw: object) -> str | None:
-    if isinstance(raw, bytes):
-        return raw.decode()
-    return raw if isinstance(raw, str) else None
-
-
-class RedisKV:
-    """Keys under `prefix` (the store's namespace) on this process's one client."""
-
-    def __init__(self, redis_url: str, prefix: str) -> None:
-        self._redis = shared_redis(redis_url)
-        self._prefix = prefix
-        self._claim = self._redis.register_script(_CLAIM)
-
-    def get(self, key: str) -> str | None:
-        return _text(self._redis.get(self._prefix + key))
-
-    def put(self, key: str, value: str, ttl_s: float) -> None:
-        self._redis.set(self._prefix + key, value, px=_ms(ttl_s))
-
-    def get_many(self, keys: Sequence[str]) -> dict[str, str]:
-        if not keys:
-            return {}
-        raws = self._redis.mget([self._prefix + k for k in keys])
-        found = {k: _text(raw) for k, raw in zip(keys, raws, strict=True)}
-        return {k: v for k, v in found.items() if v is not None}
-
-    def put_many(self, entries: Mapping[str, str], ttl_s: float) -> None:
-        if not entries:
-            return
-        pipe = self._redis.pipeline(transaction=False)
-        for key, value in entries.items():
-            pipe.set(self._prefix + key, value, px=_ms(ttl_s))
-        pipe.execute()
-
-    def claim(self, key: str, value: str, ttl_s: float) -> str | None:
-        return _text(self._claim(keys=[self._prefix + key], args=[value, _ms(ttl_s)]))
-
-    def left_s(self, key: str) -> float | None:
-        left = self._redis.pttl(self._prefix + key)
-        if not isinstance(left, int) or left == -2:
-            return None
-        return None if left < 0 else left / 1000
-
-    def delete(self, key: str) -> None:
-        self._redis.delete(self._prefix + key)
 
 
 class SQLiteKV:
@@ -252,10 +163,3 @@ class SQLiteKV:
     def delete(self, key: str) -> None:
         with self._lock:
             self._db.execute("DELETE FROM kv WHERE key = ?", (key,))
-
-
-def make_kv(redis_url: str | None, prefix: str, path: Path, legacy: str | None = None) -> KV:
-    """Redis under `prefix` when there is one, else the SQLite file at `path`."""
-    if redis_url:
-        return RedisKV(redis_url, prefix)
-    return SQLiteKV(path, legacy)
