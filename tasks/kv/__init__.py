@@ -1,5 +1,6 @@
 """The one small key-value interface under the shared stores: get and put with expiry
-(one or many in a round trip), claim-once with expiry, what is left of an expiry, delete.
+(one or many in a round trip), claim-once with expiry, what is left of an expiry, delete,
+and small maps (a field each: which card each approver of a report has).
 
 Redis when the deployment has one (the broker's, so every host shares it), else a SQLite
 file under STATE_DIR (every process of one host shares it). Stores keep their own key
@@ -41,6 +42,15 @@ class KV(Protocol):
         """Seconds until `key` expires; None when it is absent."""
 
     def delete(self, key: str) -> None: ...
+
+    def field_put(self, key: str, field: str, value: str, ttl_s: float) -> None:
+        """Set one field of the small map at `key`; the whole map lives `ttl_s` from now."""
+
+    def field_get(self, key: str, field: str) -> str | None: ...
+    def fields(self, key: str) -> dict[str, str]:
+        """Every live field of the map at `key`."""
+
+    def field_delete(self, key: str, field: str) -> None: ...
 
 
 def make_kv(redis_url: str | None, prefix: str, path: Path, legacy: str | None = None) -> KV:

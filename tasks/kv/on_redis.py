@@ -65,3 +65,19 @@ class RedisKV:
 
     def delete(self, key: str) -> None:
         self._redis.delete(self._prefix + key)
+
+    def field_put(self, key: str, field: str, value: str, ttl_s: float) -> None:
+        pipe = self._redis.pipeline()
+        pipe.hset(self._prefix + key, field, value)
+        pipe.pexpire(self._prefix + key, _ms(ttl_s))
+        pipe.execute()
+
+    def field_get(self, key: str, field: str) -> str | None:
+        return _text(self._redis.hget(self._prefix + key, field))
+
+    def fields(self, key: str) -> dict[str, str]:
+        found = {_text(k): _text(v) for k, v in self._redis.hgetall(self._prefix + key).items()}
+        return {k: v for k, v in found.items() if k is not None and v is not None}
+
+    def field_delete(self, key: str, field: str) -> None:
+        self._redis.hdel(self._prefix + key, field)

@@ -28,6 +28,10 @@ _LEGACY = {
         "INSERT OR IGNORE INTO kv SELECT * FROM report_cache WHERE until > ?",
         "DROP TABLE report_cache",
     ),
+    "cards": (  # (flow, staff, card, until): which card each approver of a report has
+        "INSERT OR IGNORE INTO kv_fields SELECT * FROM cards WHERE until > ?",
+        "DROP TABLE cards",
+    ),
     "shared": (  # (key, state, until): the budget's and in-flight state
         "INSERT OR IGNORE INTO kv SELECT * FROM shared WHERE until > ?",
         "DROP TABLE shared",
@@ -60,6 +64,10 @@ class SQLiteKV:
             "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT, until REAL)"
         )
         self._db.execute("CREATE INDEX IF NOT EXISTS kv_until ON kv (until)")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS kv_fields (key TEXT, field TEXT, value TEXT, until REAL,"
+            " PRIMARY KEY (key, field))"
+        )
         if legacy is None:
             return
         copy, drop = _LEGACY[legacy]
@@ -163,3 +171,35 @@ class SQLiteKV:
     def delete(self, key: str) -> None:
         with self._lock:
             self._db.execute("DELETE FROM kv WHERE key = ?", (key,))
+
+    def field_put(self, key: str, field: str, value: str, ttl_s: float) -> None:
+        until = self._clock() + ttl_s
+
+        def write() -> None:
+            self._db.execute(
+                "INSERT OR REPLACE INTO kv_fields VALUES (?, ?, ?, ?)", (key, field, value, until)
+            )
+            self._db.execute("UPDATE kv_fields SET until = ? WHERE key = ?", (until, key))
+
+        with self._lock:
+            self._immediate(write)
+
+    def field_get(self, key: str, field: str) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT value FROM kv_fields WHERE key = ? AND field = ? AND until > ?",
+                (key, field, self._clock()),
+            ).fetchone()
+        return str(row[0]) if row else None
+
+    def fields(self, key: str) -> dict[str, str]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT field, value FROM kv_fields WHERE key = ? AND until > ?",
+                (key, self._clock()),
+            ).fetchall()
+        return {str(field): str(value) for field, value in rows}
+
+    def field_delete(self, key: str, field: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM kv_fields WHERE key = ? AND field = ?", (key, field))

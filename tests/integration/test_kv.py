@@ -39,3 +39,13 @@ def test_a_lapsed_claim_can_be_taken(kv: KV) -> None:
     while kv.get("k") is not None and time.monotonic() < deadline:
         time.sleep(0.01)  # waits for the expiry itself, not a fixed time
     assert kv.claim("k", "b", 30) is None and kv.get("k") == "b"
+
+
+def test_small_maps_agree(kv: KV) -> None:
+    assert kv.fields("F") == {} and kv.field_get("F", "a") is None
+    kv.field_put("F", "a", "一", 30)
+    kv.field_put("F", "b", "two", 30)
+    kv.field_put("G", "a", "other", 30)
+    assert kv.fields("F") == {"a": "一", "b": "two"} and kv.field_get("F", "b") == "two"
+    kv.field_delete("F", "a")
+    assert kv.fields("F") == {"b": "two"} and kv.fields("G") == {"a": "other"}

@@ -84,7 +84,7 @@ def test_an_upgrade_keeps_what_the_last_release_wrote(tmp_path: Path) -> None:
     tables = sqlite3.connect(tmp_path / "replies.sqlite3").execute(
         "SELECT name FROM sqlite_master WHERE type = 'table'"
     )
-    assert [name for (name,) in tables] == ["kv"]
+    assert sorted(name for (name,) in tables) == ["kv", "kv_fields"]  # the old one is gone
 
 
 def test_the_decision_slot_is_one_claim_a_tenant_per_interval(tmp_path: Path) -> None:
@@ -124,3 +124,32 @@ def test_an_update_sees_the_file_s_clock_and_state_expires(tmp_path: Path) -> No
     assert kv.update("k", lambda state, now: (state.setdefault("at", now), now)[1], 60) == clock.now
     clock.now += 61
     assert kv.update("k", lambda state, now: dict(state), 60) == {}
+
+
+def test_a_small_map_keeps_its_fields_apart_and_lives_as_one(tmp_path: Path) -> None:
+    clock = Clock()
+    kv = SQLiteKV(tmp_path / "kv.sqlite3", clock=clock)
+    kv.field_put("F1", "S1", "card one", 60)
+    clock.now += 30
+    kv.field_put("F1", "S2", "card two", 60)  # the whole map now lives 60 s from here
+    kv.field_put("F2", "S1", "other report", 10)
+    assert kv.fields("F1") == {"S1": "card one", "S2": "card two"}
+    assert kv.field_get("F1", "S2") == "card two" and kv.field_get("F1", "S3") is None
+    kv.field_delete("F1", "S2")
+    clock.now += 40
+    assert kv.fields("F1") == {"S1": "card one"} and kv.fields("F2") == {}
+
+
+def test_cards_posted_before_an_upgrade_are_still_found(tmp_path: Path) -> None:
+    from tasks.state.review_cards import Card, make_cards
+
+    card = '{"channel": "D1", "ts": "1.2", "slack_user": "U1", "code": "B1", "title": "t"}'
+    _legacy(
+        tmp_path / "review-cards.sqlite3",
+        "CREATE TABLE IF NOT EXISTS cards (flow TEXT, staff TEXT, card TEXT, until REAL,"
+        " PRIMARY KEY (flow, staff))",
+        [("F1", "S1", card, time.time() + 3600), ("F1", "S2", "not json", time.time() + 3600)],
+    )
+    cards = make_cards(None, tmp_path)
+    assert cards.get("F1", "S1") == Card("D1", "1.2", "U1", "B1", "t")
+    assert cards.of_flow("F1") == {"S1": Card("D1", "1.2", "U1", "B1", "t")}

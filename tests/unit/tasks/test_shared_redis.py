@@ -32,7 +32,7 @@ def test_every_redis_store_takes_the_shared_client(
         asked.append(url)
         return shared_redis(url)
 
-    modules = (budget_redis, tokens, on_redis, store, recent)
+    modules = (budget_redis, tokens, on_redis, recent)
     for module in modules:
         monkeypatch.setattr(module, "shared_redis", recording)
     dedup.make_dedup(URL, tmp_path)
@@ -42,6 +42,6 @@ def test_every_redis_store_takes_the_shared_client(
     report_cache.make_report_cache(URL, "tenant", tmp_path)
     budget_redis.RedisState(URL, "p")
     ledger.make_ledger(URL, tmp_path)
-    store.RedisCards(URL)
+    store.make_cards(URL, tmp_path)
     assert asked == [URL] * 8
     assert not list(tmp_path.iterdir())  # with Redis, no SQLite file is made
