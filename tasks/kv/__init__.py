@@ -1,6 +1,7 @@
 """The one small key-value interface under the shared stores: get and put with expiry
 (one or many in a round trip), claim-once with expiry, what is left of an expiry, delete,
-and small maps (a field each: which card each approver of a report has).
+small maps (a field each: which card each approver of a report has) and capped lists
+(each person's recent lookups).
 
 Redis when the deployment has one (the broker's, so every host shares it), else a SQLite
 file under STATE_DIR (every process of one host shares it). Stores keep their own key
@@ -51,6 +52,13 @@ class KV(Protocol):
         """Every live field of the map at `key`."""
 
     def field_delete(self, key: str, field: str) -> None: ...
+
+    def list_push(self, key: str, value: str, keep: int, ttl_s: float) -> None:
+        """Put `value` first in the list at `key`, keep its newest `keep`; the list lives
+        `ttl_s` from now."""
+
+    def list_items(self, key: str, count: int) -> list[str]:
+        """The newest `count` values, newest first."""
 
 
 def make_kv(redis_url: str | None, prefix: str, path: Path, legacy: str | None = None) -> KV:

@@ -81,3 +81,14 @@ class RedisKV:
 
     def field_delete(self, key: str, field: str) -> None:
         self._redis.hdel(self._prefix + key, field)
+
+    def list_push(self, key: str, value: str, keep: int, ttl_s: float) -> None:
+        pipe = self._redis.pipeline(transaction=False)  # one round trip; no MULTI/EXEC needed
+        pipe.lpush(self._prefix + key, value)
+        pipe.ltrim(self._prefix + key, 0, keep - 1)
+        pipe.pexpire(self._prefix + key, _ms(ttl_s))
+        pipe.execute()
+
+    def list_items(self, key: str, count: int) -> list[str]:
+        raws = self._redis.lrange(self._prefix + key, 0, count - 1)
+        return [v for v in map(_text, raws) if v is not None]

@@ -32,6 +32,10 @@ _LEGACY = {
         "INSERT OR IGNORE INTO kv_fields SELECT * FROM cards WHERE until > ?",
         "DROP TABLE cards",
     ),
+    "recent": (  # (who, at, entry, until): each person's recent lookups
+        "INSERT INTO kv_lists SELECT * FROM recent WHERE until > ?",
+        "DROP TABLE recent",
+    ),
     "shared": (  # (key, state, until): the budget's and in-flight state
         "INSERT OR IGNORE INTO kv SELECT * FROM shared WHERE until > ?",
         "DROP TABLE shared",
@@ -68,6 +72,10 @@ class SQLiteKV:
             "CREATE TABLE IF NOT EXISTS kv_fields (key TEXT, field TEXT, value TEXT, until REAL,"
             " PRIMARY KEY (key, field))"
         )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS kv_lists (key TEXT, seq REAL, value TEXT, until REAL)"
+        )
+        self._db.execute("CREATE INDEX IF NOT EXISTS kv_lists_key ON kv_lists (key, seq)")
         if legacy is None:
             return
         copy, drop = _LEGACY[legacy]
@@ -203,3 +211,27 @@ class SQLiteKV:
     def field_delete(self, key: str, field: str) -> None:
         with self._lock:
             self._db.execute("DELETE FROM kv_fields WHERE key = ? AND field = ?", (key, field))
+
+    def list_push(self, key: str, value: str, keep: int, ttl_s: float) -> None:
+        now = self._clock()
+
+        def write() -> None:
+            self._db.execute("INSERT INTO kv_lists VALUES (?, ?, ?, ?)", (key, now, value, 0))
+            self._db.execute("UPDATE kv_lists SET until = ? WHERE key = ?", (now + ttl_s, key))
+            self._db.execute(
+                "DELETE FROM kv_lists WHERE key = ? AND rowid NOT IN (SELECT rowid FROM "
+                "kv_lists WHERE key = ? ORDER BY seq DESC, rowid DESC LIMIT ?)",
+                (key, key, keep),
+            )
+
+        with self._lock:
+            self._immediate(write)
+
+    def list_items(self, key: str, count: int) -> list[str]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT value FROM kv_lists WHERE key = ? AND until > ? "
+                "ORDER BY seq DESC, rowid DESC LIMIT ?",
+                (key, self._clock(), count),
+            ).fetchall()
+        return [str(row[0]) for row in rows]

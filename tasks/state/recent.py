@@ -8,14 +8,11 @@ Only ids, counts and times are kept: never links, response_urls, amounts or name
 from __future__ import annotations
 
 import json
-import threading
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
-from tasks.shared_redis import shared_redis
-from tasks.sqlite import open_shared
+from tasks.kv import KV, make_kv
 
 #: A lookup is remembered this long.
 RECENT_TTL_S = 14 * 86400
@@ -73,66 +70,24 @@ class RecentLookups(Protocol):
     def latest(self, team_id: str, user_id: str, limit: int = SHOWN) -> list[RecentLookup]: ...
 
 
-class RedisRecent:
-    def __init__(self, redis_url: str) -> None:
-        self._redis = shared_redis(redis_url)
+class KVRecent:
+    """A capped list a person, newest first (`LPUSH` + `LTRIM` in Redis)."""
+
+    def __init__(self, kv: KV) -> None:
+        self._kv = kv
 
     @staticmethod
     def _key(team_id: str, user_id: str) -> str:
-        return f"invoicebot:recent:{team_id or '-'}:{user_id}"
+        return f"{team_id or '-'}:{user_id}"
 
     def add(self, team_id: str, user_id: str, entry: RecentLookup) -> None:
-        key = self._key(team_id, user_id)
-        pipe = self._redis.pipeline(transaction=False)  # one round trip; no MULTI/EXEC needed
-        pipe.lpush(key, _encode(entry))
-        pipe.ltrim(key, 0, KEPT - 1)
-        pipe.expire(key, RECENT_TTL_S)
-        pipe.execute()
+        self._kv.list_push(self._key(team_id, user_id), _encode(entry), KEPT, RECENT_TTL_S)
 
     def latest(self, team_id: str, user_id: str, limit: int = SHOWN) -> list[RecentLookup]:
-        raws = self._redis.lrange(self._key(team_id, user_id), 0, KEPT - 1)
-        return _latest(list(raws), limit)
-
-
-class SQLiteRecent:
-    def __init__(self, path: Path) -> None:
-        self._db = open_shared(path)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS recent (who TEXT, at REAL, entry TEXT, until REAL)"
-        )
-        self._db.execute("CREATE INDEX IF NOT EXISTS recent_who ON recent (who, at)")
-        self._lock = threading.Lock()
-        path.chmod(0o600)
-
-    def add(self, team_id: str, user_id: str, entry: RecentLookup) -> None:
-        who, now = f"{team_id or '-'}:{user_id}", time.time()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute(
-                    "INSERT INTO recent VALUES (?, ?, ?, ?)",
-                    (who, entry.at, _encode(entry), now + RECENT_TTL_S),
-                )
-                self._db.execute(
-                    "DELETE FROM recent WHERE who = ? AND (until < ? OR rowid NOT IN (SELECT "
-                    "rowid FROM recent WHERE who = ? ORDER BY at DESC LIMIT ?))",
-                    (who, now, who, KEPT),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-
-    def latest(self, team_id: str, user_id: str, limit: int = SHOWN) -> list[RecentLookup]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT entry FROM recent WHERE who = ? AND until > ? ORDER BY at DESC LIMIT ?",
-                (f"{team_id or '-'}:{user_id}", time.time(), KEPT),
-            ).fetchall()
-        return _latest([row[0] for row in rows], limit)
+        raws: list[str | bytes] = list(self._kv.list_items(self._key(team_id, user_id), KEPT))
+        return _latest(raws, limit)
 
 
 def make_recent(redis_url: str | None, state_dir: Path) -> RecentLookups:
-    if redis_url:
-        return RedisRecent(redis_url)
-    return SQLiteRecent(state_dir / "recent-lookups.sqlite3")
+    path = state_dir / "recent-lookups.sqlite3"
+    return KVRecent(make_kv(redis_url, "invoicebot:recent:", path, "recent"))

@@ -49,3 +49,12 @@ def test_small_maps_agree(kv: KV) -> None:
     assert kv.fields("F") == {"a": "一", "b": "two"} and kv.field_get("F", "b") == "two"
     kv.field_delete("F", "a")
     assert kv.fields("F") == {"b": "two"} and kv.fields("G") == {"a": "other"}
+
+
+def test_capped_lists_agree(kv: KV) -> None:
+    assert kv.list_items("L", 5) == []
+    for n in range(7):
+        kv.list_push("L", f"v{n}", 4, 30)
+    kv.list_push("M", "other", 4, 30)
+    assert kv.list_items("L", 10) == ["v6", "v5", "v4", "v3"]
+    assert kv.list_items("L", 2) == ["v6", "v5"] and kv.list_items("M", 5) == ["other"]

@@ -3,6 +3,8 @@ contract runs against Redis in tests/integration/test_kv.py."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sqlite3
 import threading
 import time
@@ -84,7 +86,7 @@ def test_an_upgrade_keeps_what_the_last_release_wrote(tmp_path: Path) -> None:
     tables = sqlite3.connect(tmp_path / "replies.sqlite3").execute(
         "SELECT name FROM sqlite_master WHERE type = 'table'"
     )
-    assert sorted(name for (name,) in tables) == ["kv", "kv_fields"]  # the old one is gone
+    assert sorted(name for (name,) in tables) == ["kv", "kv_fields", "kv_lists"]  # "ledger" went
 
 
 def test_the_decision_slot_is_one_claim_a_tenant_per_interval(tmp_path: Path) -> None:
@@ -153,3 +155,17 @@ def test_cards_posted_before_an_upgrade_are_still_found(tmp_path: Path) -> None:
     cards = make_cards(None, tmp_path)
     assert cards.get("F1", "S1") == Card("D1", "1.2", "U1", "B1", "t")
     assert cards.of_flow("F1") == {"S1": Card("D1", "1.2", "U1", "B1", "t")}
+
+
+def test_recent_lookups_asked_before_an_upgrade_are_still_shown(tmp_path: Path) -> None:
+    from tasks.state.recent import RecentLookup, make_recent
+
+    old = RecentLookup(("ID1",), "", time.time() - 60, 1, 0)
+    _legacy(
+        tmp_path / "recent-lookups.sqlite3",
+        "CREATE TABLE IF NOT EXISTS recent (who TEXT, at REAL, entry TEXT, until REAL)",
+        [("T1:U1", old.at, json.dumps(dataclasses.asdict(old)), time.time() + 3600)],
+    )
+    recent = make_recent(None, tmp_path)
+    recent.add("T1", "U1", RecentLookup((), "B1", time.time(), 3, 0))
+    assert [(e.ids, e.report) for e in recent.latest("T1", "U1")] == [((), "B1"), (("ID1",), "")]

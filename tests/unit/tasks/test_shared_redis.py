@@ -32,12 +32,12 @@ def test_every_redis_store_takes_the_shared_client(
         asked.append(url)
         return shared_redis(url)
 
-    modules = (budget_redis, tokens, on_redis, recent)
+    modules = (budget_redis, tokens, on_redis)
     for module in modules:
         monkeypatch.setattr(module, "shared_redis", recording)
     dedup.make_dedup(URL, tmp_path)
     dedup.make_ledger(URL, tmp_path)
-    recent.RedisRecent(URL)
+    recent.make_recent(URL, tmp_path)
     tokens.RedisTokenStore(URL, "k")
     report_cache.make_report_cache(URL, "tenant", tmp_path)
     budget_redis.RedisState(URL, "p")

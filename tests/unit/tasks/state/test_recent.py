@@ -3,9 +3,10 @@ and the Home texts in both languages."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
-from tasks.state.recent import KEPT, RecentLookup, SQLiteRecent
+from tasks.state.recent import KEPT, RecentLookup, make_recent
 
 
 def entry(at: float, *ids: str, report: str = "", found: int = 1) -> RecentLookup:
@@ -13,7 +14,7 @@ def entry(at: float, *ids: str, report: str = "", found: int = 1) -> RecentLooku
 
 
 def test_newest_first_each_question_once(tmp_path: Path) -> None:
-    store = SQLiteRecent(tmp_path / "recent.sqlite3")
+    store = make_recent(None, tmp_path)
     store.add("T1", "U1", entry(1.0, "A"))
     store.add("T1", "U1", entry(2.0, report="B23001249", found=7))
     store.add("T1", "U1", entry(3.0, "A", found=0))  # asked again: shown once, latest answer
@@ -27,7 +28,7 @@ def test_newest_first_each_question_once(tmp_path: Path) -> None:
 
 
 def test_only_the_last_few_are_kept(tmp_path: Path) -> None:
-    store = SQLiteRecent(tmp_path / "recent.sqlite3")
+    store = make_recent(None, tmp_path)
     for n in range(KEPT + 10):
         store.add("T1", "U1", entry(float(n), f"ID{n}"))
     assert [e.ids[0] for e in store.latest("T1", "U1", limit=3)] == [
@@ -35,5 +36,5 @@ def test_only_the_last_few_are_kept(tmp_path: Path) -> None:
         f"ID{KEPT + 8}",
         f"ID{KEPT + 7}",
     ]
-    count = store._db.execute("SELECT COUNT(*) FROM recent").fetchone()[0]
-    assert count == KEPT
+    with sqlite3.connect(tmp_path / "recent-lookups.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*) FROM kv_lists").fetchone()[0] == KEPT
