@@ -384,7 +384,8 @@ def _read_sample(name: str) -> Any:
     )
 
 
-def _money(amount: Decimal) -> dict[str, Any]:
+def money(amount: Decimal) -> dict[str, Any]:
+    """An amount as Ekuaibao writes one: yuan, two decimals, with its unit and codes."""
     return {
         "standard": f"{amount:.2f}",
         "standardUnit": "元",
@@ -614,7 +615,7 @@ def _invoice_amount(inv: SandboxInvoice) -> dict[str, Any]:
     for key in (f"E_{entity}_价税合计", f"E_{entity}_金额", f"E_{entity}_金额合计"):
         if isinstance(master.get(key), dict):
             return copy.deepcopy(master[key])
-    return _money(Decimal(0))
+    return money(Decimal(0))
 
 
 def _sandbox_flow(
@@ -638,7 +639,7 @@ def _sandbox_flow(
                 {
                     "itemIds": [line["id"] for line in inv.lines],
                     "invoiceId": inv.invoice_id,
-                    "taxAmount": _money(Decimal(0)),
+                    "taxAmount": money(Decimal(0)),
                 }
             ],
             "invoiceConfirm": "true",
@@ -699,18 +700,18 @@ def synth_master(
     master.update(
         {
             "id": invoice_id,
-            "E_税额": _money(Decimal(0)),
+            "E_税额": money(Decimal(0)),
             "E_是否抵扣": False,
-            "E_不计税金额": _money(amount + tax),
+            "E_不计税金额": money(amount + tax),
             f"{_MAIN}code": code,
             f"{_MAIN}name": number,
             f"{_MAIN}发票代码": code,
             f"{_MAIN}发票号码": number,
             f"{_MAIN}发票日期": date_ms,
             f"{_MAIN}发票类别": category,
-            f"{_MAIN}价税合计": _money(amount + tax),
-            f"{_MAIN}发票金额": _money(amount),
-            f"{_MAIN}税额": _money(tax),
+            f"{_MAIN}价税合计": money(amount + tax),
+            f"{_MAIN}发票金额": money(amount),
+            f"{_MAIN}税额": money(tax),
             f"{_MAIN}销售方名称": seller,
             f"{_MAIN}销售方纳税人识别号": seller_tax_id,
             f"{_MAIN}销售方地址电话": "",

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 import httpx
 
-from sandbox.ekuaibao import HttpRequest, HttpResponse, SandboxInvoice, SandboxWorld
+from sandbox.ekuaibao import HttpRequest, HttpResponse, SandboxInvoice, SandboxWorld, money
 
 if TYPE_CHECKING:
     from sandbox.ekuaibao import EkuaibaoStandIn
@@ -221,8 +221,8 @@ class ReviewEndpoints:
                 "code": code,
                 "title": title,
                 "submitDate": submitted,
-                "expenseMoney": _money(total),
-                "payMoney": _money(total),
+                "expenseMoney": money(total),
+                "payMoney": money(total),
             }
         )
         detail = flow["form"]["details"][0]
@@ -301,8 +301,8 @@ class ReviewEndpoints:
         total, and a new updateTime, at the same node."""
         with self._lock:
             flow = self._standin.world.flows[flow_id]
-            flow["form"]["expenseMoney"] = _money(amount)
-            flow["form"]["payMoney"] = _money(amount)
+            flow["form"]["expenseMoney"] = money(amount)
+            flow["form"]["payMoney"] = money(amount)
             flow["updateTime"] = max(int(time.time() * 1000), int(flow["updateTime"]) + 1)
 
     def delete_flow(self, flow_id: str) -> None:
@@ -539,14 +539,3 @@ def _moved_to(logs: list[dict[str, Any]]) -> str:
         if log.get("action") != "freeflow.comment":
             return str((log.get("attributes") or {}).get("nextId") or "")
     return ""
-
-
-def _money(amount: Decimal) -> dict[str, Any]:
-    return {
-        "standard": f"{amount:.2f}",
-        "standardUnit": "元",
-        "standardScale": 2,
-        "standardSymbol": "¥",
-        "standardNumCode": "156",
-        "standardStrCode": "CNY",
-    }
