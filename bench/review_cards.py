@@ -34,6 +34,7 @@ from sandbox.ekuaibao import APPROVER_EMAIL, APPROVER_ID, EkuaibaoStandIn
 from sandbox.ekuaibao_approver import APPROVER2_EMAIL, APPROVER2_ID, approval_event
 from sandbox.signing import slash_command
 from sandbox.slack import SlackStandIn
+from tasks.environment import without_settings
 
 BOT_TOKEN = "xoxb-sandbox-token"
 
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     with EkuaibaoStandIn() as ekuaibao, SlackStandIn(bot_token=BOT_TOKEN) as slack:
         slack.add_user("U0APPROVER", APPROVER_EMAIL)
         slack.add_user("U0APPROVER2", APPROVER2_EMAIL)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "EKUAIBAO_"))}
+        env = without_settings(os.environ)
         env.update(
             SLACK_BOT_TOKEN=BOT_TOKEN,
             SLACK_SIGNING_SECRET=secret,
