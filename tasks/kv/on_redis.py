@@ -58,10 +58,8 @@ class RedisKV:
         return _text(self._claim(keys=[self._prefix + key], args=[value, _ms(ttl_s)]))
 
     def left_s(self, key: str) -> float | None:
-        left = self._redis.pttl(self._prefix + key)
-        if not isinstance(left, int) or left == -2:
-            return None
-        return None if left < 0 else left / 1000
+        left = self._redis.pttl(self._prefix + key)  # -2: absent, -1: no expiry
+        return left / 1000 if isinstance(left, int) and left >= 0 else None
 
     def delete(self, key: str) -> None:
         self._redis.delete(self._prefix + key)

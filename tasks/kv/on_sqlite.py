@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from tasks.sqlite import open_shared
 
@@ -49,9 +49,10 @@ _HAS_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
 
 
 class SQLiteKV:
-    """One table `kv (key, value, until)` in `path`. `legacy` names the table an earlier
-    release kept there (`key, value, until` or `key, until`): its live rows are moved over
-    once, so an upgrade forgets nothing."""
+    """Three tables in `path`: `kv` (values), `kv_fields` (small maps) and `kv_lists`
+    (capped lists), each row with its `until`. `legacy` names the table an earlier release
+    kept there (`_LEGACY`): its live rows are moved over once, so an upgrade forgets
+    nothing."""
 
     def __init__(
         self, path: Path, legacy: str | None = None, clock: Callable[[], float] = time.time
@@ -83,7 +84,7 @@ class SQLiteKV:
             self._db.execute(copy, (self._clock(),))
             self._db.execute(drop)
 
-    def _immediate(self, work: Callable[[], object]) -> object:
+    def _immediate(self, work: Callable[[], T]) -> T:
         """`work` under the file's write lock, all or nothing (callers hold `_lock`)."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
@@ -145,8 +146,7 @@ class SQLiteKV:
             return str(row[0]) if row else value
 
         with self._lock:
-            held = self._immediate(take)
-        return held if isinstance(held, str) else None
+            return self._immediate(take)
 
     def update(self, key: str, change: Callable[[dict[str, Any], float], T], keep_s: float) -> T:
         """Read `key`'s JSON state, let `change` edit it in place at the file's clock, and
@@ -166,7 +166,7 @@ class SQLiteKV:
             return result
 
         with self._lock:
-            return cast(T, self._immediate(edit))
+            return self._immediate(edit)
 
     def left_s(self, key: str) -> float | None:
         now = self._clock()

@@ -1,6 +1,6 @@
 """Seen-before checks shared by every bot process: Slack retries events, people double-click.
 
-In the broker's Redis when there is one (`SET NX EX`), else in a small SQLite file in the
+In the broker's Redis when there is one, else in a small SQLite file in the
 state folder, so a retried event is answered once however many bot processes run.
 """
 
@@ -32,7 +32,7 @@ class Dedup(Protocol):
 
 
 class KVDedup:
-    """A key seen is a key claimed: `SET NX PX` in Redis, `INSERT OR IGNORE` in SQLite."""
+    """A key seen is a key claimed (`tasks.kv`): only the first claim within the TTL wins."""
 
     def __init__(self, kv: KV) -> None:
         self._kv = kv
