@@ -48,6 +48,8 @@ from tasks.ekuaibao.decision_models import (
 from tasks.ekuaibao.errors import BadRequest, Unavailable
 from tasks.ekuaibao.models import MalformedPayload
 
+_T = TypeVar("_T")
+
 #: `$` is literal (REVIEW-API §1): `…/byFlowId/$<staffId>`.
 PENDING_PATH = "/api/openapi/v1.1/docs/byFlowId/${staff_id}"
 BACKLOG_COUNT_PATH = "/api/openapi/v1.1/staffs/getBacklogCount/$id"
@@ -61,7 +63,6 @@ COMMENT_PATH = "/api/openapi/v2.2/flow/data/comment/${flow_id}"
 #: The vendor's limit per submit call.
 MAX_FLOWS = 10
 NAMES_TTL_S = 24 * 3600
-_T = TypeVar("_T")
 #: A deep link lives this long unless opened (then it is used up: authType CODE).
 DEEP_LINK_S = 600
 
@@ -122,8 +123,8 @@ class ApprovalsApi:
         self._names = _TtlCache(names_ttl_s, clock)
 
     def flow(self, flow_id: str) -> Flow:
-        """The report as a card shows it."""
-        return self.report(flow_id).flow
+        """The report as a card shows it (its log is not parsed)."""
+        return self._parsed(parse_flow, flow_details(self._client, _safe(flow_id, "flow id")))
 
     def report(self, flow_id: str) -> Report:
         """The report with its log, read fresh: what a decision is checked and confirmed on."""
