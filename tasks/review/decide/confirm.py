@@ -100,7 +100,7 @@ def confirm_decision(
             break
     if deps.clock() - sent_at < CONFIRM_S:
         raise Wait(5.0)
-    flow = deps.review.api.report(decision.flow_id).flow
+    flow = deps.review.api.flow(decision.flow_id)
     deps.ledger.put(key, {"phase": "unconfirmed", "id": decision.decision_id, "at": sent_at})
     audit(decision, staff_id, node, "unconfirmed")
     card_text(
