@@ -36,6 +36,8 @@ STALE_AFTER_S = 3.5
 WATCHDOG_S = 0.5
 HELLO_TIMEOUT_S = 10.0
 MAX_BACKOFF_S = 30.0
+#: How long a retired connection may take to finish its closing handshake.
+RETIRE_WAIT_S = 5.0
 
 
 class SocketModeRefused(Exception):
@@ -162,8 +164,8 @@ class HelloAwareClient(SocketModeClient):
         self._greeted.set()
         with self._retire_lock:
             retiring, self._retiring = self._retiring, []
-        for old in retiring:  # close() waits for the peer's close frame: not on this thread
-            threading.Thread(target=old.close, name="socket-mode-retire", daemon=True).start()
+        for old in retiring:
+            _retire(old)
 
     def send_message(self, message: str) -> None:
         """Send on the newest open connection: during a refresh that may be the old one."""
@@ -185,6 +187,20 @@ class HelloAwareClient(SocketModeClient):
         for old in retiring:
             old.close()
         super().close()
+
+
+def _retire(old: WebSocketApp) -> None:
+    """Send the old connection our close frame and keep its reader running until Slack's
+    answers it. An envelope Slack sent on it before our frame arrived is still handled
+    (and acked on the new connection); `close()` would read, and drop, such frames itself.
+    It is forced after RETIRE_WAIT_S should Slack never answer."""
+    sock = old.sock
+    if sock is not None and sock.connected:
+        with contextlib.suppress(WebSocketException, OSError):
+            sock.send_close()
+    timer = threading.Timer(RETIRE_WAIT_S, old.close)
+    timer.daemon = True
+    timer.start()
 
 
 def _chain(first: Any, second: Any) -> Any:
