@@ -193,14 +193,35 @@ def _retire(old: WebSocketApp) -> None:
     """Send the old connection our close frame and keep its reader running until Slack's
     answers it. An envelope Slack sent on it before our frame arrived is still handled
     (and acked on the new connection); `close()` would read, and drop, such frames itself.
-    It is forced after RETIRE_WAIT_S should Slack never answer."""
-    sock = old.sock
-    if sock is not None and sock.connected:
-        with contextlib.suppress(WebSocketException, OSError):
-            sock.send_close()
-    timer = threading.Timer(RETIRE_WAIT_S, old.close)
+
+    Once Slack's close frame is read, the socket is shut at once: websocket-client's own
+    teardown skips it after our frame (it thinks the connection already closed), which
+    would leave Slack waiting on its half of the handshake. Forced after RETIRE_WAIT_S
+    should Slack never answer."""
+    sock: Any = old.sock  # websocket-client's WebSocket: its shutdown() is untyped
+    if sock is None or not sock.connected:
+        old.close()
+        return
+    with contextlib.suppress(WebSocketException, OSError):
+        sock.send_close()
+    old.on_close = _then_shut(old.on_close, sock)
+
+    def force() -> None:
+        old.close()
+        sock.shutdown()
+
+    timer = threading.Timer(RETIRE_WAIT_S, force)
     timer.daemon = True
     timer.start()
+
+
+def _then_shut(first: Any, sock: Any) -> Any:
+    def closed(ws: WebSocketApp, *args: Any) -> None:
+        sock.shutdown()
+        if first is not None:
+            first(ws, *args)
+
+    return closed
 
 
 def _chain(first: Any, second: Any) -> Any:

@@ -31,6 +31,7 @@ from typing import Any
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 __all__ = ["Ack", "Connection", "SocketModeStandIn"]
 
@@ -44,6 +45,11 @@ class Ack:
     payload: dict[str, Any] | None
     connection: int  # Connection.number it arrived on
     latency_s: float  # since the envelope was sent
+
+
+#: How long a send may wait: one on a connection whose close frame arrived meanwhile waits
+#: for the close handshake instead of writing, and is then made on another connection.
+SEND_WAIT_S = 1.0
 
 
 @dataclass
@@ -157,10 +163,16 @@ class SocketModeStandIn:
             return self._open()
 
     def _open(self) -> list[Connection]:
+        """Connections Slack would send on: greeted, not frozen, and not closing (a client
+        that sent its close frame gets no more envelopes; a send there would wait for the
+        close handshake to end)."""
         return [
             c
             for c in self._connections
-            if c.hello_at is not None and c.closed_at is None and not c.frozen
+            if c.hello_at is not None
+            and c.closed_at is None
+            and not c.frozen
+            and c.ws.state is State.OPEN
         ]
 
     def wait_connections(self, n: int, timeout: float = 10.0) -> Connection:
@@ -274,11 +286,15 @@ class SocketModeStandIn:
                 conn = live[next(self._round_robin) % len(live)]
                 self._sent[envelope_id] = _Sent(envelope, conn.number, time.monotonic())
             try:
-                self._call(conn.ws.send(text))
+                self._call(asyncio.wait_for(conn.ws.send(text), SEND_WAIT_S))
             except ConnectionClosed:
                 with self._lock:
                     conn.closed_at = conn.closed_at or time.monotonic()
                 continue
+            except TimeoutError:
+                if conn.ws.state is State.OPEN:
+                    raise
+                continue  # its close frame came in first: the send waited, wrote nothing
             return envelope_id
         raise RuntimeError("every Socket Mode connection closed while sending")
 
