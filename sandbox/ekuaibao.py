@@ -100,6 +100,7 @@ FLOW_SEARCH_PATH = "/api/openapi/v2/extension/flow/INVOICE/search"
 STAFF_IDS_PATH = "/api/openapi/v1/staffs/getStaffIds"
 FLOW_DETAILS_PATH = "/api/openapi/v1.1/flowDetails"
 _APPROVE_STATES_RE = re.compile(r"^/api/openapi/v2/approveStates/(.*)$")
+_RISK_LABEL_RE = re.compile(r"^/api/openapi/v2/invoice/risk/label/(.*)$")
 _STAFF_FIELDS: Mapping[str, str] = {
     "STAFFID": "id",
     "MAIL": "email",
@@ -444,6 +445,7 @@ class SandboxWorld:
         staff: list[dict[str, Any]] | None = None,
         flows: Mapping[str, dict[str, Any]] | None = None,
         approve_states: Mapping[str, dict[str, Any]] | None = None,
+        risk_labels: Mapping[str, dict[str, Any]] | None = None,
     ) -> None:
         self.invoices: dict[str, SandboxInvoice] = dict(invoices)
         self.reports_by_code = dict(reports_by_code)
@@ -453,6 +455,8 @@ class SandboxWorld:
         #: flowDetails `value` per flow id; approveStates item per flow id.
         self.flows: dict[str, dict[str, Any]] = dict(flows or {})
         self.approve_states: dict[str, dict[str, Any]] = dict(approve_states or {})
+        #: invoice/risk/label item per flow id (reports without tags are absent).
+        self.risk_labels: dict[str, dict[str, Any]] = dict(risk_labels or {})
         self.by_file_name: dict[str, Attachment] = {
             inv.attachment.file_name: inv.attachment
             for inv in self.invoices.values()
@@ -567,7 +571,29 @@ class SandboxWorld:
                 "delegateData": [],
             },
         }
-        return cls(invoices, by_code, by_id, flows=flows, approve_states=approve_states)
+        # Risk labels: the documented example, and the sandbox report's first VAT invoice
+        # flagged as a suspected duplicate (so the demo and the tests show a flag).
+        risk_labels = {
+            item["flowId"]: item for item in _read_sample("risk-label.response.json")["items"]
+        }
+        sandbox_report = by_id.get(report_master["flowId"], [])
+        flagged = next(
+            (e["invoiceId"] for e in sandbox_report if e["invoiceType"] == "invoice"), None
+        )
+        if flagged is not None:
+            risk_labels[report_master["flowId"]] = risk_label(
+                report_master["flowId"],
+                len(sandbox_report),
+                {flagged: [("存在疑似发票重复", "INVOICE_REPEAT_VERIFICATION")]},
+            )
+        return cls(
+            invoices,
+            by_code,
+            by_id,
+            flows=flows,
+            approve_states=approve_states,
+            risk_labels=risk_labels,
+        )
 
     def ids(self) -> list[str]:
         return list(self.invoices)
@@ -582,6 +608,32 @@ class SandboxWorld:
             for inv in self.invoices.values()
             if inv.master is not None and inv.object_id == object_id
         ]
+
+
+def risk_label(
+    flow_id: str, invoice_total: int, tags: Mapping[str, list[tuple[str, str]]]
+) -> dict[str, Any]:
+    """One report's `invoice/risk/label` item: one expense line per flagged invoice, with
+    its (tagName, type) pairs; the counts as Ekuaibao gives them."""
+    details = [
+        {
+            "detailId": f"detail-{n}",
+            "riskTags": [
+                {"tagName": name, "type": kind, "invoiceId": invoice_id} for name, kind in pairs
+            ],
+            "invoiceTotal": 1,
+            "noCompliance": 1,
+            "compliance": 0,
+        }
+        for n, (invoice_id, pairs) in enumerate(tags.items())
+    ]
+    return {
+        "flowId": flow_id,
+        "details": details,
+        "invoiceTotal": invoice_total,
+        "noCompliance": len(tags),
+        "compliance": invoice_total - len(tags),
+    }
 
 
 def sandbox_staff() -> list[dict[str, Any]]:
@@ -1063,6 +1115,9 @@ class EkuaibaoStandIn:
         if m := _APPROVE_STATES_RE.match(path):
             ids = m.group(1)
             return lambda _req: self._approve_states(ids)
+        if m := _RISK_LABEL_RE.match(path):
+            ids = m.group(1)
+            return lambda _req: self._risk_labels(ids)
         return None
 
     @staticmethod
@@ -1309,6 +1364,19 @@ class EkuaibaoStandIn:
                 copy.deepcopy(self.world.approve_states[i])
                 for i in dict.fromkeys(ids)
                 if i in self.world.approve_states
+            ]
+        return HttpResponse.json(200, {"items": items})
+
+    def _risk_labels(self, bracketed: str) -> HttpResponse:
+        """Items for the reports that have tags; none found is `{"items": []}`, not an error."""
+        if not (bracketed.startswith("[") and bracketed.endswith("]")):
+            raise _BadRequest("flowIds参数格式错误，应为[id1,id2]")
+        ids = [i.strip() for i in bracketed[1:-1].split(",") if i.strip()]
+        with self._lock:
+            items = [
+                copy.deepcopy(self.world.risk_labels[i])
+                for i in dict.fromkeys(ids)
+                if i in self.world.risk_labels
             ]
         return HttpResponse.json(200, {"items": items})
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Context, Decimal, localcontext
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from tasks.ekuaibao.models import Attachment, LineItem
+from tasks.ekuaibao.risk import ReportRisk, RiskTag
 
 if TYPE_CHECKING:
     from tasks.ekuaibao.client import InvoiceData
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
 
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
+#: Whether a reply carries Ekuaibao's risk flags: only report replies and review cards ask
+#: (one call per report); "unavailable" when that call failed, which costs only the flags.
+RiskFlags = Literal["not asked", "read", "unavailable"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,8 @@ class InvoiceSummary:
     lines: tuple[LineItem, ...]
     attachments: tuple[Attachment, ...]
     master: InvoiceMaster | None = None
+    #: Ekuaibao's risk tags on this invoice (when the reply asked for them).
+    risks: tuple[RiskTag, ...] = ()
 
     @property
     def amount_due(self) -> Decimal | None:
@@ -86,6 +92,14 @@ class LookupResult:
     #: Ids the person may not see are listed with the unknown ones, in words that do not
     #: tell which is which.
     hides_denials: bool = False
+    risk_flags: RiskFlags = "not asked"
+    #: Ekuaibao's counts over the whole report, when read.
+    risk: ReportRisk | None = None
+
+    @property
+    def flagged(self) -> int:
+        """Invoices shown with at least one risk tag."""
+        return sum(1 for invoice in self.invoices if invoice.risks)
 
     @property
     def earliest_expiry(self) -> int | None:
@@ -125,3 +139,14 @@ def assemble(
         else:
             missing.append(invoice_id)
     return LookupResult(requested, tuple(found), tuple(missing), data.fetched_at, report)
+
+
+def with_risk(result: LookupResult, risk: ReportRisk | None, *, read: bool) -> LookupResult:
+    """The result with each invoice's tags; `read` False: the call failed (flags unknown),
+    `risk` None after a read: Ekuaibao has no tags for the report."""
+    if not read:
+        return replace(result, risk_flags="unavailable")
+    if risk is None:
+        return replace(result, risk_flags="read")
+    invoices = tuple(replace(inv, risks=risk.tags_for(inv.invoice_id)) for inv in result.invoices)
+    return replace(result, invoices=invoices, risk_flags="read", risk=risk)

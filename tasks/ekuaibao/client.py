@@ -31,6 +31,7 @@ from tasks.ekuaibao.flows import (
 from tasks.ekuaibao.json_answers import item_records
 from tasks.ekuaibao.masters import InvoiceMaster, ReportInvoiceRef, parse_report_invoices
 from tasks.ekuaibao.models import Attachment, LineItem, MalformedPayload
+from tasks.ekuaibao.risk import ReportRisk, parse_risk_labels
 from tasks.ekuaibao.session import Credentials, Session
 
 T = TypeVar("T")
@@ -48,6 +49,8 @@ FLOW_DETAILS_PATH = "/api/openapi/v1.1/flowDetails"
 #: §8 current approvers (GET); the ids go in the path inside brackets, sent as %5B…%5D
 #: because raw `[`/`]` are not legal in a path and strict servers refuse them.
 APPROVE_STATES_PATH = "/api/openapi/v2/approveStates/%5B{flow_ids}%5D"
+#: Risk tags per report (GET), ids in brackets in the path like approveStates.
+RISK_LABEL_PATH = "/api/openapi/v2/invoice/risk/label/%5B{flow_ids}%5D"
 #: A flow id goes into the approveStates path: letters, digits, `_`, `-`, `$` only.
 _FLOW_ID_RE = re.compile(r"[A-Za-z0-9_$-]+")
 #: An objectId goes into the URL path, so it must be a plain identifier (no `/`, `..`).
@@ -142,6 +145,21 @@ class EkuaibaoClient(Session):
         states = self._call_get(APPROVE_STATES_PATH.format(flow_ids=flow_id), {})
         current = _parse(parse_approve_states, states).get(flow_id, frozenset())
         return dataclasses.replace(participants, approver_ids=participants.approver_ids | current)
+
+    def risk_labels(self, flow_ids: Sequence[str]) -> dict[str, ReportRisk]:
+        """Ekuaibao's risk tags on the reports' invoices; a report without any is absent.
+
+        Raises ValueError for a flow id that could not safely go into a URL path.
+        """
+        unique = list(dict.fromkeys(flow_ids))
+        for flow_id in unique:
+            if not _FLOW_ID_RE.fullmatch(flow_id):
+                raise ValueError(f"not an Ekuaibao flow id: {flow_id!r}")
+        found: dict[str, ReportRisk] = {}
+        for chunk in _chunks(unique):
+            body = self._call_get(RISK_LABEL_PATH.format(flow_ids=",".join(chunk)), {})
+            found.update(_parse(parse_risk_labels, body))
+        return found
 
 
 def _chunks(ids: Sequence[str]) -> list[Sequence[str]]:

@@ -21,6 +21,7 @@ from tasks.ekuaibao.masters import LAYOUTS, InvoiceMaster, ReportInvoiceRef
 from tasks.ekuaibao.models import Attachment, LineItem
 from tasks.lookup.deps import Deps
 from tasks.lookup.id_memory import IdMemory, Recalled
+from tasks.lookup.risk_flags import risk_of
 from tasks.lookup.ticket_types import (
     LAST_RESORT,
     WAVES,
@@ -28,7 +29,7 @@ from tasks.lookup.ticket_types import (
     ticket_shaped,
     waves_for,
 )
-from tasks.summary import LookupResult, ReportPage, assemble
+from tasks.summary import LookupResult, ReportPage, assemble, with_risk
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -181,6 +182,9 @@ def _fetch_report(request: LookupRequest, deps: Deps) -> LookupResult:
     kept, and only the others are fetched after it (none when just the order changed)."""
     first = request.page * REPORT_PAGE_SIZE
     early: _Fetch | None = None
+    # A report id (not a code) is the flow id the flags are asked by: ask at once.
+    by_id = not _REPORT_CODE.match(request.report)
+    risk = _submit(deps.executor, risk_of, deps, request.report) if by_id else None
     cached = _recall(deps, request.report)
     if cached is not None:
         search = _submit(deps.executor, _report_refs, deps.client, request.report)
@@ -209,6 +213,9 @@ def _fetch_report(request: LookupRequest, deps: Deps) -> LookupResult:
         ),
         None,
     )
+    flow_id = info.flow_id if info is not None and info.flow_id else None
+    if risk is None or flow_id not in (None, request.report):  # a code, or not that id
+        risk = _submit(deps.executor, risk_of, deps, flow_id) if flow_id else None
     page = ReportPage(
         request.report,
         info,
@@ -218,7 +225,11 @@ def _fetch_report(request: LookupRequest, deps: Deps) -> LookupResult:
         request.page,
         _submitter_name(deps, info.submitter_id if info else None),
     )
-    return assemble(chosen.ids, data, masters, page)
+    result = assemble(chosen.ids, data, masters, page)
+    if risk is None:  # no invoice named its report: nothing to ask the flags by
+        return result
+    tags, read = risk.result()
+    return with_risk(result, tags, read=read)
 
 
 def _merged(

@@ -31,6 +31,10 @@ class CardTexts:
     fallback_invoice: str
     fallback_next: str
     field_names: dict[str, str]
+    #: Ekuaibao's risk tags on one invoice: `{tags}` joins `risk_tag` (or the bare name).
+    risk_flags: str
+    risk_tag: str
+    risk_kinds: dict[str, str]
 
 
 EN = CardTexts(
@@ -81,6 +85,9 @@ EN = CardTexts(
         "buyer_tax_id": "buyer tax id",
         "remarks": "remarks",
     },
+    risk_flags=":triangular_flag_on_post: Ekuaibao's risk check flags this invoice: {tags}",
+    risk_tag="{words} ({name})",
+    risk_kinds={"INVOICE_REPEAT_VERIFICATION": "suspected duplicate invoice"},
 )
 
 ZH = CardTexts(
@@ -122,6 +129,9 @@ ZH = CardTexts(
         "buyer_tax_id": "购买方纳税人识别号",
         "remarks": "备注",
     },
+    risk_flags=":triangular_flag_on_post: 合思风险检查标记了这张发票：{tags}",
+    risk_tag="{words}（{name}）",
+    risk_kinds={"INVOICE_REPEAT_VERIFICATION": "疑似重复发票"},
 )
 
 

@@ -26,6 +26,10 @@ class ReviewTexts:
     no_invoice_totals: str
     checks: str
     checks_clean: str
+    risk_flagged: str
+    risk_counts: str
+    risk_clear: str
+    risk_unavailable: str
     invoices_shown: str
     links_note: str
     refresh_button: str
@@ -80,6 +84,13 @@ EN = ReviewTexts(
     checks=":warning: {unverified} not verified · {mismatched} with lines ≠ total · "
     "{used} already used on another report",
     checks_clean=":white_check_mark: every invoice verified, adding up, and used only here",
+    risk_flagged=":triangular_flag_on_post: {count} invoice(s) flagged by Ekuaibao's risk check",
+    risk_counts=" (Ekuaibao counts {non_compliant} of {total} not compliant)",
+    risk_clear=":white_check_mark: no risk flags from Ekuaibao",
+    risk_unavailable=(
+        ":grey_question: Ekuaibao's risk flags could not be read just now: press *Refresh links* "
+        "in a minute to try again."
+    ),
     invoices_shown="Invoices {first}–{last} of {total}",
     links_note=":link: Links expire {expires}: press *Refresh links* for new ones.",
     refresh_button="Refresh links",
@@ -150,6 +161,10 @@ ZH = ReviewTexts(
     checks=":warning: {unverified} 张未验真 · {mismatched} 张明细与价税合计不符 · "
     "{used} 张已用于其他单据",
     checks_clean=":white_check_mark: 所有发票均已验真、金额相符、仅用于本单据",
+    risk_flagged=":triangular_flag_on_post: {count} 张发票被合思风险检查标记",
+    risk_counts="（合思统计 {total} 张中 {non_compliant} 张不合规）",
+    risk_clear=":white_check_mark: 合思未标记风险",
+    risk_unavailable=":grey_question: 暂时无法读取合思的风险标记：请稍后点击「*刷新链接*」重试。",
     invoices_shown="发票 {first}–{last}，共 {total} 张",
     links_note=":link: 链接于 {expires} 失效：点击「刷新链接」获取新链接。",
     refresh_button="刷新链接",

@@ -10,11 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from tasks.ekuaibao.risk import ReportRisk
 from tasks.shared.blocks import Block, money, section
 from tasks.shared.review_texts import ReviewTexts, review_texts_for
 from tasks.shared.texts import ZH, Texts
 from tasks.slack import headers
-from tasks.summary import InvoiceSummary, ReportPage
+from tasks.summary import InvoiceSummary, LookupResult, ReportPage, RiskFlags
 
 _CENT = Decimal("0.01")
 
@@ -27,11 +28,23 @@ class Checks:
     unverified: int
     mismatched: int
     used_elsewhere: int
+    #: Invoices carrying an Ekuaibao risk tag, whether the tags were read, and Ekuaibao's
+    #: own compliance counts for the report.
+    flagged: int = 0
+    risk_flags: RiskFlags = "not asked"
+    risk: ReportRisk | None = None
 
     @classmethod
-    def of(cls, flow_id: str, invoices: Sequence[InvoiceSummary], texts: Texts) -> Checks:
+    def of(
+        cls,
+        flow_id: str,
+        invoices: Sequence[InvoiceSummary],
+        texts: Texts,
+        result: LookupResult | None = None,
+    ) -> Checks:
         """Σ价税合计 (the lines' total where no master says it) and the three counts; an
-        invoice whose master names another report is used elsewhere."""
+        invoice whose master names another report is used elsewhere. `result`: the reply
+        the invoices come from, for its risk flags."""
         total, counted = Decimal(0), 0
         unverified = mismatched = used = 0
         for invoice in invoices:
@@ -48,7 +61,15 @@ class Checks:
                 mismatched += 1
             if flow_id and master.report and master.report.flow_id not in (None, flow_id):
                 used += 1
-        return cls(total if counted else None, unverified, mismatched, used)
+        return cls(
+            total if counted else None,
+            unverified,
+            mismatched,
+            used,
+            flagged=sum(1 for invoice in invoices if invoice.risks),
+            risk_flags=result.risk_flags if result is not None else "not asked",
+            risk=result.risk if result is not None else None,
+        )
 
 
 def checks_text(checks: Checks, expense_total: Decimal | None, review: ReviewTexts) -> str:
@@ -68,24 +89,45 @@ def checks_text(checks: Checks, expense_total: Decimal | None, review: ReviewTex
         )
     else:
         counts = review.checks_clean
-    return f"{adds_up}\n{counts}"
+    risk = _risk_text(checks, review)
+    return f"{adds_up}\n{counts}" + (f"\n{risk}" if risk else "")
+
+
+def _risk_text(checks: Checks, review: ReviewTexts) -> str | None:
+    """The flags' line: how many are flagged (with Ekuaibao's counts), none, or unread."""
+    if checks.risk_flags == "unavailable":
+        return review.risk_unavailable
+    if checks.risk_flags == "not asked":
+        return None
+    if not checks.flagged:
+        return review.risk_clear
+    text = review.risk_flagged.format(count=checks.flagged)
+    risk = checks.risk
+    if risk is not None and risk.non_compliant and risk.invoice_total:
+        text += review.risk_counts.format(
+            non_compliant=risk.non_compliant, total=risk.invoice_total
+        )
+    return text
 
 
 def report_checks_blocks(
-    page: ReportPage, invoices: Sequence[InvoiceSummary], texts: Texts
+    page: ReportPage,
+    invoices: Sequence[InvoiceSummary],
+    texts: Texts,
+    result: LookupResult | None = None,
 ) -> list[Block]:
     """The report reply's add-up line. A page that shows only part of the report compares
     nothing with the expense total (the rest is unseen) and says whose sum it is."""
     if page.total == 0:
         return []
     info = page.info
-    checks = Checks.of((info.flow_id or "") if info else "", invoices, texts)
+    checks = Checks.of((info.flow_id or "") if info else "", invoices, texts, result)
     review = review_texts_for("zh" if texts is ZH else "en")
     if page.count < page.total:
         part = texts.report_sum_page.format(
             sum=money(checks.invoices_sum) if checks.invoices_sum is not None else "—"
         )
-        counts = checks_text(checks, None, review).split("\n", 1)[1]
+        counts = checks_text(checks, None, review).split("\n", 1)[1]  # counts and flags
         return [section(f"{part}\n{counts}")]
     expense = info.expense_total if info else None
     return [section(checks_text(checks, expense, review))]

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from tasks.shared.blocks import money
-from tasks.shared.card_texts import card_texts
+from tasks.ekuaibao.risk import RiskTag
+from tasks.shared.blocks import money, neutral
+from tasks.shared.card_texts import CardTexts, card_texts
 from tasks.shared.texts import Texts
 from tasks.slack import headers
 from tasks.summary import InvoiceSummary
@@ -27,6 +28,9 @@ DEFAULT_CAP = 60
 MAX_NAME = 300
 MAX_SPEC = 120
 MAX_TAX_RATE = 20
+#: A risk tag's own name, and how many tags one invoice shows.
+MAX_TAG_NAME = 80
+MAX_TAGS = 5
 
 
 def bare(label: str) -> str:
@@ -119,6 +123,8 @@ def _warnings(invoice: InvoiceSummary, texts: Texts) -> list[Fact]:
                 difference=money(abs(lines_total - master.total)),
             )
             facts.append(Fact("mismatch", "warning", "", text, ours=True))
+    if invoice.risks:
+        facts.append(Fact("risk", "warning", "", risk_text(invoice.risks, texts), ours=True))
     if _shortened(invoice, facts_so_far=facts):
         facts.append(Fact("shortened", "warning", "", card_texts(texts).shortened, ours=True))
     unreadable = [*(master.unreadable if master else ()), *_line_fields(invoice)]
@@ -128,6 +134,21 @@ def _warnings(invoice: InvoiceSummary, texts: Texts) -> list[Fact]:
         text = words.unreadable.format(fields=names)
         facts.append(Fact("unreadable", "warning", "", text, ours=True))
     return facts
+
+
+def risk_text(tags: tuple[RiskTag, ...], texts: Texts) -> str:
+    """Each tag in our words (where we know its kind) with Ekuaibao's own name, made safe."""
+    words = card_texts(texts)
+    shown = [_tag_words(tag, words) for tag in tags[:MAX_TAGS]]
+    if len(tags) > MAX_TAGS:
+        shown.append(f"+{len(tags) - MAX_TAGS}")
+    return words.risk_flags.format(tags=" · ".join(shown))
+
+
+def _tag_words(tag: RiskTag, words: CardTexts) -> str:
+    name = neutral(tag.name, MAX_TAG_NAME)
+    ours = words.risk_kinds.get(tag.kind)
+    return words.risk_tag.format(words=ours, name=name) if ours else name
 
 
 def _shortened(invoice: InvoiceSummary, facts_so_far: list[Fact]) -> bool:

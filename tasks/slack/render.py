@@ -165,7 +165,7 @@ def _head(result: LookupResult, texts: Texts, shared: Controls | None) -> list[B
                 page.info, page.report, page.total, texts, page.submitter_name
             )
         )
-        head.extend(report_checks_blocks(page, result.invoices, texts))
+        head.extend(report_checks_blocks(page, result.invoices, texts, result))
         if page.total:  # the page says how many: no "found 20 of 20" beside "1–20 of 45"
             head.append(
                 context(

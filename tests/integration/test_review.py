@@ -182,6 +182,15 @@ def test_the_card_reaches_the_approver_field_by_field(
     assert fields["*Expense total*"] == "¥117,354.32"
     checks = blocks[2]["text"]["text"]
     assert "its invoices add up to" in checks and "off" in checks  # the sample does not add up
+    # Ekuaibao's risk flags: counted here, and shown on the invoice they are about
+    assert "1 invoice(s) flagged by Ekuaibao's risk check" in checks
+    flagged = [b for b in blocks if "risk check flags this invoice" in json.dumps(b)]
+    assert len(flagged) == 1 and ekuaibao.world.risk_labels[REPORT_ID]["details"][0]["riskTags"][0][
+        "invoiceId"
+    ] in json.dumps(flagged[0])
+    assert "suspected duplicate invoice (存在疑似发票重复)" in json.dumps(
+        flagged[0], ensure_ascii=False
+    )
     refs = ekuaibao.world.reports_by_id[REPORT_ID]
     notes = blocks[3]["elements"][0]["text"]
     assert f"Invoices 1–{len(refs)} of {len(refs)}" in notes and "<!date^" in notes

@@ -6,14 +6,15 @@ from typing import Any
 
 from tasks.ekuaibao.approval_models import Flow, Stage
 from tasks.lookup.fetching import fetch_refs
+from tasks.lookup.risk_flags import risk_of
 from tasks.review.deps import ReviewDeps
 from tasks.shared.texts import texts_for
 from tasks.slack import review_card as card
-from tasks.summary import LookupResult, assemble
+from tasks.summary import LookupResult, assemble, with_risk
 
 
 def card_view(deps: ReviewDeps, flow: Flow, stage: Stage) -> card.ReviewView:
-    """Names and invoices at the same time: two more Ekuaibao round trips."""
+    """Names, risk flags and invoices at the same time: two more Ekuaibao round trips."""
     names = deps.submit(_names, deps, flow)
     invoices = flow_invoices(deps, flow)
     submitter, department, template = names.result()
@@ -25,7 +26,7 @@ def card_view(deps: ReviewDeps, flow: Flow, stage: Stage) -> card.ReviewView:
         department,
         template,
         invoices,
-        card.Checks.of(flow.flow_id, invoices.invoices, texts),
+        card.Checks.of(flow.flow_id, invoices.invoices, texts, invoices),
     )
 
 
@@ -39,11 +40,13 @@ def _names(deps: ReviewDeps, flow: Flow) -> tuple[str, str | None, str | None]:
 
 def flow_invoices(deps: ReviewDeps, flow: Flow) -> LookupResult:
     """Every invoice of the report (the §4 search gives each one's type), fetched by the
-    lookup's own code: lines, fresh links and masters at once."""
+    lookup's own code: lines, fresh links and masters at once, with Ekuaibao's risk flags
+    read meanwhile."""
+    risk = deps.submit(risk_of, deps.lookup, flow.flow_id)
     refs = deps.lookup.client.report_invoices("id", [flow.flow_id]).get(flow.flow_id, [])
-    if not refs:
-        return assemble((), _empty(deps), ())
-    return fetch_refs(deps.lookup, refs)
+    invoices = fetch_refs(deps.lookup, refs) if refs else assemble((), _empty(deps), ())
+    tags, read = risk.result()
+    return with_risk(invoices, tags, read=read)
 
 
 def _empty(deps: ReviewDeps) -> Any:

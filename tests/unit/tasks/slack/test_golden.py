@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 
 from sandbox.blockkit import validate_message
-from sandbox.ekuaibao import REPORT_CODE, SandboxWorld
+from sandbox.ekuaibao import REPORT_CODE, REPORT_ID, SandboxWorld
 from tasks.ekuaibao.masters import InvoiceMaster
 from tasks.ekuaibao.models import Attachment, LineItem
+from tasks.ekuaibao.risk import parse_risk_labels
 from tasks.shared.texts import EN, ZH, Texts
 from tasks.slack import render
-from tasks.summary import InvoiceSummary, LookupResult, ReportPage
+from tasks.summary import InvoiceSummary, LookupResult, ReportPage, with_risk
 
 GOLDEN = Path(__file__).resolve().parents[3] / "golden"
 EXPIRES = 1710500135
@@ -104,6 +105,15 @@ def _report() -> LookupResult:
     return result(invoices, report=page)
 
 
+def _report_flagged() -> LookupResult:
+    """The sandbox report whole, with Ekuaibao's risk flags as the stand-in serves them."""
+    invoices = [invoice(e["invoiceId"]) for e in WORLD.reports_by_id[REPORT_ID]]
+    info = invoices[0].master.report if invoices[0].master else None
+    page = ReportPage(REPORT_CODE, info, total=len(invoices), first=0, count=len(invoices), page=0)
+    risk = parse_risk_labels({"items": list(WORLD.risk_labels.values())})[REPORT_ID]
+    return with_risk(result(invoices, report=page), risk, read=True)
+
+
 CASES: dict[str, Any] = {
     "one-invoice": lambda: result([FIRST]),
     "five-invoices-one-missing": lambda: result(
@@ -111,6 +121,7 @@ CASES: dict[str, Any] = {
     ),
     "twenty-compact": lambda: result(_twenty()),
     "report-page": _report,
+    "report-flagged": _report_flagged,
     "ticket": lambda: result([invoice(TICKET_IDS[0])]),
     "mismatch": lambda: result([_mismatch()]),
     "hostile-text": lambda: result([_hostile()]),
