@@ -142,6 +142,7 @@ def build_deps(settings: Settings) -> Deps:
         language=LanguagePicker(settings.bot_language, slack),
         retry=RetryPolicy(settings.ekuaibao_retry_base_s, settings.ekuaibao_retry_window_s),
         inflight=make_inflight(settings.redis_url, settings.state_dir, settings.lookups_per_person),
+        previews=settings.previews,
     )
 
 

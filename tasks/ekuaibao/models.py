@@ -156,6 +156,11 @@ def attachment_kind(file_name: str, url: str, *, path: str | None = None) -> Att
     return "file"
 
 
+def _https(url: str) -> bool:
+    """A thumbnail Slack may fetch: an absolute http(s) URL on one line."""
+    return url.startswith(("https://", "http://")) and not any(c in url for c in " \r\n<>|")
+
+
 def decode_file_name(name: str) -> str:
     """Decode `%XX` only where it forms valid UTF-8; names like `发票&%%-￥` stay as they are."""
     if "%" not in name:
@@ -177,6 +182,8 @@ class Attachment(BaseModel):
     file_name: str
     kind: AttachmentKind
     expires_at: int
+    #: A picture's thumbnail, signed like `url` (Ekuaibao gives "" for PDF, OFD and XML).
+    thumb_url: str = ""
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any], fetched_at: float | None = None) -> Attachment:
@@ -190,10 +197,13 @@ class Attachment(BaseModel):
         file_name = decode_file_name(str(raw.get("fileName") or "").strip())
         if not file_name:
             file_name = urllib.parse.unquote(parts.path.rsplit("/", 1)[-1])
+        kind = attachment_kind(file_name, url, path=parts.path)
+        thumb = raw.get("thumbUrl")
         return cls(
             invoice_id=invoice_id,
             url=url,
             file_name=file_name,
-            kind=attachment_kind(file_name, url, path=parts.path),
+            kind=kind,
             expires_at=link_expiry(url, fetched, query=parts.query),
+            thumb_url=thumb if kind == "image" and isinstance(thumb, str) and _https(thumb) else "",
         )

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import Literal
 
 from tasks.contracts import ReplyTarget
 from tasks.ekuaibao.approval_models import Staff
@@ -54,6 +55,8 @@ class Deps:
     inflight: InFlight | None = None
     #: Who may see finance data or act here (Slack's record of them, this installation).
     identity: SlackIdentity | None = None
+    #: PREVIEWS: what replies show of the files themselves (tasks.settings).
+    previews: Literal["off", "images"] = "images"
     clock: Callable[[], float] = time.time
 
     def texts(self, target: ReplyTarget) -> Texts:

@@ -185,6 +185,7 @@ def _answer(
         keep=request.mode == "full"
         and request.reply_via in ("response_url", "ephemeral")
         and not request.kept,
+        pictures=deps.previews != "off",
     )
     try:
         messages = render.lookup_messages(result, texts, controls)

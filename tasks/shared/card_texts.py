@@ -34,6 +34,7 @@ class CardTexts:
     #: Ekuaibao's risk tags on one invoice: `{tags}` joins `risk_tag` (or the bare name).
     risk_flags: str
     risk_tag: str
+    picture_too_long: str
     risk_kinds: dict[str, str]
 
 
@@ -87,6 +88,10 @@ EN = CardTexts(
     },
     risk_flags=":triangular_flag_on_post: Ekuaibao's risk check flags this invoice: {tags}",
     risk_tag="{words} ({name})",
+    picture_too_long=(
+        ":frame_with_picture: {name}: its picture's link is too long for Slack to show; "
+        "open the file with its button."
+    ),
     risk_kinds={"INVOICE_REPEAT_VERIFICATION": "suspected duplicate invoice"},
 )
 
@@ -131,6 +136,9 @@ ZH = CardTexts(
     },
     risk_flags=":triangular_flag_on_post: 合思风险检查标记了这张发票：{tags}",
     risk_tag="{words}（{name}）",
+    picture_too_long=(
+        ":frame_with_picture: {name}：图片链接过长，Slack 无法显示；请用按钮打开文件。"
+    ),
     risk_kinds={"INVOICE_REPEAT_VERIFICATION": "疑似重复发票"},
 )
 

@@ -9,10 +9,9 @@ shown as on the invoice, never formatted, linked or turned into an emoji.
 
 from __future__ import annotations
 
-from tasks.ekuaibao.models import Attachment, LineItem
+from tasks.ekuaibao.models import LineItem
 from tasks.shared.blocks import (
     MAX_BLOCKS,
-    MAX_BUTTON,
     MAX_SECTION,
     Block,
     amount,
@@ -29,13 +28,9 @@ from tasks.shared.blocks import (
 )
 from tasks.shared.card_texts import CardTexts, card_texts
 from tasks.shared.texts import Texts
+from tasks.slack.attachments import attachment_blocks, compact_files, picture
 from tasks.slack.facts import MAX_NAME, MAX_SPEC, MAX_TAX_RATE, Fact, invoice_facts
 from tasks.summary import InvoiceSummary
-
-#: Slack refuses a button whose URL is longer.
-MAX_URL = 3000
-#: An actions block holds 25 buttons.
-MAX_BUTTONS = 25
 
 
 def invoice_title(
@@ -137,45 +132,6 @@ def _totals_text(invoice: InvoiceSummary, texts: Texts) -> str | None:
     return " · ".join(parts[:2]) + ("\n" + parts[2] if len(parts) > 2 else "")
 
 
-def _open_button(link: Attachment, index: int, texts: Texts, named: bool) -> Block:
-    kind = texts.kinds[link.kind]
-    words = card_texts(texts)
-    label = words.open_named.format(name=link.file_name) if named else None
-    return {
-        "type": "button",
-        "action_id": f"open_attachment_{index}",
-        "text": plain_text(clip(plain(label or texts.open_button.format(kind=kind)), MAX_BUTTON)),
-        "url": link.url,
-    }
-
-
-def _paperclip(link: Attachment, texts: Texts) -> str:
-    return f":paperclip: {neutral(link.file_name, 200)} · {texts.kinds[link.kind]}"
-
-
-def _attachment_blocks(
-    invoice: InvoiceSummary, texts: Texts, first: int, with_links: bool
-) -> list[Block]:
-    if not invoice.attachments:
-        return [context(texts.no_attachment)]
-    words, blocks = card_texts(texts), []
-    for offset, link in enumerate(invoice.attachments[: MAX_BLOCKS // 4]):
-        if not with_links:
-            blocks.append(context(_paperclip(link, texts)))
-        elif len(link.url) > MAX_URL:
-            name = neutral(link.file_name, 200)
-            blocks.append(
-                context(words.link_too_long.format(name=name, kind=texts.kinds[link.kind]))
-            )
-        else:
-            button = _open_button(link, first + offset, texts, named=False)
-            blocks.append({**section(_paperclip(link, texts)), "accessory": button})
-    hidden = len(invoice.attachments) - MAX_BLOCKS // 4
-    if hidden > 0:
-        blocks.append(context(words.more_attachments.format(count=hidden)))
-    return blocks
-
-
 # -- the full card ------------------------------------------------------------------------
 
 
@@ -192,7 +148,12 @@ def _detail_fields(facts: list[Fact]) -> list[Block]:
 
 
 def invoice_blocks(
-    invoice: InvoiceSummary, texts: Texts, first_link_index: int = 0, with_links: bool = True
+    invoice: InvoiceSummary,
+    texts: Texts,
+    first_link_index: int = 0,
+    with_links: bool = True,
+    *,
+    pictures: bool = False,
 ) -> list[Block]:
     """One invoice: its title, the summary line (seller · 价税合计 · date · 验真), warnings,
     the rest of its header, its lines, totals and attachments."""
@@ -209,14 +170,16 @@ def invoice_blocks(
         blocks.append({"type": "section", "fields": _detail_fields(details)})
     blocks.append(context(f"`{escape(invoice.invoice_id)}`"))
     if invoice.lines:
-        budget = max(MAX_BLOCKS - 12 - len(invoice.attachments), 1)
+        shown = invoice.attachments[: MAX_BLOCKS // 4]
+        images = sum(1 for a in shown if picture(a)) if pictures and with_links else 0
+        budget = max(MAX_BLOCKS - 12 - len(invoice.attachments) - images, 1)
         blocks.extend(_line_sections(invoice, texts, words, budget))
         totals = _totals_text(invoice, texts)
         if totals:
             blocks.append(context(totals))
     else:
         blocks.append(section(_no_lines_note(invoice, texts)))
-    blocks.extend(_attachment_blocks(invoice, texts, first_link_index, with_links))
+    blocks.extend(attachment_blocks(invoice, texts, first_link_index, with_links, pictures))
     return blocks
 
 
@@ -257,29 +220,26 @@ def _compact_facts(facts: list[Fact]) -> list[str]:
 
 
 def compact_invoice_blocks(
-    invoice: InvoiceSummary, texts: Texts, first_link_index: int = 0, with_links: bool = True
+    invoice: InvoiceSummary,
+    texts: Texts,
+    first_link_index: int = 0,
+    with_links: bool = True,
+    *,
+    pictures: bool = False,
 ) -> list[Block]:
     """One invoice in one section (two with several attachments), for replies listing many
     invoices: every fact of the full card, then the lines as far as 3000 characters go, with
-    a note saying how many are not shown. Buttons are named after their files."""
+    a note saying how many are not shown. Buttons are named after their files. With
+    `pictures`, the first picture's thumbnail sits beside the text and every button goes
+    under it."""
     facts, words = invoice_facts(invoice, texts), card_texts(texts)
     head = [f"🧾 *{neutral(_title(invoice, texts))}*", *_compact_facts(facts)]
     head.append(f"`{escape(invoice.invoice_id)}`")
     tail = [
         _totals_text(invoice, texts) or ("" if invoice.lines else _no_lines_note(invoice, texts))
     ]
-    links = [a for a in invoice.attachments if len(a.url) <= MAX_URL] if with_links else []
-    if not invoice.attachments:
-        tail.append(texts.no_attachment)
-    elif not with_links:
-        tail.extend(_paperclip(a, texts) for a in invoice.attachments)
-    tail.extend(
-        words.link_too_long.format(name=neutral(a.file_name, 200), kind=texts.kinds[a.kind])
-        for a in invoice.attachments
-        if with_links and len(a.url) > MAX_URL
-    )
-    if len(links) > MAX_BUTTONS + 1:
-        tail.append(words.more_attachments.format(count=len(links) - MAX_BUTTONS - 1))
+    files = compact_files(invoice, texts, first_link_index, with_links, pictures)
+    tail.extend(files.notes)
     head_text, tail_text = "\n".join(head), "\n".join(t for t in tail if t)
     room = MAX_SECTION - len(head_text) - len(tail_text) - 2
     lines = [_line_mrkdwn(n, line, words) for n, line in enumerate(invoice.lines, start=1)]
@@ -287,13 +247,6 @@ def compact_invoice_blocks(
     if hidden:
         kept.append(texts.too_long.format(count=hidden))
     block: Block = section("\n".join([head_text, *kept, tail_text]))
-    if links:
-        block["accessory"] = _open_button(links[0], first_link_index, texts, named=True)
-    blocks = [block]
-    if len(links) > 1:
-        elements = [
-            _open_button(link, first_link_index + offset, texts, named=True)
-            for offset, link in enumerate(links[1 : MAX_BUTTONS + 1], start=1)
-        ]
-        blocks.append({"type": "actions", "elements": elements})
-    return blocks
+    if files.accessory is not None:
+        block["accessory"] = files.accessory
+    return [block, files.buttons] if files.buttons else [block]

@@ -43,6 +43,8 @@ class Controls:
     shared_by: str = ""
     #: Offer "Keep in my DMs" (an ephemeral reply, which vanishes on reload).
     keep: bool = False
+    #: Show pictures' thumbnails (PREVIEWS is not off); never in a shared copy.
+    pictures: bool = False
 
 
 def _controls_block(
@@ -83,12 +85,18 @@ def _buttons(controls: Controls, texts: Texts, ids: Sequence[str], part: int, mo
 
 
 def _invoice_groups(
-    result: LookupResult, texts: Texts, share: bool, render: Callable[..., list[Block]]
+    result: LookupResult,
+    texts: Texts,
+    share: bool,
+    render: Callable[..., list[Block]],
+    pictures: bool = False,
 ) -> Iterator[tuple[list[str], list[Block]]]:
     """Each invoice's blocks (a divider first), then the ids not found, as one more group."""
     link_index = 0
     for invoice in result.invoices:
-        blocks = render(invoice, texts, link_index, with_links=not share)
+        blocks = render(
+            invoice, texts, link_index, with_links=not share, pictures=pictures and not share
+        )
         yield [invoice.invoice_id], [DIVIDER, *blocks]
         link_index += len(invoice.attachments)
     if result.not_found:
@@ -112,7 +120,9 @@ def lookup_messages(
     share = controls is not None and controls.mode == "share"
     head = _head(result, texts, controls if share else None)
     room = MAX_BLOCKS - 2  # the buttons, and the "more in this report" note
-    pages, page_ids = _paginate(head, _groups(result, texts, share, room - len(head)), room)
+    pictures = controls is not None and controls.pictures
+    groups = _groups(result, texts, share, room - len(head), pictures)
+    pages, page_ids = _paginate(head, groups, room)
     if len(pages) > MAX_MESSAGES:  # cannot happen with ≤20 ids; a guard, never a silent cut
         pages = pages[:MAX_MESSAGES]
         pages[-1] = [*pages[-1][: room - 1], context(texts.too_long.format(count="some"))]
@@ -193,16 +203,17 @@ def _head(result: LookupResult, texts: Texts, shared: Controls | None) -> list[B
 
 
 def _groups(
-    result: LookupResult, texts: Texts, share: bool, room: int
+    result: LookupResult, texts: Texts, share: bool, room: int, pictures: bool
 ) -> list[tuple[list[str], list[Block]]]:
     """Every invoice in the full layout if the reply fits one message, else all compact."""
     groups: list[tuple[list[str], list[Block]]] = []
     used = 0
-    for full in _invoice_groups(result, texts, share, invoice_blocks):
+    for full in _invoice_groups(result, texts, share, invoice_blocks, pictures):
         groups.append(full)
         used += len(full[1])
         if used > room:  # more than one message: every invoice in the compact layout
-            return list(_invoice_groups(result, texts, share, compact_invoice_blocks))
+            compact = _invoice_groups(result, texts, share, compact_invoice_blocks, pictures)
+            return list(compact)
     return groups
 
 

@@ -41,6 +41,8 @@ class ReviewView:
     template: str | None
     invoices: LookupResult
     checks: Checks
+    #: Show pictures' thumbnails beside their invoices (PREVIEWS is not off).
+    pictures: bool = False
 
 
 def _value(**fields: object) -> str:
@@ -71,14 +73,14 @@ def _when(ms: int | None) -> str:
 
 
 def _invoice_page(
-    invoices: Sequence[InvoiceSummary], first: int, texts: Texts, room: int
+    invoices: Sequence[InvoiceSummary], first: int, texts: Texts, room: int, pictures: bool
 ) -> tuple[list[Block], int]:
     """Compact invoices from `first` while they fit in `room` blocks (≤ CARD_INVOICES)."""
     blocks: list[Block] = []
     link_index = sum(len(inv.attachments) for inv in invoices[:first])
     shown = 0
     for invoice in invoices[first : first + CARD_INVOICES]:
-        drawn = compact_invoice_blocks(invoice, texts, link_index)
+        drawn = compact_invoice_blocks(invoice, texts, link_index, pictures=pictures)
         if len(blocks) + len(drawn) > room:
             break
         blocks.extend(drawn)
@@ -107,7 +109,8 @@ def review_card(view: ReviewView, texts: Texts, review: ReviewTexts) -> Message:
     ]
     head.append(section(checks_text(checks, flow.amount, review)))
     everything = view.invoices.invoices
-    body, shown = _invoice_page(everything, 0, texts, kit.MAX_BLOCKS - len(head) - 3)
+    room = kit.MAX_BLOCKS - len(head) - 3
+    body, shown = _invoice_page(everything, 0, texts, room, view.pictures)
     notes = [
         review.invoices_shown.format(first=1 if shown else 0, last=shown, total=len(everything))
     ]
@@ -134,11 +137,17 @@ def review_card(view: ReviewView, texts: Texts, review: ReviewTexts) -> Message:
 
 
 def more_invoices(
-    flow: Flow, invoices: Sequence[InvoiceSummary], page: int, texts: Texts, review: ReviewTexts
+    flow: Flow,
+    invoices: Sequence[InvoiceSummary],
+    page: int,
+    texts: Texts,
+    review: ReviewTexts,
+    *,
+    pictures: bool = False,
 ) -> Message:
     """Page `page` (from 1) of the invoices after the card's, as a reply in its thread."""
     first = page * CARD_INVOICES
-    body, shown = _invoice_page(invoices, first, texts, kit.MAX_BLOCKS - 3)
+    body, shown = _invoice_page(invoices, first, texts, kit.MAX_BLOCKS - 3, pictures)
     notes = review.invoices_shown.format(
         first=first + 1 if shown else first, last=first + shown, total=len(invoices)
     )

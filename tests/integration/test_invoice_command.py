@@ -87,6 +87,9 @@ def test_lookup_replies_privately_with_lines_totals_links_and_expiry(
         expires = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["Expires"][0]
         assert f"<!date^{expires}^{{date_short_pretty}} {{time}}|" in text
     assert "signs attachment links for one hour" in text
+    # the photo's thumbnail, from the link Ekuaibao just signed (PREVIEWS=images by default)
+    [picture] = [b for b in body["blocks"] if b["type"] == "image"]
+    assert picture["image_url"] in served and picture["alt_text"].endswith(".png")
     # the unknown id, with what to check
     assert f"`{UNKNOWN}`" in text and "typos" in text
 

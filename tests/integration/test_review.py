@@ -204,6 +204,9 @@ def test_the_card_reaches_the_approver_field_by_field(
         if isinstance(e, dict) and e.get("url")
     ]
     assert links and all(url in ekuaibao.signed_urls_served() for url in links)
+    # the taxi receipt's photo beside its invoice, freshly signed
+    pictures = [b["accessory"] for b in blocks if (b.get("accessory") or {}).get("type") == "image"]
+    assert len(pictures) == 1 and pictures[0]["image_url"] in ekuaibao.signed_urls_served()
     assert set(buttons(card)) == {"review_refresh", "review_open"}  # no Show more: all shown
     assert json.loads(buttons(card)["review_open"]["value"]) == {"f": REPORT_ID}
     # the audit line follows the post's answer: wait for it, bounded

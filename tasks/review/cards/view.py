@@ -27,6 +27,7 @@ def card_view(deps: ReviewDeps, flow: Flow, stage: Stage) -> card.ReviewView:
         template,
         invoices,
         card.Checks.of(flow.flow_id, invoices.invoices, texts, invoices),
+        pictures=deps.lookup.previews != "off",
     )
 
 

@@ -15,7 +15,7 @@ from tasks.review.cards.view import card_view, flow_invoices
 from tasks.review.deps import ReviewDeps
 from tasks.shared.acks import simple
 from tasks.shared.blocks import escape
-from tasks.shared.review_texts import review_texts_for
+from tasks.shared.review_texts import ReviewTexts, review_texts_for
 from tasks.shared.texts import texts_for
 from tasks.slack import review_card as card
 from tasks.slack.identity import Refusal
@@ -52,23 +52,10 @@ def handle_ask(ask: ReviewAsk, deps: ReviewDeps) -> None:
         return
     assert stage is not None
     if ask.kind == "open":
-        try:
-            url = deps.api.deep_link(staff.staff_id, flow.flow_id)
-        except Exception as exc:
-            reason = type(exc).__name__
-            answer_ask(deps, ask, simple(review.deep_link_failed.format(reason=reason)))
-            return
-        expires = int(deps.clock()) + DEEP_LINK_S
-        answer_ask(deps, ask, card.deep_link(url, flow, expires, review))
-        write_audit(flow.flow_id, staff.staff_id, ask.user_id, "deep link sent")
+        _send_deep_link(deps, ask, staff, flow, review)
         return
     if ask.kind == "more":
-        invoices = flow_invoices(deps, flow)
-        known = deps.cards.get(flow.flow_id, staff.staff_id)
-        thread = known.ts if known else ask.message_ts
-        channel = known.channel if known else ask.channel_id
-        message = card.more_invoices(flow, invoices.invoices, ask.page, texts_for(language), review)
-        post_card(deps, channel, message, thread_ts=thread or None)
+        _post_more(deps, ask, staff, flow, language)
         return
     message = card.review_card(card_view(deps, flow, stage), texts_for(language), review)
     if deps.decorate is not None:
@@ -84,6 +71,38 @@ def handle_ask(ask: ReviewAsk, deps: ReviewDeps) -> None:
         if ask.kind == "card":
             text = review.card_posted.format(code=escape(flow.code or flow.flow_id))
             answer_ask(deps, ask, simple(text))
+
+
+def _send_deep_link(
+    deps: ReviewDeps, ask: ReviewAsk, staff: Staff, flow: Flow, review: ReviewTexts
+) -> None:
+    """A single-use login link, made now and sent only to the approver who asked."""
+    try:
+        url = deps.api.deep_link(staff.staff_id, flow.flow_id)
+    except Exception as exc:
+        reason = type(exc).__name__
+        answer_ask(deps, ask, simple(review.deep_link_failed.format(reason=reason)))
+        return
+    expires = int(deps.clock()) + DEEP_LINK_S
+    answer_ask(deps, ask, card.deep_link(url, flow, expires, review))
+    write_audit(flow.flow_id, staff.staff_id, ask.user_id, "deep link sent")
+
+
+def _post_more(deps: ReviewDeps, ask: ReviewAsk, staff: Staff, flow: Flow, language: str) -> None:
+    """The next page of the report's invoices, in the card's thread."""
+    invoices = flow_invoices(deps, flow)
+    known = deps.cards.get(flow.flow_id, staff.staff_id)
+    thread = known.ts if known else ask.message_ts
+    channel = known.channel if known else ask.channel_id
+    message = card.more_invoices(
+        flow,
+        invoices.invoices,
+        ask.page,
+        texts_for(language),
+        review_texts_for(language),
+        pictures=deps.lookup.previews != "off",
+    )
+    post_card(deps, channel, message, thread_ts=thread or None)
 
 
 def asker_of(deps: ReviewDeps, user_id: str, kind: str = "queue") -> Staff | Refusal | None:

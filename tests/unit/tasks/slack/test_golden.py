@@ -47,6 +47,7 @@ def invoice(invoice_id: str, **master_changes: Any) -> InvoiceSummary:
                 file_name=inv.attachment.file_name,
                 kind=inv.attachment.kind,
                 expires_at=EXPIRES,
+                thumb_url=url if inv.attachment.kind == "image" else "",
             ),
         )
     return InvoiceSummary(invoice_id, lines, links, master)
@@ -129,13 +130,20 @@ CASES: dict[str, Any] = {
 }
 
 
+#: Cases drawn with pictures' thumbnails (PREVIEWS=images); the rest as with PREVIEWS=off.
+WITH_PICTURES = {"report-flagged"}
+
+
 @pytest.mark.parametrize("name", list(CASES))
 @pytest.mark.parametrize(("language", "texts"), [("en", EN), ("zh", ZH)])
 def test_golden(name: str, language: str, texts: Texts) -> None:
     looked_up = CASES[name]()
     page = looked_up.report
     controls = render.Controls(
-        owner="U0SANDBOX", report=page.report if page else "", page=page.page if page else 0
+        owner="U0SANDBOX",
+        report=page.report if page else "",
+        page=page.page if page else 0,
+        pictures=name in WITH_PICTURES,
     )
     messages = render.lookup_messages(looked_up, texts, controls)
     for message in messages:
