@@ -152,6 +152,7 @@ class SlackStandIn:
         self._posts: list[ResponsePost] = []
         self._api_calls: list[ApiCall] = []
         self._fail_posts: list[int] = []
+        self._images_refused = False
         self._rate_limits: list[int] = []
         self._ts_seq = 0
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
@@ -245,6 +246,12 @@ class SlackStandIn:
                     )
                 self._posted.wait(left)
 
+    def refuse_images(self, refuse: bool = True) -> None:
+        """Slack downloads every image_url when a message is posted or updated; with this
+        set, it cannot (the host is unreachable for it, the link expired), and the post
+        fails with `invalid_blocks`, "downloading image failed", as Slack's does."""
+        self._images_refused = refuse
+
     def fail_next_posts(self, n: int, status: int = 500) -> None:
         """The next n response_url posts fail with ``status``; they don't use up the URL."""
         with self._lock:
@@ -315,7 +322,7 @@ class SlackStandIn:
         body, payload_ok = _parse_post_body(req)
         # Checked before taking the lock: a Block Kit check takes milliseconds, and under the
         # lock every other post (and every test reading posts) would queue behind it.
-        checked = _check_response_body(body, payload_ok)
+        checked = _check_response_body(body, payload_ok, self._images_refused)
         now = self.clock() if req.received_at is None else req.received_at
         with self._lock:
             state = self._urls.get(key)
@@ -428,7 +435,7 @@ class SlackStandIn:
         channel = params.get("channel")
         if not channel:
             return _api_error("channel_not_found")
-        problem = _message_problem(params)
+        problem = _message_problem(params, self._images_refused)
         if problem is not None:
             return problem
         if str(channel).startswith(("U", "W")):  # posting to a user id lands in their DM
@@ -460,7 +467,7 @@ class SlackStandIn:
             return _api_error("channel_not_found")
         if not params.get("user"):
             return _api_error("user_not_found")
-        problem = _message_problem(params)
+        problem = _message_problem(params, self._images_refused)
         if problem is not None:
             return problem
         return HttpResponse.json(200, {"ok": True, "message_ts": self._new_ts()})
@@ -469,7 +476,7 @@ class SlackStandIn:
         channel, ts = str(params.get("channel") or ""), str(params.get("ts") or "")
         if not channel:
             return _api_error("channel_not_found")
-        problem = _message_problem(params)
+        problem = _message_problem(params, self._images_refused)
         if problem is not None:
             return problem
         with self._lock:
@@ -755,12 +762,29 @@ def _decode_json_param(params: dict[str, Any], name: str) -> bool:
     return True
 
 
-def _message_problem(params: dict[str, Any]) -> HttpResponse | None:
+def _image_failures(blocks: Any) -> list[str]:
+    """Slack's error for each image_url it could not download, with its JSON pointer."""
+    failures = []
+    for n, block in enumerate(blocks if isinstance(blocks, list) else []):
+        if not isinstance(block, dict):
+            continue
+        if block.get("type") == "image" and "image_url" in block:
+            failures.append(f"downloading image failed [json-pointer:/blocks/{n}/image_url]")
+        accessory = block.get("accessory")
+        if isinstance(accessory, dict) and accessory.get("type") == "image":
+            pointer = f"/blocks/{n}/accessory/image_url"
+            failures.append(f"downloading image failed [json-pointer:{pointer}]")
+    return failures
+
+
+def _message_problem(params: dict[str, Any], images_refused: bool) -> HttpResponse | None:
     """The Web API error a posting method would return for this message, if any."""
     message: dict[str, Any] = {k: params[k] for k in ("text", "blocks") if k in params}
     if not message.get("text") and not message.get("blocks") and not params.get("attachments"):
         return _api_error("no_text")
     errors = [e for e in validate_message(message) if not e.startswith("/:")]
+    if images_refused:
+        errors += _image_failures(message.get("blocks"))
     if any(e.startswith("/text") for e in errors):
         return _api_error("msg_too_long")
     if errors:
@@ -783,7 +807,9 @@ def _parse_post_body(req: HttpRequest) -> tuple[dict[str, Any], bool]:
     return parsed, True
 
 
-def _check_response_body(body: dict[str, Any], payload_ok: bool) -> tuple[int, str]:
+def _check_response_body(
+    body: dict[str, Any], payload_ok: bool, images_refused: bool
+) -> tuple[int, str]:
     if not payload_ok:
         return 400, "invalid_payload"
     if _is_true(body.get("delete_original")):
@@ -793,6 +819,6 @@ def _check_response_body(body: dict[str, Any], payload_ok: bool) -> tuple[int, s
     errors = validate_message(body)
     if any(e.startswith("/text") for e in errors):
         return 400, "msg_too_long"
-    if errors:
+    if errors or (images_refused and _image_failures(body.get("blocks"))):
         return 400, "invalid_blocks"
     return 200, "ok"

@@ -4,6 +4,7 @@ where PREVIEWS allows. Pure, like the card itself (`tasks/slack/card.py`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from tasks.ekuaibao.models import Attachment
 from tasks.shared.blocks import (
@@ -138,3 +139,24 @@ def compact_files(
     ]
     buttons = {"type": "actions", "elements": elements} if elements else None
     return CompactFiles(notes, accessory, buttons)
+
+
+def without_pictures(message: dict[str, Any]) -> dict[str, Any] | None:
+    """The message without its thumbnails, or None when it has none: Slack downloads each
+    image_url when a message is posted, and one it cannot fetch fails the whole post, so
+    the reply is sent again without them (every file keeps its button)."""
+    blocks = message.get("blocks")
+    if not isinstance(blocks, list):
+        return None
+    kept: list[Block] = []
+    dropped = False
+    for block in blocks:
+        if block.get("type") == "image" and "image_url" in block:
+            dropped = True
+            continue
+        accessory = block.get("accessory")
+        if isinstance(accessory, dict) and accessory.get("type") == "image":
+            block = {k: v for k, v in block.items() if k != "accessory"}
+            dropped = True
+        kept.append(block)
+    return {**message, "blocks": kept} if dropped else None

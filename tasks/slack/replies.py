@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from tasks import lean_http
 from tasks.contracts import SLACK_RESPONSE_URL_PREFIXES, ReplyTarget, response_url_allowed
+from tasks.slack.attachments import without_pictures
 from tasks.slack.errors import Category, UrlAnswer, classify
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,13 @@ class Replier:
         if status == 200:
             return
         category = classify(UrlAnswer(status, answer)).category
+        bare = without_pictures(body) if category is Category.INVALID_BLOCKS else None
+        if bare is not None:
+            log.warning("Slack refused the reply with its thumbnails; sending it without them")
+            status, answer = self._post_with_retries(response_url, bare)
+            if status == 200:
+                return
+            category = classify(UrlAnswer(status, answer)).category
         if category is Category.INVALID_BLOCKS and "blocks" in body:
             log.error("Slack rejected the reply's blocks (%s); sending plain text", answer[:200])
             plain = {k: v for k, v in body.items() if k != "blocks"}
@@ -188,6 +196,14 @@ class Replier:
             return
         except (SlackApiError, OSError) as exc:
             failure = classify(exc)
+        bare = without_pictures(kwargs) if failure.category is Category.INVALID_BLOCKS else None
+        if bare is not None:
+            log.warning("Slack refused the reply with its thumbnails; sending it without them")
+            try:
+                getattr(self._slack, method)(**bare)
+                return
+            except (SlackApiError, OSError) as retry_exc:
+                failure = classify(retry_exc)
         if failure.category is Category.INVALID_BLOCKS and kwargs.get("blocks"):
             log.error("Slack rejected the reply's blocks; sending plain text")
             kwargs.pop("blocks")

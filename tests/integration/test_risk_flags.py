@@ -7,6 +7,7 @@ import json
 
 from sandbox.blockkit import validate_message
 from sandbox.ekuaibao import REPORT_CODE, REPORT_ID, EkuaibaoStandIn, SandboxWorld, risk_label
+from sandbox.slack import SlackStandIn
 from tasks.ekuaibao.client import RISK_LABEL_PATH
 from tests.integration.harness import RunningBot
 
@@ -103,3 +104,19 @@ def test_the_stand_in_answers_like_the_documented_api() -> None:
     item = risk_label("F1", 3, {"a:1:2": [("存在疑似发票重复", "INVOICE_REPEAT_VERIFICATION")]})
     assert (item["invoiceTotal"], item["noCompliance"], item["compliance"]) == (3, 1, 2)
     assert item["details"][0]["riskTags"][0]["invoiceId"] == "a:1:2"
+
+
+def test_a_picture_slack_cannot_fetch_costs_the_picture_only(
+    bot: RunningBot, slack: SlackStandIn
+) -> None:
+    slack.refuse_images()
+    try:
+        refused, reply = bot.reply(bot.command(f"report {REPORT_CODE}"), n=2)
+    finally:
+        slack.refuse_images(False)
+    assert refused.status == 400 and any(b["type"] == "image" for b in refused.body["blocks"])
+    body = reply.body
+    assert reply.status == 200 and not [b for b in body["blocks"] if b["type"] == "image"]
+    assert len(invoice_sections(body)) == len(WORLD.reports_by_id[REPORT_ID])
+    assert "risk check flags this invoice" in text_of(body)  # the rest of the reply is whole
+    assert "sending it without them" in bot.log()

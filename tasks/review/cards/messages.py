@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from tasks.ekuaibao.approval_models import Staff
 from tasks.review.deps import ReviewDeps
+from tasks.slack.attachments import without_pictures
 from tasks.slack.identity import Refusal
 from tasks.state.review_cards import Card
 
@@ -55,18 +56,36 @@ def slack_user_of(deps: ReviewDeps, staff_id: str, staff: Staff | None) -> str:
     return found.user_id
 
 
+def _refused_pictures(exc: SlackApiError, message: dict[str, Any]) -> dict[str, Any] | None:
+    """The card without its thumbnails when Slack could not download one of them."""
+    if exc.response.get("error") != "invalid_blocks":
+        return None
+    bare = without_pictures(message)
+    if bare is not None:
+        log.warning("Slack refused the card with its thumbnails; sending it without them")
+    return bare
+
+
 def post_card(
     deps: ReviewDeps, channel: str, message: dict[str, Any], thread_ts: str | None = None
 ) -> tuple[str, str] | None:
-    try:
-        answer = deps.slack.chat_postMessage(
+    def post(body: dict[str, Any]) -> Any:
+        return deps.slack.chat_postMessage(
             channel=channel,
-            text=message["text"],
-            blocks=message.get("blocks"),
+            text=body["text"],
+            blocks=body.get("blocks"),
             thread_ts=thread_ts,
             unfurl_links=False,
             unfurl_media=False,
         )
+
+    try:
+        try:
+            answer = post(message)
+        except SlackApiError as exc:
+            if (bare := _refused_pictures(exc, message)) is None:
+                raise
+            answer = post(bare)
     except SlackApiError as exc:
         log.error("could not post to %s: %s", channel, exc.response.get("error", "error"))
         return None
@@ -74,13 +93,18 @@ def post_card(
 
 
 def update_card(deps: ReviewDeps, known: Card, message: dict[str, Any]) -> bool:
-    try:
+    def update(body: dict[str, Any]) -> None:
         deps.slack.chat_update(
-            channel=known.channel,
-            ts=known.ts,
-            text=message["text"],
-            blocks=message.get("blocks", []),
+            channel=known.channel, ts=known.ts, text=body["text"], blocks=body.get("blocks", [])
         )
+
+    try:
+        try:
+            update(message)
+        except SlackApiError as exc:
+            if (bare := _refused_pictures(exc, message)) is None:
+                raise
+            update(bare)
         return True
     except SlackApiError as exc:
         log.warning(

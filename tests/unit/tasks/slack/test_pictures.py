@@ -11,6 +11,7 @@ from sandbox.blockkit import validate_message
 from tasks.ekuaibao.models import Attachment
 from tasks.shared.texts import EN, ZH
 from tasks.slack import render
+from tasks.slack.attachments import without_pictures
 from tasks.slack.card import compact_invoice_blocks, invoice_blocks
 from tasks.summary import InvoiceSummary, LookupResult
 
@@ -95,3 +96,24 @@ def test_both_links_too_long_is_said_by_the_link_note_alone() -> None:
     text = json.dumps(blocks)
     assert "its link is too long for Slack" in text and "picture's link" not in text
     assert images(blocks) == []
+
+
+def test_without_pictures_keeps_every_button() -> None:
+    pdf = attachment("a.pdf", url=SIGNED.replace("jpg", "pdf"), thumb="")
+    files = invoice(pdf, attachment("b.jpg"))
+    for blocks in (
+        invoice_blocks(files, EN, pictures=True),
+        compact_invoice_blocks(files, EN, pictures=True),
+    ):
+        bare = without_pictures({"text": "t", "blocks": blocks})
+        assert bare is not None and images(bare["blocks"]) == []
+        buttons = lambda bs: [  # noqa: E731
+            e["url"]
+            for b in bs
+            for e in [b.get("accessory") or {}, *b.get("elements", [])]
+            if e.get("type") == "button"
+        ]
+        assert buttons(bare["blocks"]) == buttons(blocks) and len(buttons(blocks)) == 2
+        assert validate_message(bare) == []
+    assert without_pictures({"text": "t", "blocks": invoice_blocks(files, EN)}) is None
+    assert without_pictures({"text": "t"}) is None
