@@ -35,6 +35,7 @@ KNOWN_BLOCK_TYPES = frozenset(
 )
 TEXT_TYPES = frozenset({"plain_text", "mrkdwn"})
 BUTTON_STYLES = frozenset({"primary", "danger"})
+SLACK_FILE_KEYS = frozenset({"id", "url"})
 
 
 class _Checker:
@@ -103,6 +104,8 @@ class _Checker:
             self.unique_id(f"{pointer}/action_id", element["action_id"], self.action_ids)
         if element["type"] == "button":
             self.button(pointer, element)
+        elif element["type"] == "image":
+            self.image_fields(pointer, element)
 
     def button(self, pointer: str, button: Mapping[str, Any]) -> None:
         self.text_object(
@@ -190,11 +193,33 @@ class _Checker:
             )
 
     def image_fields(self, pointer: str, obj: Mapping[str, Any]) -> None:
-        if "image_url" in obj:
-            self.string(f"{pointer}/image_url", obj["image_url"], limit=MAX_URL, min_len=1)
-        elif "slack_file" not in obj:
+        """An image (block or element) shows either a public URL or an uploaded file."""
+        has_url, has_file = "image_url" in obj, "slack_file" in obj
+        if has_url and has_file:
+            self.err(pointer, "image takes image_url or slack_file, not both")
+        elif not has_url and not has_file:
             self.err(pointer, "image needs image_url or slack_file")
+        if has_url:
+            self.string(f"{pointer}/image_url", obj["image_url"], limit=MAX_URL, min_len=1)
+        if has_file:
+            self.slack_file(f"{pointer}/slack_file", obj["slack_file"])
         self.string(f"{pointer}/alt_text", obj.get("alt_text"), limit=MAX_ALT_TEXT, min_len=1)
+
+    def slack_file(self, pointer: str, value: Any) -> None:
+        """A Slack file object names the file by `id` or by `url` (its url_private or
+        permalink), exactly one of them."""
+        if not isinstance(value, Mapping):
+            self.err(pointer, f"expected a slack file object, got {_kind(value)}")
+            return
+        named = [key for key in SLACK_FILE_KEYS if key in value]
+        if len(named) != 1:
+            self.err(pointer, "slack_file needs exactly one of id or url")
+        for key in sorted(set(value) - SLACK_FILE_KEYS):
+            self.err(f"{pointer}/{key}", "unknown slack_file field")
+        if "id" in value:
+            self.string(f"{pointer}/id", value["id"], limit=MAX_ID, min_len=1)
+        if "url" in value:
+            self.string(f"{pointer}/url", value["url"], limit=MAX_URL, min_len=1)
 
     def block_rich_text(self, pointer: str, block: Mapping[str, Any]) -> None:
         if not isinstance(block.get("elements"), list):

@@ -4,21 +4,26 @@ The bot's replies go out through response_urls (5 uses, 30 minutes) and a handfu
 Web API methods. Real Slack rejects bad Block Kit with a terse error and rate-limits
 with 429 + Retry-After; this stand-in does the same, and records every post (the
 rejected ones too) so tests can assert on what the user would actually have seen.
+Pictures take Slack's three-step upload (files.getUploadURLExternal, a POST of the
+bytes, files.completeUploadExternal); an image block's `slack_file` must name a
+completed, undeleted png/jpg/gif, or the post fails as Slack's would.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import mimetypes
+import re
 import secrets
 import string
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 from sandbox.blockkit import validate_message
 from sandbox.ekuaibao import HttpRequest, HttpResponse, LoopbackServer
@@ -26,7 +31,7 @@ from sandbox.ekuaibao import HttpRequest, HttpResponse, LoopbackServer
 if TYPE_CHECKING:  # the Socket Mode stand-in needs `websockets`, a dev extra
     from sandbox.socket_mode import SocketModeStandIn
 
-__all__ = ["ApiCall", "ResponsePost", "SlackStandIn"]
+__all__ = ["ApiCall", "FileShare", "ResponsePost", "SlackFile", "SlackStandIn"]
 
 TEAM_ID = "T0SANDBOX"
 BOT_USER_ID = "U0SANDBOXBOT"
@@ -51,8 +56,14 @@ BOT_SCOPES = (
     "groups:read",
     "im:read",
     "mpim:read",
+    "files:write",
 )
 _ALNUM = string.ascii_letters + string.digits
+#: files.getUploadURLExternal: the largest file Slack takes, and its alt_txt limit.
+MAX_UPLOAD_BYTES = 1024**3
+MAX_ALT_TXT = 1000
+#: What an image block (or image element) may show through `slack_file`.
+IMAGE_FILETYPES = frozenset({"png", "jpg", "jpeg", "gif"})
 
 
 def _default_user() -> dict[str, Any]:
@@ -96,6 +107,54 @@ class ApiCall:
     params: dict[str, Any]  # query + body; JSON-string `blocks` are decoded
     status: int
     at: float  # stand-in clock
+
+
+@dataclass(frozen=True)
+class FileShare:
+    """One message that shared a file: the conversation, the message, and its thread."""
+
+    channel: str
+    ts: str
+    thread_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class SlackFile:
+    """A file uploaded through files.getUploadURLExternal, as the stand-in holds it.
+
+    Immutable: the stand-in swaps in a new record on each step, so a copy handed to a
+    test never changes under it.
+    """
+
+    id: str
+    name: str  # the filename announced to files.getUploadURLExternal
+    length: int  # the byte count announced there
+    created_at: float  # stand-in clock
+    alt_txt: str | None = None
+    title: str | None = None  # set by files.completeUploadExternal (default: the name)
+    content: bytes | None = None  # what was POSTed to the upload_url; None until then
+    uploaded_at: float | None = None
+    complete: bool = False
+    completed_at: float | None = None
+    deleted: bool = False
+    deleted_at: float | None = None
+    shares: tuple[FileShare, ...] = ()  # empty: private to the uploader
+
+    @property
+    def filetype(self) -> str:
+        """Slack's short type, from the name's extension (``jpeg`` is ``jpg``)."""
+        ext = self.name.rsplit(".", 1)[-1].lower() if "." in self.name else ""
+        return "jpg" if ext == "jpeg" else ext or "binary"
+
+    @property
+    def mimetype(self) -> str:
+        guessed, _ = mimetypes.guess_type(f"f.{self.filetype}", strict=False)
+        return guessed or "application/octet-stream"
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """The conversations it was shared into, first share first."""
+        return tuple(dict.fromkeys(s.channel for s in self.shares))
 
 
 @dataclass
@@ -156,6 +215,8 @@ class SlackStandIn:
         self._rate_limits: list[int] = []
         self._ts_seq = 0
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self._files: dict[str, SlackFile] = {}
+        self._file_seq = 0
         self._reactions: set[tuple[str, str, str]] = set()
         #: views.publish: the Home tab each user last got; off = `not_enabled`.
         self.home_tab_enabled = True
@@ -308,6 +369,16 @@ class SlackStandIn:
             found = [copy.deepcopy(m) for (c, _), m in self._messages.items() if c == channel]
         return sorted(found, key=lambda m: m["ts"])
 
+    @property
+    def files(self) -> list[SlackFile]:
+        """Every file an upload was started for, oldest first (pending and deleted too)."""
+        with self._lock:
+            return list(self._files.values())
+
+    def file(self, file_id: str) -> SlackFile | None:
+        with self._lock:
+            return self._files.get(file_id)
+
     # request handling ------------------------------------------------------------------
 
     def _handle(self, req: HttpRequest) -> HttpResponse:
@@ -315,6 +386,8 @@ class SlackStandIn:
             return self._response_url_post(req)
         if req.path.startswith("/api/"):
             return self._web_api(req)
+        if req.path.startswith("/upload/"):
+            return self._upload_post(req)
         return HttpResponse.text(404, "Not Found")
 
     def _response_url_post(self, req: HttpRequest) -> HttpResponse:
@@ -322,7 +395,8 @@ class SlackStandIn:
         body, payload_ok = _parse_post_body(req)
         # Checked before taking the lock: a Block Kit check takes milliseconds, and under the
         # lock every other post (and every test reading posts) would queue behind it.
-        checked = _check_response_body(body, payload_ok, self._images_refused)
+        bad_files = self._slack_file_failures(body.get("blocks"))
+        checked = _check_response_body(body, payload_ok, self._images_refused, bad_files)
         now = self.clock() if req.received_at is None else req.received_at
         with self._lock:
             state = self._urls.get(key)
@@ -396,8 +470,11 @@ class SlackStandIn:
 
     def _new_ts(self) -> str:
         with self._lock:
-            self._ts_seq += 1
-            return f"{int(self.clock())}.{self._ts_seq:06d}"
+            return self._new_ts_locked()
+
+    def _new_ts_locked(self) -> str:
+        self._ts_seq += 1
+        return f"{int(self.clock())}.{self._ts_seq:06d}"
 
     def _auth_test(self, params: dict[str, Any]) -> HttpResponse:
         return HttpResponse.json(
@@ -435,7 +512,7 @@ class SlackStandIn:
         channel = params.get("channel")
         if not channel:
             return _api_error("channel_not_found")
-        problem = _message_problem(params, self._images_refused)
+        problem = self._message_problem(params)
         if problem is not None:
             return problem
         if str(channel).startswith(("U", "W")):  # posting to a user id lands in their DM
@@ -467,7 +544,7 @@ class SlackStandIn:
             return _api_error("channel_not_found")
         if not params.get("user"):
             return _api_error("user_not_found")
-        problem = _message_problem(params, self._images_refused)
+        problem = self._message_problem(params)
         if problem is not None:
             return problem
         return HttpResponse.json(200, {"ok": True, "message_ts": self._new_ts()})
@@ -476,7 +553,7 @@ class SlackStandIn:
         channel, ts = str(params.get("channel") or ""), str(params.get("ts") or "")
         if not channel:
             return _api_error("channel_not_found")
-        problem = _message_problem(params, self._images_refused)
+        problem = self._message_problem(params)
         if problem is not None:
             return problem
         with self._lock:
@@ -680,6 +757,244 @@ class SlackStandIn:
             return _api_error("missing_scope", needed=f"{kind}:read")
         return HttpResponse.json(200, {"ok": True, "channel": info})
 
+    # files -------------------------------------------------------------------------------
+
+    def _message_problem(self, params: dict[str, Any]) -> HttpResponse | None:
+        bad_files = self._slack_file_failures(params.get("blocks"))
+        return _message_problem(params, self._images_refused, bad_files)
+
+    def _slack_file_failures(self, blocks: Any) -> list[str]:
+        """Slack's error for each `slack_file` it cannot show: no such file, not completed,
+        deleted, or not a picture Block Kit takes."""
+        refs = list(_slack_file_refs(blocks, "/blocks"))
+        if not refs:
+            return []
+        with self._lock:
+            files = list(self._files.values())
+        by_id = {f.id: f for f in files}
+        by_url = {u: f for f in files for u in (self._url_private(f), self._permalink(f))}
+        failures = []
+        for pointer, ref in refs:
+            found = None
+            if isinstance(ref, dict) and isinstance(ref.get("id"), str):
+                found = by_id.get(ref["id"])
+            elif isinstance(ref, dict) and isinstance(ref.get("url"), str):
+                found = by_url.get(ref["url"])
+            usable = found is not None and found.complete and not found.deleted
+            if not usable or found is None or found.filetype not in IMAGE_FILETYPES:
+                failures.append(f"invalid slack file [json-pointer:{pointer}]")
+        return failures
+
+    def _url_private(self, f: SlackFile, *, download: bool = False) -> str:
+        tail = f"download/{quote(f.name)}" if download else quote(f.name)
+        return f"{self.base_url}/files-pri/{self.team_id}-{f.id}/{tail}"
+
+    def _permalink(self, f: SlackFile) -> str:
+        return f"{self.base_url}/files/{BOT_USER_ID}/{f.id}/{quote(f.name)}"
+
+    def _file_info(self, f: SlackFile) -> dict[str, Any]:
+        """The file object Slack's files.* methods answer with (the fields bots read)."""
+        shares: dict[str, dict[str, list[dict[str, Any]]]] = {"public": {}, "private": {}}
+        for share in f.shares:
+            where = shares["public" if share.channel.startswith("C") else "private"]
+            entry: dict[str, Any] = {"ts": share.ts}
+            if share.thread_ts:
+                entry["thread_ts"] = share.thread_ts
+            where.setdefault(share.channel, []).append(entry)
+        channels = f.channels
+        info: dict[str, Any] = {
+            "id": f.id,
+            "created": int(f.created_at),
+            "timestamp": int(f.created_at),
+            "name": f.name,
+            "title": f.title if f.title is not None else f.name,
+            "mimetype": f.mimetype,
+            "filetype": f.filetype,
+            "pretty_type": f.filetype.upper(),
+            "user": BOT_USER_ID,
+            "user_team": self.team_id,
+            "editable": False,
+            "size": len(f.content) if f.content is not None else f.length,
+            "mode": "hosted",
+            "is_external": False,
+            "external_type": "",
+            "is_public": any(c.startswith("C") for c in channels),
+            "public_url_shared": False,
+            "display_as_bot": False,
+            "username": "",
+            "url_private": self._url_private(f),
+            "url_private_download": self._url_private(f, download=True),
+            "permalink": self._permalink(f),
+            "channels": [c for c in channels if c.startswith("C")],
+            "groups": [c for c in channels if c.startswith("G")],
+            "ims": [c for c in channels if c.startswith("D")],
+            "shares": {k: v for k, v in shares.items() if v},
+            "has_rich_preview": False,
+            "file_access": "visible",
+            "comments_count": 0,
+        }
+        if f.alt_txt:
+            info["alt_txt"] = f.alt_txt
+        return info
+
+    def _get_upload_url(self, params: dict[str, Any]) -> HttpResponse:
+        """Step 1 of an upload: a file id and where to POST its bytes."""
+        missing = [k for k in ("filename", "length") if params.get(k) in (None, "")]
+        if missing:
+            messages = [f"[ERROR] missing required field: {k}" for k in missing]
+            return _api_error("invalid_arguments", response_metadata={"messages": messages})
+        filename, length = params["filename"], _as_int(params["length"])
+        if not isinstance(filename, str):
+            return _invalid_arguments("filename must be a string")
+        if length is None or length < 0:
+            return _invalid_arguments("length must be a positive integer")
+        if length == 0:
+            return _api_error("missing_argument")  # Slack's answer to an empty file
+        if length > MAX_UPLOAD_BYTES:
+            return _api_error("file_upload_size_restricted")
+        alt_txt = params.get("alt_txt")
+        if alt_txt is not None and len(str(alt_txt)) > MAX_ALT_TXT:
+            return _api_error("alt_txt_too_large")
+        with self._lock:
+            self._file_seq += 1
+            file_id = f"F0SBX{self._file_seq:06d}"
+            self._files[file_id] = SlackFile(
+                id=file_id,
+                name=filename,
+                length=length,
+                created_at=self.clock(),
+                alt_txt=str(alt_txt) if alt_txt else None,
+            )
+        upload_url = f"{self.base_url}/upload/{file_id}"
+        return HttpResponse.json(200, {"ok": True, "upload_url": upload_url, "file_id": file_id})
+
+    def _upload_post(self, req: HttpRequest) -> HttpResponse:
+        """Step 2: the bytes, raw or as a multipart form; no token, the URL is the secret.
+        Refused unless exactly the announced length arrives."""
+        file_id = req.path[len("/upload/") :].strip("/")
+        if req.method != "POST":
+            return HttpResponse.text(405, "Method Not Allowed")
+        content = _upload_content(req)
+        if content is None:
+            return HttpResponse.text(400, "Bad Request - no file in the multipart form")
+        now = self.clock() if req.received_at is None else req.received_at
+        with self._lock:
+            found = self._files.get(file_id)
+            if found is None or found.complete or found.deleted:
+                return HttpResponse.text(404, "Not Found")
+            if len(content) != found.length:
+                return HttpResponse.text(
+                    400, f"Bad Request - got {len(content)} bytes, announced {found.length}"
+                )
+            self._files[file_id] = replace(found, content=content, uploaded_at=now)
+        return HttpResponse.text(200, f"OK - {len(content)}")
+
+    def _complete_upload(self, params: dict[str, Any]) -> HttpResponse:
+        """Step 3: the files become real; shared into `channel_id` (one message, in the
+        thread of `thread_ts`), or private to the uploader without it."""
+        wanted = _upload_items(params)
+        if wanted is None:
+            return _invalid_arguments("files must be a JSON list of {id, title?} objects")
+        channels = _share_channels(params)
+        thread_ts = str(params.get("thread_ts") or "") or None
+        if thread_ts and len(channels) > 1:
+            return _invalid_arguments("thread_ts takes exactly one channel")
+        with self._lock:
+            hidden = set(self.hidden_channels)
+        if any(not c or c[0] not in "CDG" or c in hidden for c in channels):
+            return _api_error("invalid_channel")
+        comment = params.get("initial_comment")
+        text = str(comment) if comment else ""
+        blocks = None if text else params.get("blocks")  # Slack ignores blocks then
+        if blocks is not None:
+            errors = [e for e in validate_message({"blocks": blocks}) if not e.startswith("/:")]
+            errors += self._slack_file_failures(blocks)
+            if errors:
+                return _api_error(
+                    "invalid_blocks", errors=errors, response_metadata={"messages": errors}
+                )
+        with self._lock:
+            for file_id, _ in wanted:
+                found = self._files.get(file_id)
+                if found is None or found.complete or found.deleted or found.content is None:
+                    why = "no upload" if found is None or found.content is None else "completed"
+                    return _api_error(
+                        "file_not_found",
+                        response_metadata={"messages": [f"[ERROR] {file_id}: {why}"]},
+                    )
+            now = self.clock()
+            posts = [(c, self._new_ts_locked()) for c in channels]
+            shares = tuple(FileShare(c, ts, thread_ts) for c, ts in posts)
+            for file_id, title in wanted:
+                self._files[file_id] = replace(
+                    self._files[file_id],
+                    title=title if title is not None else self._files[file_id].name,
+                    complete=True,
+                    completed_at=now,
+                    shares=shares,
+                )
+            infos = [self._file_info(self._files[file_id]) for file_id, _ in wanted]
+            for channel, ts in posts:
+                message: dict[str, Any] = {
+                    "type": "message",
+                    "user": BOT_USER_ID,
+                    "bot_id": BOT_ID,
+                    "ts": ts,
+                    "text": text,
+                    "files": copy.deepcopy(infos),
+                    "upload": True,
+                }
+                if blocks is not None:
+                    message["blocks"] = blocks
+                if thread_ts:
+                    message["thread_ts"] = thread_ts
+                self._messages[(channel, ts)] = message
+        return HttpResponse.json(200, {"ok": True, "files": infos})
+
+    def _known_file(self, params: dict[str, Any]) -> SlackFile | HttpResponse:
+        """The completed file `file` names, or Slack's error for it."""
+        with self._lock:
+            found = self._files.get(str(params.get("file") or ""))
+        if found is None or not found.complete:
+            return _api_error("file_not_found")
+        if found.deleted:
+            return _api_error("file_deleted")
+        return found
+
+    def _files_info(self, params: dict[str, Any]) -> HttpResponse:
+        found = self._known_file(params)
+        if isinstance(found, HttpResponse):
+            return found
+        return HttpResponse.json(
+            200,
+            {
+                "ok": True,
+                "file": self._file_info(found),
+                "comments": [],
+                "response_metadata": {"next_cursor": ""},
+            },
+        )
+
+    def _files_delete(self, params: dict[str, Any]) -> HttpResponse:
+        """Messages that showed the file keep a tombstone in its place, as in Slack."""
+        found = self._known_file(params)
+        if isinstance(found, HttpResponse):
+            return found
+        with self._lock:
+            current = self._files[found.id]
+            if current.deleted:  # a concurrent delete got there first
+                return _api_error("file_deleted")
+            self._files[found.id] = replace(current, deleted=True, deleted_at=self.clock())
+            tombstone = {"id": found.id, "mode": "tombstone"}
+            for share in current.shares:
+                message = self._messages.get((share.channel, share.ts))
+                if message is not None:
+                    message["files"] = [
+                        tombstone if shown.get("id") == found.id else shown
+                        for shown in message.get("files") or []
+                    ]
+        return HttpResponse.json(200, {"ok": True})
+
 
 _METHODS: dict[str, Callable[[SlackStandIn, dict[str, Any]], HttpResponse]] = {
     "auth.test": SlackStandIn._auth_test,
@@ -696,6 +1011,10 @@ _METHODS: dict[str, Callable[[SlackStandIn, dict[str, Any]], HttpResponse]] = {
     "reactions.remove": SlackStandIn._reactions_remove,
     "conversations.open": SlackStandIn._conversations_open,
     "conversations.info": SlackStandIn._conversations_info,
+    "files.getUploadURLExternal": SlackStandIn._get_upload_url,
+    "files.completeUploadExternal": SlackStandIn._complete_upload,
+    "files.info": SlackStandIn._files_info,
+    "files.delete": SlackStandIn._files_delete,
 }
 
 
@@ -746,6 +1065,95 @@ def _api_error(error: str, **extra: Any) -> HttpResponse:
     return HttpResponse.json(200, {"ok": False, "error": error, **extra})
 
 
+def _invalid_arguments(message: str) -> HttpResponse:
+    """Slack's schema error: `invalid_arguments`, the reason in response_metadata."""
+    return _api_error("invalid_arguments", response_metadata={"messages": [f"[ERROR] {message}"]})
+
+
+def _as_int(value: Any) -> int | None:
+    """An integer argument, as JSON (a number) or a form (its digits) carries it."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        return int(value)
+    return None
+
+
+def _upload_items(params: dict[str, Any]) -> list[tuple[str, str | None]] | None:
+    """files.completeUploadExternal's `files`: (id, title) pairs; None if malformed."""
+    if not _decode_json_param(params, "files"):
+        return None
+    items = params.get("files")
+    if not isinstance(items, list) or not items:
+        return None
+    wanted: list[tuple[str, str | None]] = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
+            return None
+        title = item.get("title")
+        if title is not None and not isinstance(title, str):
+            return None
+        wanted.append((item["id"], title))
+    return list(dict.fromkeys(wanted))
+
+
+def _share_channels(params: dict[str, Any]) -> list[str]:
+    """Where completeUploadExternal shares: `channel_id`, or the older `channels` list."""
+    found = [str(params["channel_id"])] if params.get("channel_id") else []
+    extra = params.get("channels")
+    if isinstance(extra, str):
+        extra = extra.split(",")
+    if isinstance(extra, list):
+        found += [str(c).strip() for c in extra if str(c).strip()]
+    return list(dict.fromkeys(found))
+
+
+def _upload_content(req: HttpRequest) -> bytes | None:
+    """The uploaded bytes: the body itself, or a multipart form's file part (`file`, or
+    `filename` as in ``curl -F filename=@x.png``). None: a form without one."""
+    ctype = req.headers.get("Content-Type") or ""
+    if not ctype.lower().startswith("multipart/form-data"):
+        return req.body  # slack_sdk sends the raw bytes (urllib labels them form-encoded)
+    match = re.search(r'boundary="?([^";]+)"?', ctype)
+    if match is None:
+        return None
+    for part in req.body.split(b"--" + match.group(1).encode())[1:]:
+        if part.startswith(b"--"):
+            break
+        head, sep, content = part.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+        disposition = next(
+            (
+                line.decode("latin-1")
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-disposition:")
+            ),
+            "",
+        )
+        name = re.search(r'\bname="([^"]*)"', disposition)
+        is_file = "filename=" in disposition or (
+            name is not None and name[1] in ("file", "filename")
+        )
+        if sep and is_file:
+            return content.removesuffix(b"\r\n")
+    return None
+
+
+def _slack_file_refs(node: Any, pointer: str) -> Iterator[tuple[str, Any]]:
+    """Every image's `slack_file` in a message's blocks, with its JSON pointer: image
+    blocks, section accessories, context elements."""
+    if isinstance(node, dict):
+        if node.get("type") == "image" and "slack_file" in node:
+            yield f"{pointer}/slack_file", node["slack_file"]
+        for key, value in node.items():
+            if isinstance(value, dict | list):
+                yield from _slack_file_refs(value, f"{pointer}/{key}")
+    elif isinstance(node, list):
+        for n, value in enumerate(node):
+            yield from _slack_file_refs(value, f"{pointer}/{n}")
+
+
 def _dm_channel(user_id: str) -> str:
     return "D" + user_id[1:]
 
@@ -771,20 +1179,24 @@ def _image_failures(blocks: Any) -> list[str]:
         if block.get("type") == "image" and "image_url" in block:
             failures.append(f"downloading image failed [json-pointer:/blocks/{n}/image_url]")
         accessory = block.get("accessory")
-        if isinstance(accessory, dict) and accessory.get("type") == "image":
+        if isinstance(accessory, dict) and "image_url" in accessory:
             pointer = f"/blocks/{n}/accessory/image_url"
             failures.append(f"downloading image failed [json-pointer:{pointer}]")
     return failures
 
 
-def _message_problem(params: dict[str, Any], images_refused: bool) -> HttpResponse | None:
-    """The Web API error a posting method would return for this message, if any."""
+def _message_problem(
+    params: dict[str, Any], images_refused: bool, bad_files: list[str]
+) -> HttpResponse | None:
+    """The Web API error a posting method would return for this message, if any;
+    `bad_files` are the slack_file references Slack could not show."""
     message: dict[str, Any] = {k: params[k] for k in ("text", "blocks") if k in params}
     if not message.get("text") and not message.get("blocks") and not params.get("attachments"):
         return _api_error("no_text")
     errors = [e for e in validate_message(message) if not e.startswith("/:")]
     if images_refused:
         errors += _image_failures(message.get("blocks"))
+    errors += bad_files
     if any(e.startswith("/text") for e in errors):
         return _api_error("msg_too_long")
     if errors:
@@ -808,7 +1220,7 @@ def _parse_post_body(req: HttpRequest) -> tuple[dict[str, Any], bool]:
 
 
 def _check_response_body(
-    body: dict[str, Any], payload_ok: bool, images_refused: bool
+    body: dict[str, Any], payload_ok: bool, images_refused: bool, bad_files: list[str]
 ) -> tuple[int, str]:
     if not payload_ok:
         return 400, "invalid_payload"
@@ -819,6 +1231,6 @@ def _check_response_body(
     errors = validate_message(body)
     if any(e.startswith("/text") for e in errors):
         return 400, "msg_too_long"
-    if errors or (images_refused and _image_failures(body.get("blocks"))):
+    if errors or bad_files or (images_refused and _image_failures(body.get("blocks"))):
         return 400, "invalid_blocks"
     return 200, "ok"
