@@ -1,0 +1,1 @@
+"""Unit tests for tasks/files/ (the tree mirrors the code)."""
