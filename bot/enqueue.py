@@ -13,12 +13,14 @@ from tasks.contracts import (
     DECIDE_TASK,
     LOOKUP_TASK,
     NOTICE_TASK,
+    PREVIEW_TASK,
     REVIEW_ASK_TASK,
     REVIEW_EVENT_TASK,
     SLACK_RESPONSE_URL_PREFIXES,
     Decision,
     LookupRequest,
     Notice,
+    PreviewRequest,
     ReviewAsk,
     ReviewEvent,
     response_url_allowed,
@@ -34,7 +36,7 @@ log = logging.getLogger(__name__)
 PUBLISH_BUDGET_S = 2.0
 RETRY_PAUSE_S = 0.1
 
-Queued = LookupRequest | Notice | ReviewEvent | ReviewAsk | Decision
+Queued = LookupRequest | Notice | ReviewEvent | ReviewAsk | Decision | PreviewRequest
 Enqueue = Callable[[Queued], None]
 
 
@@ -63,6 +65,8 @@ def celery_enqueue(
             name, request_id = DECIDE_TASK, f"decision {request.step} {request.what}"
         elif isinstance(request, ReviewAsk):
             name, request_id = REVIEW_ASK_TASK, f"review {request.kind}"
+        elif isinstance(request, PreviewRequest):
+            name, request_id = PREVIEW_TASK, f"preview {request.request_id}"
         else:
             name, request_id = LOOKUP_TASK, request.request_id
         bulk = isinstance(request, LookupRequest) and request.by_message

@@ -455,6 +455,9 @@ class SandboxWorld:
         #: flowDetails `value` per flow id; approveStates item per flow id.
         self.flows: dict[str, dict[str, Any]] = dict(flows or {})
         self.approve_states: dict[str, dict[str, Any]] = dict(approve_states or {})
+        #: A file's bytes by its name, where a test wants its own (a hostile file); the
+        #: others are served as the sample of their kind.
+        self.file_bytes: dict[str, bytes] = {}
         #: invoice/risk/label item per flow id (reports without tags are absent).
         self.risk_labels: dict[str, dict[str, Any]] = dict(risk_labels or {})
         self.by_file_name: dict[str, Attachment] = {
@@ -1274,10 +1277,13 @@ class EkuaibaoStandIn:
                 "SignatureDoesNotMatch",
                 "The request signature we calculated does not match the signature you provided.",
             )
-        att = self.world.by_file_name.get(req.path[len("/files/") :])
+        name = req.path[len("/files/") :]
+        att = self.world.by_file_name.get(name)
         if att is None:
             return _oss_error("NoSuchKey", "The specified key does not exist.", status=404)
-        return _placeholder(att)
+        with self._lock:
+            content = self.world.file_bytes.get(name)
+        return _placeholder(att, content)
 
     def _master_search(self, object_id: str, body: Any) -> HttpResponse:
         if object_id not in OBJECT_ENTITIES:
@@ -1419,8 +1425,33 @@ def _oss_error(code: str, message: str, status: int = 403) -> HttpResponse:
     return HttpResponse.text(status, xml, "application/xml")
 
 
-def _placeholder(att: Attachment) -> HttpResponse:
+#: The sample file each kind of attachment is served as (sandbox/data/files/).
+_SAMPLES = {
+    "pdf": ("invoice.pdf", "application/pdf"),
+    "jpg": ("receipt.jpg", "image/jpeg"),
+    "jpeg": ("receipt.jpg", "image/jpeg"),
+    "xml": ("invoice.xml", "application/xml"),
+    "ofd": ("invoice.ofd", "application/ofd"),
+}
+
+
+def _sample_file(name: str) -> bytes | None:
+    try:
+        return importlib.resources.files("sandbox").joinpath("data", "files", name).read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _placeholder(att: Attachment, content: bytes | None = None) -> HttpResponse:
+    """The file's bytes: a test's own (`SandboxWorld.file_bytes`), else a real sample of
+    its kind, else a minimal stub."""
     suffix = att.file_name.rsplit(".", 1)[-1].lower()
+    sample = _SAMPLES.get(suffix)
+    ctype = sample[1] if sample else ("image/png" if att.kind == "image" else "application/pdf")
+    if content is None and sample is not None:
+        content = _sample_file(sample[0])
+    if content is not None:
+        return HttpResponse(200, content, ctype)
     if att.kind == "image":
         if suffix in ("jpg", "jpeg"):
             return HttpResponse(200, _JPEG_1PX, "image/jpeg")

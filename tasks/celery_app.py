@@ -42,7 +42,7 @@ def create_app(settings: BrokerSettings) -> Celery:
     app = Celery(
         "invoicebot",
         broker=settings.broker_url,
-        include=["tasks.invoices", "tasks.review.tasks"],
+        include=["tasks.invoices", "tasks.review.tasks", "tasks.preview.tasks"],
     )
     app.conf.update(
         task_serializer="json",

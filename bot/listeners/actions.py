@@ -1,4 +1,4 @@
-"""Buttons on replies: refresh links, share in channel, get my links, show more.
+"""Buttons on replies: refresh links, share in channel, get my links, show more, preview.
 
 Each button's value carries what is needed to redo its message hours later (the ids, or
 the report, page and part) and who it belongs to. The click brings a fresh response_url,
@@ -15,7 +15,7 @@ from slack_bolt import Ack, App, BoltContext
 
 from bot.enqueue import EnqueueFailed
 from bot.wiring import Wiring, wiring_of
-from tasks.contracts import ButtonValue, LookupRequest, Mode, Notice
+from tasks.contracts import ButtonValue, LookupRequest, Mode, Notice, PreviewButton, PreviewRequest
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ def register(app: App) -> None:
     app.action("show_more")(show_more)
     app.action("keep_in_dm")(keep_in_dm)
     app.action(re.compile(r"^open_attachment_\d+$"))(open_attachment)
+    app.action(re.compile(r"^preview_file_\d+$"))(preview_file)
 
 
 def refresh_links(
@@ -75,6 +76,49 @@ def keep_in_dm(
 def open_attachment(ack: Ack) -> None:
     """Link buttons still send an action; acknowledging keeps Slack from showing a warning."""
     ack()
+
+
+def preview_file(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext
+) -> None:
+    """One file rendered by a worker for the person who clicked: the owner of the reply or
+    the card, as for Refresh links; the worker checks their access again."""
+    ack()
+    wiring = wiring_of(context)
+    user = str((body.get("user") or {}).get("id", ""))
+    container = body.get("container") or {}
+    click = f"click:{user}:{action.get('action_id')}:{container.get('message_ts')}"
+    if not wiring.first_click(f"{click}:{action.get('value')}"):
+        log.info("ignored a double click on %s by %s", action.get("action_id"), user)
+        return
+    value = PreviewButton.decode(action.get("value"))
+    if value is None:
+        log.warning("ignored a %s click with a malformed value", action.get("action_id"))
+        return
+    fields: dict[str, Any] = {
+        "team_id": str((body.get("team") or {}).get("id", "")),
+        "channel_id": str(
+            (body.get("channel") or {}).get("id") or container.get("channel_id") or ""
+        ),
+        "user_id": user,
+        "response_url": str(body.get("response_url", "")),
+        "replace_original": False,
+        "language": wiring.language.for_user(user),
+    }
+    try:
+        if value.owner and value.owner != user:
+            wiring.enqueue(Notice(text_key="not_yours", **fields))
+            return
+        # On a card, or on a page of its invoices in the card's thread: that thread.
+        card = container.get("thread_ts") or container.get("message_ts") or ""
+        card_ts = str(card) if value.on_card else ""
+        wiring.enqueue(
+            PreviewRequest(
+                invoice_id=value.invoice_id, file_name=value.file_name, card_ts=card_ts, **fields
+            )
+        )
+    except EnqueueFailed:
+        log.error("could not queue the %s click of %s", action.get("action_id"), user)
 
 
 def _redo(

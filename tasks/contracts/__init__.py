@@ -75,6 +75,15 @@ from tasks.contracts.monitoring import (
 from tasks.contracts.monitoring import (
     safe_kwargsrepr as safe_kwargsrepr,
 )
+from tasks.contracts.preview import (
+    PREVIEW_TASK as PREVIEW_TASK,
+)
+from tasks.contracts.preview import (
+    PreviewButton as PreviewButton,
+)
+from tasks.contracts.preview import (
+    PreviewRequest as PreviewRequest,
+)
 from tasks.contracts.review import (
     MAX_EVENT_BYTES as MAX_EVENT_BYTES,
 )

@@ -7,6 +7,7 @@ from typing import Any
 
 from tasks.contracts.decision import DECIDE_TASK
 from tasks.contracts.lookup import LOOKUP_TASK, NOTICE_TASK
+from tasks.contracts.preview import PREVIEW_TASK
 from tasks.contracts.review import REVIEW_ASK_TASK, REVIEW_EVENT_TASK
 
 #: The fields each task's summary may show: ids and kinds, never a response_url, what a
@@ -17,6 +18,7 @@ _SHOWN: dict[str, tuple[str, ...]] = {
     REVIEW_EVENT_TASK: (),
     REVIEW_ASK_TASK: ("kind", "user_id"),
     DECIDE_TASK: ("step", "what", "user_id", "decision_id"),
+    PREVIEW_TASK: ("request_id", "invoice_id", "user_id"),
 }
 _SHOWABLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9:$_\-]{0,63}")
 

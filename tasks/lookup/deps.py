@@ -56,7 +56,7 @@ class Deps:
     #: Who may see finance data or act here (Slack's record of them, this installation).
     identity: SlackIdentity | None = None
     #: PREVIEWS: what replies show of the files themselves (tasks.settings).
-    previews: Literal["off", "images"] = "images"
+    previews: Literal["off", "images", "all"] = "images"
     clock: Callable[[], float] = time.time
 
     def texts(self, target: ReplyTarget) -> Texts:

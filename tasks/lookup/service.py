@@ -186,6 +186,7 @@ def _answer(
         and request.reply_via in ("response_url", "ephemeral")
         and not request.kept,
         pictures=deps.previews != "off",
+        previews=deps.previews == "all",
     )
     try:
         messages = render.lookup_messages(result, texts, controls)

@@ -92,11 +92,15 @@ class Settings(BrokerSettings):
     #: Signs each decision task (bot) and checks it (worker); the same in every process.
     #: Unset: derived from SLACK_SIGNING_SECRET, else SLACK_APP_TOKEN; neither: no decisions.
     decision_signing_key: SecretStr | None = Field(default=None, min_length=32)
-    #: What replies and cards show of the files themselves: `images` (the default) shows a
+    #: What replies and cards show of the files themselves. `images` (the default): a
     #: photo's or scan's thumbnail beside its invoice, from its one-hour signed link, which
-    #: Slack fetches (nothing is uploaded); `off`: the links only.
-    previews: Literal["off", "images"] = "images"
-    preview_keep_hours: float = Field(default=24.0, gt=0, le=24 * 90)
+    #: Slack fetches; nothing is uploaded. `all`: also a Preview button on PDF, OFD and XML
+    #: files, rendered by a worker and uploaded to Slack, where the copy stays until
+    #: PREVIEW_KEEP_HOURS (unlike the links, a copy of the invoice then lives in Slack,
+    #: hence opt-in). `off`: links only.
+    previews: Literal["off", "images", "all"] = "images"
+    #: Hours an uploaded preview stays in Slack before the bot deletes it.
+    preview_keep_hours: float = Field(default=24.0, gt=0, le=24 * 30)
 
     @field_validator("slack_bot_token")
     @classmethod

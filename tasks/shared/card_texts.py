@@ -35,6 +35,7 @@ class CardTexts:
     risk_flags: str
     risk_tag: str
     picture_too_long: str
+    preview_named: str
     risk_kinds: dict[str, str]
 
 
@@ -93,6 +94,7 @@ EN = CardTexts(
         "open the file with its button."
     ),
     risk_kinds={"INVOICE_REPEAT_VERIFICATION": "suspected duplicate invoice"},
+    preview_named="Preview {name}",
 )
 
 ZH = CardTexts(
@@ -140,6 +142,7 @@ ZH = CardTexts(
         ":frame_with_picture: {name}：图片链接过长，Slack 无法显示；请用按钮打开文件。"
     ),
     risk_kinds={"INVOICE_REPEAT_VERIFICATION": "疑似重复发票"},
+    preview_named="预览 {name}",
 )
 
 

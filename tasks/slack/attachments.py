@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tasks.contracts import PreviewButton
+from tasks.contracts.preview import MAX_FILE_NAME
 from tasks.ekuaibao.models import Attachment
 from tasks.shared.blocks import (
     MAX_BLOCKS,
@@ -26,6 +28,36 @@ from tasks.summary import InvoiceSummary
 MAX_URL = 3000
 #: An actions block holds 25 buttons.
 MAX_BUTTONS = 25
+#: Files a worker can render or read on a click (pictures already show their thumbnail).
+PREVIEWABLE = frozenset({"pdf", "ofd", "xml"})
+
+
+@dataclass(frozen=True)
+class Previews:
+    """Preview buttons (PREVIEWS=all): whose reply or card they are on, as for Refresh."""
+
+    owner: str = ""
+    on_card: bool = False
+
+
+def preview_button(link: Attachment, index: int, texts: Texts, previews: Previews) -> Block:
+    value = PreviewButton(
+        invoice_id=link.invoice_id,
+        file_name=link.file_name[:MAX_FILE_NAME],
+        owner=previews.owner,
+        on_card=previews.on_card,
+    )
+    label = card_texts(texts).preview_named.format(name=link.file_name)
+    return {
+        "type": "button",
+        "action_id": f"preview_file_{index}",
+        "text": plain_text(clip(plain(label), MAX_BUTTON)),
+        "value": value.encode(),
+    }
+
+
+def previewable(link: Attachment, previews: Previews | None) -> bool:
+    return previews is not None and link.kind in PREVIEWABLE
 
 
 def open_button(link: Attachment, index: int, texts: Texts, named: bool) -> Block:
@@ -63,10 +95,16 @@ def paperclip(link: Attachment, texts: Texts) -> str:
 
 
 def attachment_blocks(
-    invoice: InvoiceSummary, texts: Texts, first: int, with_links: bool, pictures: bool
+    invoice: InvoiceSummary,
+    texts: Texts,
+    first: int,
+    with_links: bool,
+    pictures: bool,
+    previews: Previews | None = None,
 ) -> list[Block]:
-    """Each file's line with its button; with `pictures`, a picture's thumbnail under it
-    (never in a copy without links: a shared copy carries no picture either)."""
+    """Each file's line with its button; with `pictures`, a picture's thumbnail under it,
+    with `previews`, a Preview button under a PDF, OFD or XML file (neither in a copy
+    without links: a shared copy carries no picture or preview)."""
     if not invoice.attachments:
         return [context(texts.no_attachment)]
     words, blocks = card_texts(texts), []
@@ -82,6 +120,10 @@ def attachment_blocks(
         else:
             button = open_button(link, first + offset, texts, named=False)
             blocks.append({**section(paperclip(link, texts)), "accessory": button})
+        if previewable(link, previews):
+            assert previews is not None
+            button = preview_button(link, first + offset, texts, previews)
+            blocks.append({"type": "actions", "elements": [button]})
         if pictures and (url := picture(link)) is not None:
             blocks.append(image_block(link, url))
         elif pictures and picture_too_long(link):
@@ -103,7 +145,12 @@ class CompactFiles:
 
 
 def compact_files(
-    invoice: InvoiceSummary, texts: Texts, first: int, with_links: bool, pictures: bool
+    invoice: InvoiceSummary,
+    texts: Texts,
+    first: int,
+    with_links: bool,
+    pictures: bool,
+    previews: Previews | None = None,
 ) -> CompactFiles:
     words = card_texts(texts)
     links = [a for a in invoice.attachments if len(a.url) <= MAX_URL] if with_links else []
@@ -137,6 +184,11 @@ def compact_files(
         open_button(link, first + offset, texts, named=True)
         for offset, link in enumerate(links[beside : MAX_BUTTONS + beside], start=beside)
     ]
+    elements += [
+        preview_button(link, first + offset, texts, previews)
+        for offset, link in enumerate(links)
+        if previews is not None and previewable(link, previews)
+    ][: MAX_BUTTONS - len(elements)]
     buttons = {"type": "actions", "elements": elements} if elements else None
     return CompactFiles(notes, accessory, buttons)
 

@@ -28,7 +28,13 @@ from tasks.shared.blocks import (
 )
 from tasks.shared.card_texts import CardTexts, card_texts
 from tasks.shared.texts import Texts
-from tasks.slack.attachments import attachment_blocks, compact_files, picture
+from tasks.slack.attachments import (
+    Previews,
+    attachment_blocks,
+    compact_files,
+    picture,
+    previewable,
+)
 from tasks.slack.facts import MAX_NAME, MAX_SPEC, MAX_TAX_RATE, Fact, invoice_facts
 from tasks.summary import InvoiceSummary
 
@@ -154,6 +160,7 @@ def invoice_blocks(
     with_links: bool = True,
     *,
     pictures: bool = False,
+    previews: Previews | None = None,
 ) -> list[Block]:
     """One invoice: its title, the summary line (seller · 价税合计 · date · 验真), warnings,
     the rest of its header, its lines, totals and attachments."""
@@ -172,14 +179,17 @@ def invoice_blocks(
     if invoice.lines:
         shown = invoice.attachments[: MAX_BLOCKS // 4]
         images = sum(1 for a in shown if picture(a)) if pictures and with_links else 0
-        budget = max(MAX_BLOCKS - 12 - len(invoice.attachments) - images, 1)
+        buttons = sum(1 for a in shown if previewable(a, previews)) if with_links else 0
+        budget = max(MAX_BLOCKS - 12 - len(invoice.attachments) - images - buttons, 1)
         blocks.extend(_line_sections(invoice, texts, words, budget))
         totals = _totals_text(invoice, texts)
         if totals:
             blocks.append(context(totals))
     else:
         blocks.append(section(_no_lines_note(invoice, texts)))
-    blocks.extend(attachment_blocks(invoice, texts, first_link_index, with_links, pictures))
+    blocks.extend(
+        attachment_blocks(invoice, texts, first_link_index, with_links, pictures, previews)
+    )
     return blocks
 
 
@@ -226,6 +236,7 @@ def compact_invoice_blocks(
     with_links: bool = True,
     *,
     pictures: bool = False,
+    previews: Previews | None = None,
 ) -> list[Block]:
     """One invoice in one section (two with several attachments), for replies listing many
     invoices: every fact of the full card, then the lines as far as 3000 characters go, with
@@ -238,7 +249,7 @@ def compact_invoice_blocks(
     tail = [
         _totals_text(invoice, texts) or ("" if invoice.lines else _no_lines_note(invoice, texts))
     ]
-    files = compact_files(invoice, texts, first_link_index, with_links, pictures)
+    files = compact_files(invoice, texts, first_link_index, with_links, pictures, previews)
     tail.extend(files.notes)
     head_text, tail_text = "\n".join(head), "\n".join(t for t in tail if t)
     room = MAX_SECTION - len(head_text) - len(tail_text) - 2

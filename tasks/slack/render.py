@@ -26,6 +26,7 @@ from tasks.shared.blocks import (
 from tasks.shared.card_texts import card_texts
 from tasks.shared.texts import Texts
 from tasks.slack import headers
+from tasks.slack.attachments import Previews
 from tasks.slack.card import compact_invoice_blocks, invoice_blocks
 from tasks.slack.checks import report_checks_blocks
 from tasks.summary import LookupResult
@@ -45,6 +46,8 @@ class Controls:
     keep: bool = False
     #: Show pictures' thumbnails (PREVIEWS is not off); never in a shared copy.
     pictures: bool = False
+    #: Offer a Preview of PDF, OFD and XML files (PREVIEWS=all); never in a shared copy.
+    previews: bool = False
 
 
 def _controls_block(
@@ -90,12 +93,18 @@ def _invoice_groups(
     share: bool,
     render: Callable[..., list[Block]],
     pictures: bool = False,
+    previews: Previews | None = None,
 ) -> Iterator[tuple[list[str], list[Block]]]:
     """Each invoice's blocks (a divider first), then the ids not found, as one more group."""
     link_index = 0
     for invoice in result.invoices:
         blocks = render(
-            invoice, texts, link_index, with_links=not share, pictures=pictures and not share
+            invoice,
+            texts,
+            link_index,
+            with_links=not share,
+            pictures=pictures and not share,
+            previews=None if share else previews,
         )
         yield [invoice.invoice_id], [DIVIDER, *blocks]
         link_index += len(invoice.attachments)
@@ -121,7 +130,8 @@ def lookup_messages(
     head = _head(result, texts, controls if share else None)
     room = MAX_BLOCKS - 2  # the buttons, and the "more in this report" note
     pictures = controls is not None and controls.pictures
-    groups = _groups(result, texts, share, room - len(head), pictures)
+    previews = Previews(owner=controls.owner) if controls and controls.previews else None
+    groups = _groups(result, texts, share, room - len(head), pictures, previews)
     pages, page_ids = _paginate(head, groups, room)
     if len(pages) > MAX_MESSAGES:  # cannot happen with ≤20 ids; a guard, never a silent cut
         pages = pages[:MAX_MESSAGES]
@@ -203,17 +213,22 @@ def _head(result: LookupResult, texts: Texts, shared: Controls | None) -> list[B
 
 
 def _groups(
-    result: LookupResult, texts: Texts, share: bool, room: int, pictures: bool
+    result: LookupResult,
+    texts: Texts,
+    share: bool,
+    room: int,
+    pictures: bool,
+    previews: Previews | None,
 ) -> list[tuple[list[str], list[Block]]]:
     """Every invoice in the full layout if the reply fits one message, else all compact."""
     groups: list[tuple[list[str], list[Block]]] = []
     used = 0
-    for full in _invoice_groups(result, texts, share, invoice_blocks, pictures):
+    for full in _invoice_groups(result, texts, share, invoice_blocks, pictures, previews):
         groups.append(full)
         used += len(full[1])
         if used > room:  # more than one message: every invoice in the compact layout
-            compact = _invoice_groups(result, texts, share, compact_invoice_blocks, pictures)
-            return list(compact)
+            draw = compact_invoice_blocks
+            return list(_invoice_groups(result, texts, share, draw, pictures, previews))
     return groups
 
 

@@ -18,6 +18,7 @@ from tasks.shared.acks import simple
 from tasks.shared.blocks import Block, Message, context, escape, money, section, slack_date
 from tasks.shared.review_texts import ReviewTexts
 from tasks.shared.texts import Texts
+from tasks.slack.attachments import Previews
 from tasks.slack.card import compact_invoice_blocks
 from tasks.slack.checks import Checks as Checks  # re-exported: the review card shows them
 from tasks.slack.checks import checks_text
@@ -43,6 +44,8 @@ class ReviewView:
     checks: Checks
     #: Show pictures' thumbnails beside their invoices (PREVIEWS is not off).
     pictures: bool = False
+    #: Offer a Preview of PDF, OFD and XML files, into the card's thread (PREVIEWS=all).
+    previews: bool = False
 
 
 def _value(**fields: object) -> str:
@@ -73,14 +76,22 @@ def _when(ms: int | None) -> str:
 
 
 def _invoice_page(
-    invoices: Sequence[InvoiceSummary], first: int, texts: Texts, room: int, pictures: bool
+    invoices: Sequence[InvoiceSummary],
+    first: int,
+    texts: Texts,
+    room: int,
+    pictures: bool,
+    previews: bool = False,
 ) -> tuple[list[Block], int]:
     """Compact invoices from `first` while they fit in `room` blocks (≤ CARD_INVOICES)."""
     blocks: list[Block] = []
     link_index = sum(len(inv.attachments) for inv in invoices[:first])
     shown = 0
+    on_card = Previews(on_card=True) if previews else None
     for invoice in invoices[first : first + CARD_INVOICES]:
-        drawn = compact_invoice_blocks(invoice, texts, link_index, pictures=pictures)
+        drawn = compact_invoice_blocks(
+            invoice, texts, link_index, pictures=pictures, previews=on_card
+        )
         if len(blocks) + len(drawn) > room:
             break
         blocks.extend(drawn)
@@ -110,7 +121,7 @@ def review_card(view: ReviewView, texts: Texts, review: ReviewTexts) -> Message:
     head.append(section(checks_text(checks, flow.amount, review)))
     everything = view.invoices.invoices
     room = kit.MAX_BLOCKS - len(head) - 3
-    body, shown = _invoice_page(everything, 0, texts, room, view.pictures)
+    body, shown = _invoice_page(everything, 0, texts, room, view.pictures, view.previews)
     notes = [
         review.invoices_shown.format(first=1 if shown else 0, last=shown, total=len(everything))
     ]
@@ -144,10 +155,11 @@ def more_invoices(
     review: ReviewTexts,
     *,
     pictures: bool = False,
+    previews: bool = False,
 ) -> Message:
     """Page `page` (from 1) of the invoices after the card's, as a reply in its thread."""
     first = page * CARD_INVOICES
-    body, shown = _invoice_page(invoices, first, texts, kit.MAX_BLOCKS - 3, pictures)
+    body, shown = _invoice_page(invoices, first, texts, kit.MAX_BLOCKS - 3, pictures, previews)
     notes = review.invoices_shown.format(
         first=first + 1 if shown else first, last=first + shown, total=len(invoices)
     )

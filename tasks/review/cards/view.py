@@ -28,6 +28,7 @@ def card_view(deps: ReviewDeps, flow: Flow, stage: Stage) -> card.ReviewView:
         invoices,
         card.Checks.of(flow.flow_id, invoices.invoices, texts, invoices),
         pictures=deps.lookup.previews != "off",
+        previews=deps.lookup.previews == "all",
     )
 
 

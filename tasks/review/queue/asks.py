@@ -101,6 +101,7 @@ def _post_more(deps: ReviewDeps, ask: ReviewAsk, staff: Staff, flow: Flow, langu
         texts_for(language),
         review_texts_for(language),
         pictures=deps.lookup.previews != "off",
+        previews=deps.lookup.previews == "all",
     )
     post_card(deps, channel, message, thread_ts=thread or None)
 
