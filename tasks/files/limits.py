@@ -9,6 +9,7 @@ reads a byte of the file, so a file that gets past a cap costs at most that chil
 from __future__ import annotations
 
 import math
+import os
 import resource
 from typing import NamedTuple
 
@@ -79,12 +80,18 @@ MEMORY_BYTES = 768 * MB
 OPEN_FILES = 16
 
 
+#: The child runs below the worker's priority: a render takes the CPU the lookups leave.
+NICENESS = 10
+
+
 def confine() -> None:
-    """The child's limits, soft and hard, so the file's code cannot raise them back.
+    """The child's limits, soft and hard, so the file's code cannot raise them back; and a
+    lower priority than the worker's.
 
     No files written (FSIZE 0; Python ignores SIGXFSZ, so a write fails with EFBIG), no
     core dump of the file's memory, a second of CPU after SIGXCPU before the SIGKILL.
     """
+    os.nice(NICENESS)
     for limit, soft, hard in (
         (resource.RLIMIT_CPU, CPU_SECONDS, CPU_SECONDS + 1),
         (resource.RLIMIT_AS, MEMORY_BYTES, MEMORY_BYTES),

@@ -161,12 +161,12 @@ def test_missing_scopes_are_named(slack_api, ekuaibao_api, tmp_path) -> None:
 def test_the_scopes_come_from_the_manifest_given(slack_api, ekuaibao_api, tmp_path) -> None:
     manifest = tmp_path / "other.yml"
     manifest.write_text(
-        "oauth_config:\n  scopes:\n    bot:\n      - commands\n      - files:write  # upload\n"
+        "oauth_config:\n  scopes:\n    bot:\n      - commands\n      - links:write  # unfurls\n"
     )
     result = doctor(
         good_env(slack_api, ekuaibao_api, tmp_path), tmp_path, "--manifest", str(manifest)
     )
-    assert line(result, "Slack scopes").startswith("✗ Slack scopes: missing files:write — ")
+    assert line(result, "Slack scopes").startswith("✗ Slack scopes: missing links:write — ")
     result = doctor(good_env(slack_api, ekuaibao_api, tmp_path), tmp_path, "--manifest", "nope.yml")
     assert line(result, "Slack scopes") == (
         "✗ Slack scopes: cannot compare with manifest.yml: nope.yml does not exist"

@@ -23,6 +23,7 @@ from sandbox.ekuaibao_approver import approval_event
 from sandbox.signing import block_action
 from sandbox.slack import SlackStandIn
 from tasks.contracts import PreviewButton
+from tests.integration.conftest import broker_for
 from tests.integration.harness import RunningBot, start_bot
 
 T = TypeVar("T")
@@ -242,3 +243,28 @@ def test_a_preview_from_a_review_card_goes_into_its_thread(
         what="the preview in the card's thread",
     )
     assert in_thread
+
+
+def test_a_preview_on_redis_with_green_threads(
+    ekuaibao: EkuaibaoStandIn, slack: SlackStandIn, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The gevent pool (the default on Redis) renders in the same confined child."""
+    running = start_bot(
+        ekuaibao,
+        slack,
+        tmp_path_factory.mktemp("previews-redis"),
+        broker=broker_for("redis"),
+        PREVIEWS="all",
+        BOT_LANGUAGE="en",
+    )
+    try:
+        assert "(gevent)" in wait_for(lambda: "gevent" in running.log() and running.log())
+        before = len(slack.files)
+        reply = click(
+            running, lookup_button(running, PDF_INVOICE), user="U0SANDBOX", channel="C0SANDBOX"
+        )
+        assert "is in your DM with me" in reply_text(reply)
+        [uploaded] = slack.files[before:]
+        assert uploaded.complete and (uploaded.content or b"").startswith(b"\x89PNG")
+    finally:
+        running.stop()
