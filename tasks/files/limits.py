@@ -80,8 +80,8 @@ MEMORY_BYTES = 768 * MB
 OPEN_FILES = 16
 
 
-#: The child runs below the worker's priority: a render takes the CPU the lookups leave.
-NICENESS = 10
+#: The child runs at the lowest priority: a render takes the CPU the lookups leave.
+NICENESS = 19
 
 
 def confine() -> None:
