@@ -9,7 +9,8 @@ import logging
 
 from tasks.contracts import LookupRequest, PreviewRequest
 from tasks.contracts.preview import MAX_FILE_NAME
-from tasks.ekuaibao.models import Attachment
+from tasks.ekuaibao.client import InvoiceData
+from tasks.ekuaibao.models import Attachment, attachment_kind
 from tasks.files import PreviewFailed, download, render
 from tasks.lookup.delivery import audit, deliver
 from tasks.lookup.fetching import fetch
@@ -20,7 +21,7 @@ from tasks.preview.posting import post_pages
 from tasks.shared.blocks import Block, Message, neutral, section
 from tasks.shared.preview_texts import PreviewTexts, preview_texts_for
 from tasks.slack.attachments import MAX_URL, open_button
-from tasks.summary import InvoiceSummary
+from tasks.summary import InvoiceSummary, LookupResult, assemble
 
 log = logging.getLogger(__name__)
 #: What the child process is asked to render, by the kind of file the card named.
@@ -33,7 +34,7 @@ def handle_preview(request: PreviewRequest, deps: PreviewDeps) -> None:
     if refusal(lookup, deps.lookup, deps.lookup.texts(lookup)) is not None:
         return  # the gate answered the click itself
     try:
-        result = only_what_they_may_see(lookup, deps.lookup, fetch(lookup, deps.lookup))
+        result = only_what_they_may_see(lookup, deps.lookup, _fresh(lookup, request, deps))
     except Exception as exc:  # Ekuaibao away, or its answer unusable: nothing to render
         log.warning("preview %s: no fresh link (%s)", request.request_id, type(exc).__name__)
         _answer(deps, lookup, words.unavailable, "ekuaibao unavailable")
@@ -63,6 +64,19 @@ def handle_preview(request: PreviewRequest, deps: PreviewDeps) -> None:
         return
     sent = words.sent_thread if where == "thread" else words.sent_dm
     _answer(deps, lookup, sent.format(name=name), f"preview posted ({where})")
+
+
+def _fresh(lookup: LookupRequest, request: PreviewRequest, deps: PreviewDeps) -> LookupResult:
+    """The invoice with a freshly signed link: only the link (one call) for a picture or a
+    PDF, unless the access policy reads the invoice's report (ACCESS_MODE=ekuaibao); the
+    whole lookup (its master too) for a data file, whose fields are compared with it."""
+    policy = deps.lookup.access.policy.mode if deps.lookup.access is not None else "open"
+    if policy == "ekuaibao" or attachment_kind(request.file_name, "") in ("xml", "ofd"):
+        return fetch(lookup, deps.lookup)
+    fetched_at = deps.lookup.clock()
+    links = tuple(deps.lookup.client.attachments([request.invoice_id], fetched_at))
+    data = InvoiceData((), links, fetched_at)
+    return assemble(lookup.ids, data)
 
 
 def as_lookup(request: PreviewRequest) -> LookupRequest:

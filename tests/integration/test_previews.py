@@ -30,6 +30,7 @@ T = TypeVar("T")
 TOKEN = secrets.token_urlsafe(24)
 PDF_INVOICE = "djg8LshfUkfM00:033002100311:23272058"
 XML_INVOICE = "Tdk3tgber501v0::23312000000123878916:2"
+OFD_INVOICE = "Tdk3tgber501v0::24442000000074288816"
 APPROVER_SLACK, APPROVER_DM = "U0APPROVER", "D0APPROVER"
 FILES = Path(__file__).resolve().parents[2] / "sandbox" / "data" / "files"
 #: 0.001 h: a preview is deleted about four seconds after it was made.
@@ -116,11 +117,14 @@ def dm_messages(slack: SlackStandIn, since: int = 0) -> list[dict[str, Any]]:
 
 
 def test_a_pdf_preview_reaches_the_dm_and_is_deleted_on_time(
-    bot: RunningBot, slack: SlackStandIn
+    bot: RunningBot, ekuaibao: EkuaibaoStandIn, slack: SlackStandIn
 ) -> None:
     button = lookup_button(bot, PDF_INVOICE)
-    before_files = len(slack.files)
+    before_files, before_calls = len(slack.files), len(ekuaibao.calls)
     reply = click(bot, button, user="U0SANDBOX", channel="C0SANDBOX", ts=new_ts())
+    # one Ekuaibao call for the fresh link (the file itself comes from the file store)
+    api = [c.path for c in ekuaibao.calls[before_calls:] if c.path.startswith("/api/")]
+    assert [p for p in api if "auth" not in p] == ["/api/openapi/v2/extension/INVOICE/url"]
     assert "The preview of *发票-23272058.pdf* is in your DM with me." in reply_text(reply)
     [uploaded] = slack.files[before_files:]
     assert uploaded.complete and not uploaded.shares  # private: shown only by the message
@@ -268,3 +272,30 @@ def test_a_preview_on_redis_with_green_threads(
         assert uploaded.complete and (uploaded.content or b"").startswith(b"\x89PNG")
     finally:
         running.stop()
+
+
+@pytest.mark.parametrize(
+    ("invoice_id", "sample", "said"),
+    [
+        (OFD_INVOICE, "bomb.ofd", "is too large to preview"),
+        (XML_INVOICE, "xxe.xml", "is a kind of file I cannot preview"),
+        (XML_INVOICE, "billion-laughs.xml", "is a kind of file I cannot preview"),
+    ],
+)
+def test_a_hostile_data_file_costs_that_preview_only(
+    bot: RunningBot,
+    ekuaibao: EkuaibaoStandIn,
+    invoice_id: str,
+    sample: str,
+    said: str,
+) -> None:
+    attachment = ekuaibao.world.invoices[invoice_id].attachment
+    assert attachment is not None
+    ekuaibao.world.file_bytes[attachment.file_name] = (FILES / sample).read_bytes()
+    try:
+        reply = click(bot, lookup_button(bot, invoice_id), user="U0SANDBOX", channel="C0SANDBOX")
+    finally:
+        del ekuaibao.world.file_bytes[attachment.file_name]
+    text = reply_text(reply)
+    assert said in text and "Open it with the button below" in text
+    assert "root:" not in text  # no external entity was read
