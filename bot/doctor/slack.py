@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -94,7 +94,16 @@ def bot_token_check(settings: Settings, answer: Answer | None) -> Check:
     return ok(name, f"workspace {team} ({team_id}), bot @{user}")
 
 
-def scopes_check(answer: Answer | None, manifest_path: Path | None) -> Check:
+#: Scopes only a setting uses: without it, a token that lacks them is fine (an install
+#: made before the setting existed need not be reinstalled).
+SCOPES_FOR: dict[str, Callable[[Settings], bool]] = {
+    "files:write": lambda settings: settings.previews == "all",
+}
+
+
+def scopes_check(
+    answer: Answer | None, manifest_path: Path | None, settings: Settings | None = None
+) -> Check:
     name = "Slack scopes"
     if answer is None or answer.data is None or answer.error is not None:
         return skip(name, "needs a working bot token")
@@ -107,6 +116,11 @@ def scopes_check(answer: Answer | None, manifest_path: Path | None) -> Check:
     if header is None:
         return warn(name, "Slack did not say which scopes the token has (no x-oauth-scopes)")
     missing = manifest.missing_scopes(wanted, manifest.granted(header))
+    unused = [s for s in missing if s in SCOPES_FOR and not (settings and SCOPES_FOR[s](settings))]
+    missing = [s for s in missing if s not in unused]
+    if unused and not missing:
+        spare = ", ".join(unused)
+        return ok(name, f"all that {path.name} asks for but {spare}, which this setup does not use")
     if missing:
         return fail(name, f"missing {', '.join(missing)} — {_REINSTALL}")
     return ok(name, f"all {len(wanted)} that {path.name} asks for are granted")
@@ -210,7 +224,7 @@ def slack_checks(
     timed = auth if auth is not None else call(settings.slack_api_url, "api.test", None)
     return [
         bot_token_check(settings, auth),
-        scopes_check(auth, manifest_path),
+        scopes_check(auth, manifest_path, settings),
         signing_secret_check(settings, socket_mode),
         app_token_check(settings, socket_mode, forced_http),
         clock_check(timed, socket_mode),

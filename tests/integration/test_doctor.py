@@ -158,6 +158,26 @@ def test_missing_scopes_are_named(slack_api, ekuaibao_api, tmp_path) -> None:
     assert result.stdout.splitlines()[-1].startswith("1 of 11 checks failed")
 
 
+def test_a_scope_only_previews_use_is_needed_only_with_previews(
+    slack_api, ekuaibao_api, tmp_path
+) -> None:
+    """An install made before previews existed lacks files:write: fine until PREVIEWS=all."""
+    slack_api.granted_scopes = tuple(s for s in BOT_SCOPES if s != "files:write")
+    try:
+        result = doctor(good_env(slack_api, ekuaibao_api, tmp_path), tmp_path)
+        assert line(result, "Slack scopes") == (
+            "✓ Slack scopes: all that manifest.yml asks for but files:write, which this setup "
+            "does not use"
+        )
+        assert result.returncode == 0, result.stdout
+        env = good_env(slack_api, ekuaibao_api, tmp_path) | {"PREVIEWS": "all"}
+        result = doctor(env, tmp_path)
+        assert line(result, "Slack scopes").startswith("✗ Slack scopes: missing files:write — ")
+        assert result.returncode == 1
+    finally:
+        slack_api.granted_scopes = BOT_SCOPES
+
+
 def test_the_scopes_come_from_the_manifest_given(slack_api, ekuaibao_api, tmp_path) -> None:
     manifest = tmp_path / "other.yml"
     manifest.write_text(
