@@ -107,7 +107,7 @@ def preview_file(
     }
     try:
         if value.owner and value.owner != user:
-            wiring.enqueue(Notice(text_key="not_yours", **fields))
+            wiring.enqueue(Notice(text_key="not_yours_preview", **fields))
             return
         # On a card, or on a page of its invoices in the card's thread: that thread.
         card = container.get("thread_ts") or container.get("message_ts") or ""

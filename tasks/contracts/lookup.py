@@ -128,7 +128,9 @@ class LookupRequest(ReplyTarget):
 class Notice(ReplyTarget):
     """A fixed hint (`texts` field name) for someone whose message held nothing to look up."""
 
-    text_key: Literal["dm_hint", "mention_hint", "shortcut_nothing_found", "not_yours"]
+    text_key: Literal[
+        "dm_hint", "mention_hint", "shortcut_nothing_found", "not_yours", "not_yours_preview"
+    ]
 
 
 _ButtonId = Annotated[str, StringConstraints(strict=True, pattern=f"^{ID_PATTERN}$")]

@@ -67,6 +67,7 @@ class Texts:
     show_more_button: str
     shared_by: str
     not_yours: str
+    not_yours_preview: str
     refreshed: str
     # reports
     report_title: str
@@ -233,6 +234,10 @@ EN = Texts(
     not_yours=(
         ":lock: Only the person who asked can refresh these links. Run `/invoice` yourself "
         "to get your own."
+    ),
+    not_yours_preview=(
+        ":lock: Only the person who asked can preview these files. Run `/invoice` yourself "
+        "to get your own Preview."
     ),
     refreshed=":arrows_counterclockwise: Links refreshed.",
     report_title="Report {code}",
@@ -422,6 +427,7 @@ ZH = Texts(
     show_more_button="显示更多",
     shared_by="由 <@{user}> 分享。附件链接仅本人可用：请点击 *获取我的链接* 获取你自己的链接。",
     not_yours=":lock: 只有发起查询的人才能刷新这些链接。请自己运行 `/invoice` 获取链接。",
+    not_yours_preview=":lock: 只有发起查询的人才能预览这些文件。请自己运行 `/invoice` 后再预览。",
     refreshed=":arrows_counterclockwise: 链接已刷新。",
     report_title="单据 {code}",
     report_title_with_name="单据 {code} · {title}",
