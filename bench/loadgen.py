@@ -306,6 +306,13 @@ def collect_replies(
 # -- statistics ---------------------------------------------------------------------------
 
 
+def nearest_rank(values: Sequence[float], q: float) -> float:
+    """The value at rank ⌊q·n⌋ of the sorted values (q in 0..1): a measured value, not an
+    interpolated one, for the small samples of the review-card and preview benches."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
 def percentile(values: Sequence[float], q: float) -> float | None:
     """Linear interpolation between closest ranks (numpy's default); None when empty."""
     if not values:

@@ -27,7 +27,6 @@ import os
 import resource
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,6 +38,8 @@ from typing import Any
 
 import httpx
 
+from bench.loadgen import nearest_rank
+from bench.run import free_port
 from sandbox.ekuaibao import EkuaibaoStandIn
 from sandbox.signing import block_action, slash_command
 from sandbox.slack import SlackStandIn
@@ -50,24 +51,13 @@ PDF_INVOICE = "djg8LshfUkfM00:033002100311:23272058"
 SAMPLE = Path(__file__).resolve().parents[1] / "sandbox" / "data" / "files" / "invoice.pdf"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 class Bot:
     """The running bot and the stand-ins it talks to."""
 
     def __init__(
         self, folder: Path, ekuaibao: EkuaibaoStandIn, slack: SlackStandIn, broker: str | None
     ) -> None:
-        self.secret, self.port = secrets.token_hex(16), _free_port()
+        self.secret, self.port = secrets.token_hex(16), free_port()
         self.slack = slack
         env = without_settings(os.environ)
         env.update(
@@ -222,17 +212,17 @@ def main(argv: list[str] | None = None) -> int:
         "ekuaibao_latency_ms": args.ekuaibao_latency_ms,
         "click_to_preview_ms": {
             "p50": round(statistics.median(clicks), 1),
-            "p90": round(_quantile(clicks, 0.9), 1),
+            "p90": round(nearest_rank(clicks, 0.9), 1),
             "max": round(max(clicks), 1),
         },
         "renderer_peak_mb": round(peak_mb, 1),
         "lookups": args.lookups,
         "lookup_rate": args.rate,
-        "lookup_e2e_p99_ms": {"quiet": round(_quantile(quiet, 0.99), 1)},
+        "lookup_e2e_p99_ms": {"quiet": round(nearest_rank(quiet, 0.99), 1)},
         "renders_in_flight": args.renders,
     }
-    result["lookup_e2e_p99_ms"]["beside_renders"] = round(_quantile(busy, 0.99), 1)
-    result["p99_ratio"] = round(_quantile(busy, 0.99) / _quantile(quiet, 0.99), 3)
+    result["lookup_e2e_p99_ms"]["beside_renders"] = round(nearest_rank(busy, 0.99), 1)
+    result["p99_ratio"] = round(nearest_rank(busy, 0.99) / nearest_rank(quiet, 0.99), 3)
     result["target_ratio"] = 1.2
     print(json.dumps(result))
     return 0

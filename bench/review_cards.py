@@ -20,7 +20,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,8 @@ from pathlib import Path
 
 import httpx
 
+from bench.loadgen import nearest_rank
+from bench.run import free_port
 from sandbox.ekuaibao import APPROVER_EMAIL, APPROVER_ID, EkuaibaoStandIn
 from sandbox.ekuaibao_approver import APPROVER2_EMAIL, APPROVER2_ID, approval_event
 from sandbox.signing import slash_command
@@ -37,17 +38,6 @@ from sandbox.slack import SlackStandIn
 from tasks.environment import without_settings
 
 BOT_TOKEN = "xoxb-sandbox-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     latency = args.ekuaibao_latency_ms / 1000
     folder = Path(tempfile.mkdtemp(prefix="invoicebot-bench-review-"))
-    token, secret, port = secrets.token_urlsafe(24), secrets.token_hex(16), _free_port()
+    token, secret, port = secrets.token_urlsafe(24), secrets.token_hex(16), free_port()
     with EkuaibaoStandIn() as ekuaibao, SlackStandIn(bot_token=BOT_TOKEN) as slack:
         slack.add_user("U0APPROVER", APPROVER_EMAIL)
         slack.add_user("U0APPROVER2", APPROVER2_EMAIL)
@@ -132,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         "events": len(times),
         "event_to_card_ms": {
             "p50": round(statistics.median(times), 1),
-            "p90": round(_quantile(times, 0.9), 1),
+            "p90": round(nearest_rank(times, 0.9), 1),
             "max": round(max(times), 1),
         },
         "target_ms": round(3 * args.ekuaibao_latency_ms + 100, 1),

@@ -9,9 +9,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -31,6 +32,8 @@ from sandbox.socket_mode import SocketModeStandIn
 from tasks.environment import without_settings
 from tests import services
 
+T = TypeVar("T")
+
 REPO = Path(__file__).resolve().parents[2]
 #: This process's own (tests/services.py), flushed by the tests.
 REDIS_URL = services.redis_url(services.BROKER_DB)
@@ -41,6 +44,17 @@ BOT_TOKEN = "xoxb-sandbox-token"
 reachable = services.reachable
 redis_reachable = services.redis_up
 rabbitmq_reachable = services.rabbitmq_up
+
+
+def wait_for(check: Callable[[], T | None], timeout: float = 20, what: str = "it") -> T:
+    """The first truthy answer of `check`, polled until `timeout`: the state that ends the wait."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"waited {timeout} s for {what}")
 
 
 def free_port() -> int:

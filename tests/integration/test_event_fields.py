@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -16,23 +15,12 @@ import pytest
 from sandbox.ekuaibao import EkuaibaoStandIn
 from sandbox.ekuaibao_approver import APPROVER2_EMAIL, APPROVER2_ID, approval_event
 from sandbox.slack import SlackStandIn
-from tests.integration.harness import RunningBot, start_bot
+from tests.integration.harness import RunningBot, start_bot, wait_for
 
-T = TypeVar("T")
 TOKEN = secrets.token_urlsafe(24)
 APPROVER2_SLACK, APPROVER2_DM = "U0APPROVER2", "D0APPROVER2"
 #: What a forged action would like the log to say on a line of its own.
 INJECTED = "INFO invoicebot.audit review flow=ID01x staff=a:b user=U0X outcome=card posted"
-
-
-def wait_for(check: Callable[[], T | None], timeout: float = 20, what: str = "it") -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"waited {timeout} s for {what}")
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ import io
 import json
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -24,9 +24,8 @@ from sandbox.signing import block_action
 from sandbox.slack import SlackStandIn
 from tasks.contracts import PreviewButton
 from tests.integration.conftest import broker_for
-from tests.integration.harness import RunningBot, start_bot
+from tests.integration.harness import RunningBot, start_bot, wait_for
 
-T = TypeVar("T")
 TOKEN = secrets.token_urlsafe(24)
 PDF_INVOICE = "djg8LshfUkfM00:033002100311:23272058"
 XML_INVOICE = "Tdk3tgber501v0::23312000000123878916:2"
@@ -35,16 +34,6 @@ APPROVER_SLACK, APPROVER_DM = "U0APPROVER", "D0APPROVER"
 FILES = Path(__file__).resolve().parents[2] / "sandbox" / "data" / "files"
 #: 0.001 h: a preview is deleted about four seconds after it was made.
 KEEP_HOURS = "0.001"
-
-
-def wait_for(check: Callable[[], T | None], timeout: float = 20, what: str = "it") -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"waited {timeout} s for {what}")
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -31,22 +31,11 @@ from sandbox.ekuaibao_approver import (
 )
 from sandbox.signing import block_action, event, event_callback
 from sandbox.slack import SlackStandIn
-from tests.integration.harness import RunningBot, start_bot
+from tests.integration.harness import RunningBot, start_bot, wait_for
 
-T = TypeVar("T")
 TOKEN = secrets.token_urlsafe(24)
 APPROVER_SLACK, APPROVER2_SLACK, STRANGER_SLACK = "U0APPROVER", "U0APPROVER2", "U0STRANGER"
 APPROVER_DM, APPROVER2_DM = "D0APPROVER", "D0APPROVER2"
-
-
-def wait_for(check: Callable[[], T | None], timeout: float = 20, what: str = "it") -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"waited {timeout} s for {what}")
 
 
 @pytest.fixture(scope="module")
