@@ -85,26 +85,15 @@ def preview_file(
     the card, as for Refresh links; the worker checks their access again."""
     ack()
     wiring = wiring_of(context)
-    user = str((body.get("user") or {}).get("id", ""))
-    container = body.get("container") or {}
-    click = f"click:{user}:{action.get('action_id')}:{container.get('message_ts')}"
-    if not wiring.first_click(f"{click}:{action.get('value')}"):
-        log.info("ignored a double click on %s by %s", action.get("action_id"), user)
+    user = _first_click(wiring, body, action)
+    if user is None:
         return
     value = PreviewButton.decode(action.get("value"))
     if value is None:
         log.warning("ignored a %s click with a malformed value", action.get("action_id"))
         return
-    fields: dict[str, Any] = {
-        "team_id": str((body.get("team") or {}).get("id", "")),
-        "channel_id": str(
-            (body.get("channel") or {}).get("id") or container.get("channel_id") or ""
-        ),
-        "user_id": user,
-        "response_url": str(body.get("response_url", "")),
-        "replace_original": False,
-        "language": wiring.language.for_user(user),
-    }
+    container = body.get("container") or {}
+    fields = _reply_fields(wiring, body, user, replace=False)
     try:
         if value.owner and value.owner != user:
             wiring.enqueue(Notice(text_key="not_yours_preview", **fields))
@@ -132,29 +121,17 @@ def _redo(
     whole_page: bool = False,
     dm: bool = False,
 ) -> None:
-    user = str((body.get("user") or {}).get("id", ""))
-    container = body.get("container") or {}
-    message_ts = container.get("message_ts")
-    click = f"click:{user}:{action.get('action_id')}:{message_ts}:{action.get('value')}"
-    if not wiring.first_click(click):
-        log.info("ignored a double click on %s by %s", action.get("action_id"), user)
+    user = _first_click(wiring, body, action)
+    if user is None:
         return
     value = ButtonValue.decode(action.get("value"))
     if value is None:
         log.warning("ignored a %s click with a malformed value", action.get("action_id"))
         return
-    fields: dict[str, Any] = {
-        "team_id": str((body.get("team") or {}).get("id", "")),
-        "channel_id": str(
-            (body.get("channel") or {}).get("id") or container.get("channel_id") or ""
-        ),
-        "user_id": user,
-        "response_url": str(body.get("response_url", "")),
-        "replace_original": replace,
-        "language": wiring.language.for_user(user),
-        # A click on a lasting message (a kept DM copy) redoes a lasting message.
-        "kept": dm or container.get("is_ephemeral") is False,
-    }
+    container = body.get("container") or {}
+    fields = _reply_fields(wiring, body, user, replace=replace)
+    # A click on a lasting message (a kept DM copy) redoes a lasting message.
+    fields["kept"] = dm or container.get("is_ephemeral") is False
     owner = value.owner or user
     try:
         if owner_only and owner != user:
@@ -174,3 +151,32 @@ def _redo(
         )
     except EnqueueFailed:
         log.error("could not queue the %s click of %s", action.get("action_id"), user)
+
+
+def _first_click(wiring: Wiring, body: dict[str, Any], action: dict[str, Any]) -> str | None:
+    """Who clicked, or None for the second click of a double click on the same message."""
+    user = str((body.get("user") or {}).get("id", ""))
+    message_ts = (body.get("container") or {}).get("message_ts")
+    click = f"click:{user}:{action.get('action_id')}:{message_ts}:{action.get('value')}"
+    if not wiring.first_click(click):
+        log.info("ignored a double click on %s by %s", action.get("action_id"), user)
+        return None
+    return user
+
+
+def _reply_fields(
+    wiring: Wiring, body: dict[str, Any], user: str, *, replace: bool
+) -> dict[str, Any]:
+    """Where a click's answer goes: its conversation and fresh response_url, in the
+    clicker's language."""
+    container = body.get("container") or {}
+    return {
+        "team_id": str((body.get("team") or {}).get("id", "")),
+        "channel_id": str(
+            (body.get("channel") or {}).get("id") or container.get("channel_id") or ""
+        ),
+        "user_id": user,
+        "response_url": str(body.get("response_url", "")),
+        "replace_original": replace,
+        "language": wiring.language.for_user(user),
+    }

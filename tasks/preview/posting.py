@@ -41,15 +41,15 @@ def post_pages(
             for n, page in enumerate(rendered.pages, start=1)
         ]
         if request.card_ts:
-            channel, thread, where = request.channel_id, request.card_ts, "thread"
+            channel, thread = request.channel_id, request.card_ts
         else:
-            channel, thread, where = _dm(deps, request.user_id), None, "dm"
+            channel, thread = _dm(deps, request.user_id), None
         message = _message(link, rendered, file_ids, words, int(delete_at))
         _post(deps, channel, thread, message)
     except (SlackApiError, OSError, KeyError, IndexError, TypeError) as exc:
         log.error("preview %s: Slack refused it (%s)", request.request_id, _code(exc))
         return None
-    return "thread" if where == "thread" else "dm"
+    return "thread" if request.card_ts else "dm"
 
 
 def _upload(deps: PreviewDeps, png: bytes, filename: str, title: str, delete_at: float) -> str:

@@ -6,12 +6,14 @@ where the preview went, or why there is none and what to do instead: exactly one
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from tasks.contracts import LookupRequest, PreviewRequest
 from tasks.contracts.preview import MAX_FILE_NAME
 from tasks.ekuaibao.client import InvoiceData
 from tasks.ekuaibao.models import Attachment, attachment_kind
-from tasks.files import PreviewFailed, download, render
+from tasks.files import Kind, PreviewFailed, download, render
+from tasks.files.results import KINDS
 from tasks.lookup.delivery import audit, deliver
 from tasks.lookup.fetching import fetch
 from tasks.lookup.gate import only_what_they_may_see, refusal
@@ -24,8 +26,6 @@ from tasks.slack.attachments import MAX_URL, open_button
 from tasks.summary import InvoiceSummary, LookupResult, assemble
 
 log = logging.getLogger(__name__)
-#: What the child process is asked to render, by the kind of file the card named.
-_RENDER_KINDS = {"pdf": "pdf", "ofd": "ofd", "xml": "xml", "image": "image"}
 
 
 def handle_preview(request: PreviewRequest, deps: PreviewDeps) -> None:
@@ -45,11 +45,10 @@ def handle_preview(request: PreviewRequest, deps: PreviewDeps) -> None:
         return
     invoice, link = found
     name = neutral(link.file_name, 200)
-    kind = _RENDER_KINDS.get(link.kind)
     try:
-        if kind is None:
+        if link.kind not in KINDS:  # a file of no kind we read (`file`)
             raise PreviewFailed("unsupported")
-        rendered = render(download(deps.files, link.url), kind)  # type: ignore[arg-type]
+        rendered = render(download(deps.files, link.url), cast(Kind, link.kind))
     except PreviewFailed as failed:
         log.info("preview %s: %s", request.request_id, failed.reason)
         text = words.failures[failed.reason].format(name=name) + "\n" + words.instead

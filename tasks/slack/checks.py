@@ -66,7 +66,7 @@ class Checks:
             unverified,
             mismatched,
             used,
-            flagged=sum(1 for invoice in invoices if invoice.risks),
+            flagged=result.flagged if result is not None else 0,
             risk_flags=result.risk_flags if result is not None else "not asked",
             risk=result.risk if result is not None else None,
         )
